@@ -1,0 +1,53 @@
+import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import type { ImageProcessor } from './core/images.js'
+import type { Moderator } from './core/moderate.js'
+import type { PolicyRegistry } from './core/policy.js'
+import type { Clock, Logger } from './core/ports.js'
+import { accessLog } from './http/access-log.js'
+import type { AppEnv } from './http/app-env.js'
+import { bearerAuth } from './http/auth.js'
+import { createErrorHandler, notFound } from './http/errors.js'
+import { healthRoutes, type Readiness } from './routes/health.js'
+import { moderateRoutes, type Limits } from './routes/moderate.js'
+import { policyRoutes } from './routes/policies.js'
+
+export interface AppDeps {
+  policies: PolicyRegistry
+  moderate: Moderator
+  images: ImageProcessor
+  logger: Logger
+  clock: Clock
+  limits: Limits
+  /** Bearer keys for /v1/*; empty means no authentication. */
+  apiKeys: string[]
+  readiness: Readiness
+  /** "gemini" or "local": what answers when the model is asked. */
+  mode: string
+  defaultModel: string
+}
+
+/**
+ * The whole HTTP service, built from its dependencies. Nothing here knows the runtime.
+ *
+ * @example
+ * const app = createApp(deps)
+ * const res = await app.request('/v1/moderate', { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })
+ */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+  app.use(requestId({ headerName: 'X-Request-Id' }))
+  app.use(accessLog({ logger: deps.logger, clock: deps.clock }))
+  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }))
+  app.onError(createErrorHandler({ logger: deps.logger }))
+  app.notFound(notFound)
+
+  app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length }))
+  app.use('/v1/*', bearerAuth({ keys: deps.apiKeys }))
+  app.route('/v1', moderateRoutes(deps))
+  app.route('/v1', policyRoutes(deps))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,37 @@
+import { LRUCache } from 'lru-cache'
+import type { VerdictCache } from '../core/ports.js'
+import type { Judgement } from '../core/verdict.js'
+
+export interface LruVerdictCacheOptions {
+  maxEntries?: number
+  ttlMs?: number
+  /** Upper bound on the memory the entries take, estimated from their JSON size. */
+  maxBytes?: number
+}
+
+/**
+ * In-memory verdict cache bounded by entries, bytes and age. Built once per process (once per
+ * isolate on Workers).
+ *
+ * @example
+ * const cache = createLruVerdictCache({ maxEntries: 10_000, ttlMs: 3_600_000 })
+ */
+export function createLruVerdictCache({
+  maxEntries = 10_000,
+  ttlMs = 3_600_000,
+  maxBytes = 16 * 1024 * 1024,
+}: LruVerdictCacheOptions = {}): VerdictCache {
+  const lru = new LRUCache<string, Judgement>({
+    max: maxEntries,
+    ttl: ttlMs,
+    maxSize: maxBytes,
+    // Key and value, in UTF-16 code units, times two bytes each: a fair estimate for small JSON.
+    sizeCalculation: (value, key) => (JSON.stringify(value).length + key.length) * 2,
+  })
+  return {
+    get: async (key) => lru.get(key),
+    set: async (key, judgement) => {
+      lru.set(key, judgement)
+    },
+  }
+}

@@ -1,0 +1,68 @@
+import { createApp } from './app.js'
+import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
+import type { Config } from './config.js'
+import type { ImageProcessor } from './core/images.js'
+import { createModerator } from './core/moderate.js'
+import type { PolicyRegistry } from './core/policy.js'
+import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
+import { createGeminiModel } from './model/gemini-model.js'
+import { alwaysReady, type Readiness } from './routes/health.js'
+import { createTelemetry, type TelemetryOptions } from './telemetry/telemetry.js'
+
+export interface ComposeOptions {
+  config: Config
+  policies: PolicyRegistry
+  images: ImageProcessor
+  logger: Logger
+  clock?: Clock
+  telemetry?: TelemetryOptions
+  readiness?: Readiness
+  cache?: VerdictCache
+}
+
+/**
+ * The composition root: every long-lived object (Gemini client, LRU, compiled policies) is made
+ * here once and handed to the app. Entries differ only in what they pass in.
+ *
+ * @example
+ * const app = composeApp({ config, policies, images: createSharpImageProcessor(), logger })
+ */
+export function composeApp({
+  config,
+  policies,
+  images,
+  logger,
+  clock = systemClock,
+  telemetry: telemetryOptions,
+  readiness = alwaysReady,
+  cache = createLruVerdictCache({
+    maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
+    ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
+  }),
+}: ComposeOptions) {
+  const model = config.GEMINI_API_KEY
+    ? createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL })
+    : undefined
+  const telemetry = createTelemetry(telemetryOptions)
+  const moderate = createModerator({ model, cache, clock, telemetry, logger })
+  return createApp({
+    policies,
+    moderate,
+    images,
+    logger,
+    clock,
+    readiness,
+    apiKeys: config.MODERATION_API_KEYS,
+    mode: model ? 'gemini' : 'local',
+    defaultModel: model ? config.GEMINI_MODEL : 'local-rules',
+    limits: {
+      maxBodyBytes: config.MODERATION_MAX_BODY_BYTES,
+      maxBudgetMs: config.MODERATION_MAX_BUDGET_MS,
+      maxTextChars: config.MODERATION_MAX_TEXT_CHARS,
+      maxImages: config.MODERATION_MAX_IMAGES,
+      maxImageBytes: config.MODERATION_MAX_IMAGE_BYTES,
+      maxImagePixels: config.MODERATION_MAX_IMAGE_PIXELS,
+      imageMaxSide: config.MODERATION_IMAGE_MAX_SIDE,
+    },
+  })
+}

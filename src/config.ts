@@ -1,0 +1,56 @@
+import { z } from 'zod'
+
+const MIB = 1024 * 1024
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean))
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+
+/**
+ * Everything the service reads from its environment (Node) or bindings (Workers), parsed once.
+ *
+ * @example
+ * const config = parseConfig(process.env)
+ */
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_BASE_URL: z.url().optional(),
+  // Gemini 3.5 Flash accepts MINIMAL thinking; models that refuse it are handled at call time.
+  GEMINI_MODEL: z.string().default('gemini-3.5-flash'),
+  MODERATION_POLICIES_DIR: z.string().default('policies'),
+  MODERATION_DEFAULT_POLICY: z.string().default('default'),
+  MODERATION_API_KEYS: commaList,
+  WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  WEBHOOK_ALLOWED_HOSTS: commaList,
+  MODERATION_MAX_BODY_BYTES: positiveInt(10 * MIB),
+  MODERATION_MAX_BUDGET_MS: positiveInt(10_000),
+  MODERATION_MAX_TEXT_CHARS: positiveInt(50_000),
+  MODERATION_MAX_IMAGES: positiveInt(4),
+  MODERATION_MAX_IMAGE_BYTES: positiveInt(7 * MIB),
+  // 50 megapixels: a 10000x5000 photo passes, a decompression bomb does not.
+  MODERATION_MAX_IMAGE_PIXELS: positiveInt(50_000_000),
+  MODERATION_IMAGE_MAX_SIDE: positiveInt(1024),
+  MODERATION_CACHE_MAX_ENTRIES: positiveInt(10_000),
+  MODERATION_CACHE_TTL_SECONDS: positiveInt(3600),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+})
+
+export type Config = z.infer<typeof configSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Parses raw settings; empty strings count as unset. Throws ConfigError naming each bad setting. */
+export function parseConfig(raw: Record<string, unknown>): Config {
+  const present = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== '' && value !== undefined))
+  const result = configSchema.safeParse(present)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+  throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
+}

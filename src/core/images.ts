@@ -1,0 +1,87 @@
+import { fileTypeFromBuffer } from 'file-type'
+import { sha256Hex } from './hash.js'
+import type { ModerationImage } from './moderate.js'
+import { problem, type Checked } from './problem.js'
+
+/** Formats we accept, by the type their bytes show. */
+export const ACCEPTED_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/heic', 'image/heif', 'image/avif'] as const
+export type ImageType = (typeof ACCEPTED_IMAGE_TYPES)[number]
+/** What Gemini takes as inline data; others are converted before the call. */
+export const MODEL_IMAGE_TYPES: readonly string[] = ['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif']
+
+export type ProcessedImage =
+  | { kind: 'ready'; data: Uint8Array; mimeType: string; width: number; height: number; resized: boolean }
+  | { kind: 'too_many_pixels'; width: number; height: number }
+  | { kind: 'corrupt'; detail: string }
+  /** This runtime cannot decode the format (HEIC with the stock sharp build): pass it through. */
+  | { kind: 'undecodable' }
+
+/** Image work that needs a codec: sharp on Node, a WASM codec at the edge. */
+export interface ImageProcessor {
+  /**
+   * Reads the header first and refuses more than `maxPixels` without decoding; otherwise decodes
+   * (which proves the file is whole), downscales to `maxSide` and converts to a model type if needed.
+   */
+  process(bytes: Uint8Array, type: ImageType, limits: { maxSide: number; maxPixels: number }): Promise<ProcessedImage>
+}
+
+export interface ImageLimits {
+  maxBytes: number
+  maxPixels: number
+  maxSide: number
+}
+
+export interface UploadedImage {
+  bytes: Uint8Array
+  /** What the caller said the type is; a hint only, the bytes decide. */
+  declaredType?: string
+  /** Where it came from, for error messages: "images[1]", "file photo.png". */
+  label: string
+}
+
+const HEIF_FAMILY = new Set(['image/heic', 'image/heif', 'image/heic-sequence', 'image/heif-sequence'])
+
+/** The image type the bytes show, or what they look like instead. */
+export async function sniffImageType(bytes: Uint8Array): Promise<{ type?: ImageType; detected?: string }> {
+  const found = await fileTypeFromBuffer(bytes)
+  if (!found) return {}
+  const mime = HEIF_FAMILY.has(found.mime) ? found.mime.replace('-sequence', '') : found.mime
+  const type = ACCEPTED_IMAGE_TYPES.find((t) => t === mime)
+  return { type, detected: found.mime }
+}
+
+/**
+ * Checks an uploaded image before it costs anything: size, the type its bytes show, pixel count
+ * (without decoding), integrity; then downscales it for the model.
+ *
+ * @example
+ * const checked = await prepareImage({ bytes, label: 'images[0]' }, limits, processor)
+ */
+export async function prepareImage(upload: UploadedImage, limits: ImageLimits, processor: ImageProcessor): Promise<Checked<ModerationImage>> {
+  const { bytes, label } = upload
+  if (bytes.length === 0) return problem('invalid_request', `${label} is empty`)
+  if (bytes.length > limits.maxBytes) {
+    return problem('payload_too_large', `${label} is ${bytes.length} bytes; the limit is ${limits.maxBytes}`)
+  }
+  const { type, detected } = await sniffImageType(bytes)
+  if (!type) {
+    const what = detected ? `its bytes are ${detected}` : 'its bytes match no known image format'
+    return problem('unprocessable_content', `${label} is not a supported image (${what}); send PNG, JPEG, WebP, GIF, HEIC/HEIF or AVIF`)
+  }
+  const processed = await processor.process(bytes, type, limits)
+  const sha256 = await sha256Hex(bytes)
+  switch (processed.kind) {
+    case 'too_many_pixels':
+      return problem(
+        'unprocessable_content',
+        `${label} is ${processed.width}x${processed.height} pixels; the limit is ${limits.maxPixels} pixels`,
+      )
+    case 'corrupt':
+      return problem('unprocessable_content', `${label} is a corrupt ${type} (${processed.detail})`)
+    case 'undecodable':
+      if (!MODEL_IMAGE_TYPES.includes(type)) return problem('unprocessable_content', `${label}: ${type} cannot be decoded here`)
+      return { ok: true, value: { mimeType: type, data: bytes, sha256 } }
+    case 'ready':
+      return { ok: true, value: { mimeType: processed.mimeType, data: processed.data, sha256 } }
+  }
+}

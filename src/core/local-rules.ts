@@ -1,0 +1,105 @@
+import { z } from 'zod'
+
+const categoryName = z.string().regex(/^[a-z][a-z0-9_]*$/)
+const termList = z.array(z.string().min(1))
+
+/**
+ * The policy's local lists. A term is a word or phrase matched whole and case-insensitively;
+ * a term written as /.../ is a regular expression (Unicode, case-insensitive).
+ */
+export const localRulesSchema = z
+  .object({
+    // Clear hits: blocked locally, before (and without) a model call.
+    block: z.record(categoryName, termList).default({}),
+    // Suspicious: decides only when no model is configured; otherwise the model judges.
+    review: z.record(categoryName, termList).default({}),
+    // Phrases removed before matching, so "Scunthorpe" is not read as a slur.
+    allow: termList.default([]),
+    block_without_model: z.boolean().default(true),
+  })
+  .strict()
+
+type LocalRulesFile = z.infer<typeof localRulesSchema>
+
+interface CategoryMatcher {
+  category: string
+  patterns: RegExp[]
+}
+
+export interface LocalRules {
+  block: CategoryMatcher[]
+  review: CategoryMatcher[]
+  allow: RegExp | undefined
+  blockWithoutModel: boolean
+  /** Number of terms, for /v1/policies. */
+  termCount: number
+}
+
+export interface LocalResult {
+  /** Categories with a clear (block-list) hit. */
+  block: string[]
+  /** Categories with a review-list hit and no block-list hit. */
+  review: string[]
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+// Letters and digits of any script count as word characters, so "ass" does not match in "class".
+const WORD_START = '(?<![\\p{L}\\p{N}_])'
+const WORD_END = '(?![\\p{L}\\p{N}_])'
+
+function compileTerms(terms: string[], where: string): RegExp[] {
+  const phrases = terms.filter((term) => !isRegexTerm(term)).map((term) => escapeRegExp(normalize(term)).replace(/ /g, '\\s+'))
+  const patterns: RegExp[] = []
+  if (phrases.length > 0) patterns.push(new RegExp(`${WORD_START}(?:${phrases.join('|')})${WORD_END}`, 'iu'))
+  for (const term of terms.filter(isRegexTerm)) {
+    try {
+      patterns.push(new RegExp(term.slice(1, -1), 'iu'))
+    } catch (error) {
+      throw new Error(`${where}: bad pattern ${term}: ${(error as Error).message}`)
+    }
+  }
+  return patterns
+}
+
+const isRegexTerm = (term: string) => term.length > 2 && term.startsWith('/') && term.endsWith('/')
+
+function compileLists(lists: Record<string, string[]>, known: string[], listName: string): CategoryMatcher[] {
+  return Object.entries(lists).map(([category, terms]) => {
+    if (!known.includes(category)) throw new Error(`${listName}.${category}: not a category of this policy`)
+    return { category, patterns: compileTerms(terms, `${listName}.${category}`) }
+  })
+}
+
+export function compileLocalRules(file: LocalRulesFile, categories: string[]): LocalRules {
+  const allow = compileTerms(file.allow, 'allow')
+  const termCount = [...Object.values(file.block), ...Object.values(file.review), file.allow].reduce((n, list) => n + list.length, 0)
+  return {
+    block: compileLists(file.block, categories, 'block'),
+    review: compileLists(file.review, categories, 'review'),
+    allow: allow.length > 0 ? new RegExp(allow.map((re) => `(?:${re.source})`).join('|'), 'giu') : undefined,
+    blockWithoutModel: file.block_without_model,
+    termCount,
+  }
+}
+
+/** NFKC folds full-width and styled letters; zero-width characters are a common way around word lists. */
+export function normalize(text: string): string {
+  return text.normalize('NFKC').replace(/[\u200b-\u200d\u2060\ufeff\u00ad]/g, '').toLowerCase().replace(/\s+/g, ' ')
+}
+
+const matches = (matcher: CategoryMatcher, text: string) => matcher.patterns.some((re) => re.test(text))
+
+/**
+ * Runs the policy's word lists and patterns over text: fast, local, and blind to anything they do not list.
+ *
+ * @example
+ * classifyLocally(policy.local, 'buy cocaine here') // { block: ['illicit'], review: [] }
+ */
+export function classifyLocally(rules: LocalRules, text: string | undefined): LocalResult {
+  if (!text) return { block: [], review: [] }
+  let prepared = normalize(text)
+  if (rules.allow) prepared = prepared.replace(rules.allow, ' ')
+  const block = rules.block.filter((m) => matches(m, prepared)).map((m) => m.category)
+  const review = rules.review.filter((m) => !block.includes(m.category) && matches(m, prepared)).map((m) => m.category)
+  return { block: [...new Set(block)], review: [...new Set(review)] }
+}

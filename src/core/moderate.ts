@@ -1,0 +1,186 @@
+import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
+import type { Telemetry } from '../telemetry/telemetry.js'
+import { contentSha256, verdictCacheKey } from './cache-key.js'
+import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
+import { localVerdict } from './local-verdict.js'
+import { classifyLocally } from './local-rules.js'
+import type { ModelClient, ModelImage } from './model.js'
+import type { Policy } from './policy.js'
+import type { Clock, Logger, VerdictCache } from './ports.js'
+import type { Verdict } from './verdict.js'
+import { conservativeVerdict, toVerdict, type VerdictContext } from './verdicts.js'
+
+export interface ModerationImage extends ModelImage {
+  /** SHA-256 of the bytes as uploaded, before any downscaling. */
+  sha256: string
+}
+
+export interface ModerationItem {
+  text?: string
+  textSha256?: string
+  images: ModerationImage[]
+}
+
+export interface ModerationRequest {
+  item: ModerationItem
+  policy: Policy
+  budgetMs: number
+  /** Clock time the request arrived; the budget counts from here. */
+  startedAt: number
+  requestId: string
+}
+
+export interface ModeratorDeps {
+  /** Absent: the local classifier serves alone. */
+  model?: ModelClient
+  cache: VerdictCache
+  clock: Clock
+  telemetry: Telemetry
+  logger: Logger
+  newId?: () => string
+}
+
+export type Moderator = (request: ModerationRequest) => Promise<Verdict>
+
+/**
+ * The moderation pipeline: local check, cache, model under the budget, validation, decision,
+ * and the conservative verdict for every failure on the way.
+ *
+ * @example
+ * const moderate = createModerator({ model, cache, clock: systemClock, telemetry, logger })
+ * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
+ */
+export function createModerator(deps: ModeratorDeps): Moderator {
+  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID() } = deps
+  // Concurrent identical requests share one model call (keyed like the cache).
+  const inFlight = new Map<string, Promise<ModelOutcome>>()
+
+  async function run(request: ModerationRequest, span: Span): Promise<Verdict> {
+    const { item, policy, budgetMs, startedAt } = request
+    const deadline = startedAt + budgetMs
+    const context = (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
+    // Explicit parent: workerd has no async context manager by default.
+    const parent = trace.setSpan(otelContext.active(), span)
+
+    const local = inChildSpan(telemetry, parent, 'moderation.local_check', () => classifyLocally(policy.local, item.text))
+    if (!client || (local.block.length > 0 && policy.local.blockWithoutModel)) {
+      return localVerdict(policy, local, item.images.length > 0, context())
+    }
+
+    const modelId = policy.model ?? client.defaultModel
+    const content = await contentSha256({ textSha256: item.textSha256, imageSha256: item.images.map((i) => i.sha256) })
+    span.setAttribute('moderation.content_sha256', content)
+    const key = await verdictCacheKey(content, policy.version, client.system, modelId)
+    const cached = await inChildSpanAsync(telemetry, parent, 'moderation.cache', async (cacheSpan) => {
+      const hit = await cache.get(key)
+      cacheSpan.setAttribute('moderation.cache_hit', hit !== undefined)
+      return hit
+    })
+    if (cached) return toVerdict(cached, 'cache', context())
+
+    let call = inFlight.get(key)
+    if (!call) {
+      const controller = new AbortController()
+      call = judgeWithModel(client, telemetry, clock, parent, {
+        policy,
+        model: modelId,
+        text: item.text,
+        images: item.images,
+        signal: controller.signal,
+      })
+      const abortAtDeadline = clock.timer(deadline - clock.now())
+      void abortAtDeadline.promise.then(() => controller.abort(new Error('budget exhausted')))
+      inFlight.set(key, call)
+      void call
+        .then(async (outcome) => {
+          if (outcome.kind === 'judged') await cache.set(key, outcome.judgement)
+        })
+        .catch(() => {})
+        .finally(() => {
+          abortAtDeadline.cancel()
+          inFlight.delete(key)
+        })
+    }
+
+    const outcome = await withinBudget(call, deadline)
+    if (outcome.kind === 'judged') return toVerdict(outcome.judgement, 'model', context())
+    logger.warn('model failed; conservative verdict', {
+      request_id: request.requestId,
+      reason: outcome.reason,
+      detail: outcome.detail,
+      policy: policy.name,
+      model: modelId,
+    })
+    return conservativeVerdict(outcome.reason, modelId, context())
+  }
+
+  async function withinBudget(call: Promise<ModelOutcome>, deadline: number): Promise<ModelOutcome> {
+    const timeout: ModelOutcome = { kind: 'failed', reason: 'timeout', detail: 'latency budget exhausted' }
+    const remaining = deadline - clock.now()
+    if (remaining <= 0) return timeout
+    const timer = clock.timer(remaining)
+    try {
+      return await Promise.race([
+        call.catch((error: unknown): ModelOutcome => {
+          // A throw here is a bug in an adapter, still answered conservatively.
+          logger.error('model call threw', { error: String(error) })
+          return { kind: 'failed', reason: 'upstream_error', detail: String(error) }
+        }),
+        timer.promise.then(() => timeout),
+      ])
+    } finally {
+      timer.cancel()
+    }
+  }
+
+  return function moderate(request) {
+    return telemetry.tracer.startActiveSpan('moderation', async (span) => {
+      span.setAttributes({
+        'moderation.policy': request.policy.name,
+        'moderation.policy_version': request.policy.version,
+        'moderation.budget_ms': request.budgetMs,
+        'moderation.image_count': request.item.images.length,
+      })
+      try {
+        const verdict = await run(request, span)
+        span.setAttributes({
+          'moderation.action': verdict.action,
+          'moderation.source': verdict.source,
+          'moderation.latency_ms': verdict.latency_ms,
+        })
+        if (verdict.fallback_reason) span.setAttribute('moderation.fallback_reason', verdict.fallback_reason)
+        telemetry.recordVerdict(verdict)
+        return verdict
+      } catch (error) {
+        span.recordException(error as Error)
+        span.setStatus({ code: SpanStatusCode.ERROR })
+        throw error
+      } finally {
+        span.end()
+      }
+    })
+  }
+}
+
+function inChildSpan<T>(telemetry: Telemetry, parent: Context, name: string, work: () => T): T {
+  const span = telemetry.tracer.startSpan(name, {}, parent)
+  try {
+    return work()
+  } finally {
+    span.end()
+  }
+}
+
+async function inChildSpanAsync<T>(
+  telemetry: Telemetry,
+  parent: Context,
+  name: string,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const span = telemetry.tracer.startSpan(name, {}, parent)
+  try {
+    return await work(span)
+  } finally {
+    span.end()
+  }
+}

@@ -1,0 +1,38 @@
+import type { Judgement } from './verdict.js'
+
+/** Time, injected so tests and the Worker can drive it. */
+export interface Clock {
+  /** Milliseconds, monotonic enough for budgets. */
+  now(): number
+  /** Resolves after `ms`; `cancel` stops the timer. */
+  timer(ms: number): { promise: Promise<void>; cancel(): void }
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  timer(ms) {
+    let handle: ReturnType<typeof setTimeout> | undefined
+    const promise = new Promise<void>((resolve) => {
+      handle = setTimeout(resolve, Math.max(0, ms))
+    })
+    return { promise, cancel: () => clearTimeout(handle) }
+  },
+}
+
+/** Where model judgements are kept between identical requests. Async so a shared store fits. */
+export interface VerdictCache {
+  get(key: string): Promise<Judgement | undefined>
+  set(key: string, judgement: Judgement): Promise<void>
+}
+
+export type LogFields = Record<string, unknown>
+
+/** Structured logs. Callers pass hashes and sizes, never raw content or secrets. */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void
+  info(message: string, fields?: LogFields): void
+  warn(message: string, fields?: LogFields): void
+  error(message: string, fields?: LogFields): void
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }

@@ -1,0 +1,14 @@
+/** A request the service cannot judge: it becomes a 4xx with the error envelope, never a verdict. */
+export type ProblemCode = 'invalid_request' | 'payload_too_large' | 'unsupported_media_type' | 'unprocessable_content'
+
+export interface Problem {
+  code: ProblemCode
+  message: string
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; problem: Problem }
+
+export const problem = (code: ProblemCode, message: string): { ok: false; problem: Problem } => ({
+  ok: false,
+  problem: { code, message },
+})

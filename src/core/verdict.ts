@@ -1,0 +1,47 @@
+import { z } from 'zod'
+
+export const actionSchema = z.enum(['allow', 'review', 'block'])
+export type Action = z.infer<typeof actionSchema>
+
+export const sourceSchema = z.enum(['model', 'cache', 'local', 'fallback'])
+export type VerdictSource = z.infer<typeof sourceSchema>
+
+export const fallbackReasonSchema = z.enum([
+  'timeout',
+  'invalid_output',
+  'upstream_error',
+  'rate_limited',
+  'circuit_open',
+  'overloaded',
+])
+export type FallbackReason = z.infer<typeof fallbackReasonSchema>
+
+/** The answer to every moderation request (DESIGN.md). */
+export const verdictSchema = z.object({
+  id: z.string(),
+  safe: z.boolean(),
+  action: actionSchema,
+  categories: z.array(z.string()),
+  confidence: z.number().min(0).max(1),
+  source: sourceSchema,
+  fallback_reason: fallbackReasonSchema.optional(),
+  // Extra facts a client may act on: model_safety_block, local_block_list, image_not_judged, ...
+  signals: z.array(z.string()).optional(),
+  policy: z.string(),
+  policy_version: z.string(),
+  model: z.string(),
+  latency_ms: z.number(),
+  budget_ms: z.number(),
+})
+export type Verdict = z.infer<typeof verdictSchema>
+
+/** The part of a verdict that depends only on the content and the policy: what the cache stores. */
+export type Judgement = Pick<Verdict, 'safe' | 'action' | 'categories' | 'confidence' | 'model'> & {
+  signals?: string[]
+}
+
+const ACTION_RANK: Record<Action, number> = { allow: 0, review: 1, block: 2 }
+
+export function strictestAction(...actions: Action[]): Action {
+  return actions.reduce((worst, action) => (ACTION_RANK[action] > ACTION_RANK[worst] ? action : worst), 'allow')
+}

@@ -1,0 +1,30 @@
+import { resolve } from 'node:path'
+import { composeApp } from '../compose.js'
+import { parseConfig } from '../config.js'
+import { loadPolicies } from '../core/policy.js'
+import { readPolicyFiles } from './read-policy-files.js'
+import { createSharpImageProcessor } from '../images/sharp-image-processor.js'
+import { createJsonLogger } from '../logging/json-logger.js'
+
+/**
+ * Builds the Node service from an environment: config, policies from disk, sharp, JSON logs.
+ * Throws with a readable message on bad config or policies.
+ */
+export async function compose(env: Record<string, string | undefined>) {
+  const config = parseConfig(env)
+  const logger = createJsonLogger({ level: config.LOG_LEVEL })
+  const dir = resolve(config.MODERATION_POLICIES_DIR)
+  const policies = await loadPolicies(await readPolicyFiles(dir), config.MODERATION_DEFAULT_POLICY)
+  if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
+  if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
+  let draining = false
+  const app = composeApp({
+    config,
+    policies,
+    images: createSharpImageProcessor(),
+    logger,
+    readiness: { notReadyReason: () => (draining ? 'shutting down' : undefined) },
+  })
+  logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
+  return { app, config, logger, setDraining: () => (draining = true) }
+}

@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from 'hono'
+import { routePath } from 'hono/route'
+import type { Clock, Logger } from '../core/ports.js'
+import type { AppEnv } from './app-env.js'
+
+export interface AccessLogOptions {
+  logger: Logger
+  clock: Clock
+}
+
+/**
+ * Starts the request clock and writes one structured line per request. Route pattern, not raw
+ * path; hashes and sizes, never content.
+ */
+export function accessLog({ logger, clock }: AccessLogOptions): MiddlewareHandler<AppEnv> {
+  return async function accessLogMiddleware(c, next) {
+    c.set('startedAt', clock.now())
+    c.set('logFields', {})
+    await next()
+    const fields = {
+      request_id: c.get('requestId'),
+      method: c.req.method,
+      route: routePath(c, -1),
+      status: c.res.status,
+      duration_ms: Math.round((clock.now() - c.get('startedAt')) * 10) / 10,
+      ...c.get('logFields'),
+    }
+    if (c.res.status >= 500) logger.error('request', fields)
+    else logger.info('request', fields)
+  }
+}

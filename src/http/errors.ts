@@ -1,0 +1,62 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { Logger } from '../core/ports.js'
+import type { Problem } from '../core/problem.js'
+import type { AppEnv } from './app-env.js'
+
+/** The closed set of error codes and their statuses. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable_content: 422,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const satisfies Record<string, ContentfulStatusCode>
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export class ApiError extends HTTPException {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(ERROR_STATUS[code], { message })
+  }
+
+  static from(problem: Problem): ApiError {
+    return new ApiError(problem.code, problem.message)
+  }
+}
+
+const CODE_FOR_STATUS = new Map<number, ErrorCode>(Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]))
+
+export function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  const request_id = c.get('requestId') ?? ''
+  return c.json({ error: { code, message, request_id } }, ERROR_STATUS[code], headers)
+}
+
+/**
+ * One error handler, three tiers: ours, other HTTPExceptions, and bugs (logged, answered 500).
+ */
+export function createErrorHandler({ logger }: { logger: Logger }): ErrorHandler<AppEnv> {
+  return function onError(error, c) {
+    if (error instanceof ApiError) return errorResponse(c, error.code, error.message, error.headers)
+    if (error instanceof HTTPException) {
+      const code = CODE_FOR_STATUS.get(error.status) ?? (error.status >= 500 ? 'internal_error' : 'invalid_request')
+      return errorResponse(c, code, error.message || code)
+    }
+    logger.error('unhandled error', {
+      request_id: c.get('requestId'),
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    })
+    return errorResponse(c, 'internal_error', 'internal error')
+  }
+}
+
+export const notFound: NotFoundHandler<AppEnv> = (c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`)

@@ -1,0 +1,140 @@
+import { z } from 'zod'
+import { decodeBase64 } from '../core/base64.js'
+import type { UploadedImage } from '../core/images.js'
+import { problem, type Checked } from '../core/problem.js'
+
+/** The JSON body of POST /v1/moderate. */
+export const moderateJsonSchema = z.object({
+  text: z.string().optional(),
+  images: z
+    .array(
+      z.object({
+        data: z.string().min(1, 'image data is empty'),
+        mime_type: z.string().optional(),
+      }),
+    )
+    .optional(),
+  policy: z.string().min(1).optional(),
+  budget_ms: z.number().int().positive().optional(),
+})
+
+export interface ModerationBody {
+  text?: string
+  images: UploadedImage[]
+  policy?: string
+  budgetMs?: number
+}
+
+const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*?);base64,/i
+const budgetParam = z.coerce.number().int().positive()
+
+/**
+ * Reads any of the three body forms of POST /v1/moderate: JSON, multipart/form-data, or a raw
+ * image/* or text/plain body (options in the query string).
+ */
+export async function readModerationBody(request: Request, query: URLSearchParams): Promise<Checked<ModerationBody>> {
+  const contentType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+  let body: Checked<ModerationBody>
+  if (contentType === 'application/json' || contentType.endsWith('+json')) body = await readJson(request)
+  else if (contentType === 'multipart/form-data') body = await readMultipart(request)
+  else if (contentType.startsWith('image/')) {
+    const bytes = new Uint8Array(await request.arrayBuffer())
+    body = { ok: true, value: { images: [{ bytes, declaredType: contentType, label: 'body' }] } }
+  } else if (contentType === 'text/plain') {
+    const text = decodeUtf8(new Uint8Array(await request.arrayBuffer()))
+    if (text === undefined) return problem('invalid_request', 'text/plain body is not valid UTF-8')
+    body = { ok: true, value: { text, images: [] } }
+  } else {
+    return problem(
+      'unsupported_media_type',
+      `content type ${contentType || '(none)'} is not accepted; send application/json, multipart/form-data, image/* or text/plain`,
+    )
+  }
+  if (!body.ok) return body
+  return withQueryOptions(body.value, query)
+}
+
+function withQueryOptions(body: ModerationBody, query: URLSearchParams): Checked<ModerationBody> {
+  const policy = body.policy ?? (query.get('policy') || undefined)
+  let budgetMs = body.budgetMs
+  const rawBudget = query.get('budget_ms')
+  if (budgetMs === undefined && rawBudget) {
+    const parsed = budgetParam.safeParse(rawBudget)
+    if (!parsed.success) return problem('invalid_request', 'budget_ms must be a positive whole number of milliseconds')
+    budgetMs = parsed.data
+  }
+  return { ok: true, value: { ...body, policy, budgetMs } }
+}
+
+async function readJson(request: Request): Promise<Checked<ModerationBody>> {
+  let raw: unknown
+  try {
+    raw = JSON.parse(await request.text())
+  } catch {
+    return problem('invalid_request', 'body is not valid JSON')
+  }
+  const parsed = moderateJsonSchema.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    return problem('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`)
+  }
+  const images: UploadedImage[] = []
+  for (const [index, image] of (parsed.data.images ?? []).entries()) {
+    const label = `images[${index}]`
+    let declaredType = image.mime_type
+    let data = image.data
+    const dataUrl = DATA_URL.exec(data)
+    if (dataUrl) {
+      declaredType ??= dataUrl[1] || undefined
+      data = data.slice(dataUrl[0].length)
+    } else if (data.startsWith('data:')) {
+      return problem('invalid_request', `${label}.data is a data URL but not base64-encoded`)
+    }
+    const bytes = decodeBase64(data)
+    if (!bytes) return problem('invalid_request', `${label}.data is not valid base64 or a base64 data URL`)
+    images.push({ bytes, declaredType, label })
+  }
+  const { text, policy, budget_ms } = parsed.data
+  return { ok: true, value: { text, images, policy, budgetMs: budget_ms } }
+}
+
+async function readMultipart(request: Request): Promise<Checked<ModerationBody>> {
+  let form: FormData
+  try {
+    form = await request.formData()
+  } catch {
+    return problem('invalid_request', 'body is not valid multipart/form-data')
+  }
+  let text: string | undefined
+  let policy: string | undefined
+  let budgetMs: number | undefined
+  const images: UploadedImage[] = []
+  for (const [name, value] of form.entries()) {
+    if (typeof value !== 'string') {
+      const file = value as File
+      const bytes = new Uint8Array(await file.arrayBuffer())
+      if (name === 'text') {
+        const decoded = decodeUtf8(bytes)
+        if (decoded === undefined) return problem('invalid_request', 'text file is not valid UTF-8')
+        text = (text ?? '') + decoded
+      } else {
+        images.push({ bytes, declaredType: file.type || undefined, label: `file ${JSON.stringify(file.name || name)}` })
+      }
+    } else if (name === 'text') text = (text ?? '') + value
+    else if (name === 'policy') policy = value || undefined
+    else if (name === 'budget_ms') {
+      const parsed = budgetParam.safeParse(value)
+      if (!parsed.success) return problem('invalid_request', 'budget_ms must be a positive whole number of milliseconds')
+      budgetMs = parsed.data
+    }
+  }
+  return { ok: true, value: { text, images, policy, budgetMs } }
+}
+
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,26 @@
+import type { LogFields, Logger } from '../core/ports.js'
+
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const
+export type LogLevel = keyof typeof LEVELS
+
+export interface JsonLoggerOptions {
+  level?: LogLevel
+  /** Where each JSON line goes; stdout by default. */
+  write?: (line: string) => void
+}
+
+/**
+ * One JSON object per line. Fields are whatever callers pass: hashes and sizes, never content.
+ *
+ * @example
+ * const logger = createJsonLogger({ level: 'info' })
+ * logger.info('listening', { port: 8080 })
+ */
+export function createJsonLogger({ level = 'info', write = (line) => console.log(line) }: JsonLoggerOptions = {}): Logger {
+  const threshold = LEVELS[level]
+  const log = (name: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
+    if (LEVELS[name] < threshold) return
+    write(JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...fields }))
+  }
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+}

@@ -1,0 +1,22 @@
+import { Hono } from 'hono'
+import type { AppEnv } from '../http/app-env.js'
+import { errorResponse } from '../http/errors.js'
+
+export interface Readiness {
+  /** Undefined when ready; otherwise why not (e.g. "shutting down"). */
+  notReadyReason(): string | undefined
+}
+
+export const alwaysReady: Readiness = { notReadyReason: () => undefined }
+
+/** GET /healthz (the process answers) and GET /readyz (it should get traffic). */
+export function healthRoutes({ readiness, mode, policyCount }: { readiness: Readiness; mode: string; policyCount: number }) {
+  const app = new Hono<AppEnv>()
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', (c) => {
+    const reason = readiness.notReadyReason()
+    if (reason) return errorResponse(c, 'service_unavailable', reason, { 'Retry-After': '5' })
+    return c.json({ status: 'ready', mode, policies: policyCount })
+  })
+  return app
+}

@@ -1,0 +1,77 @@
+import { metrics, trace, type Attributes, type Meter, type Tracer } from '@opentelemetry/api'
+import type { ModelUsage } from '../core/model.js'
+import type { Verdict } from '../core/verdict.js'
+
+export interface TelemetryOptions {
+  tracer?: Tracer
+  meter?: Meter
+}
+
+export interface ModelCallRecord {
+  system: string
+  model: string
+  durationMs: number
+  outcome: string
+  usage?: ModelUsage
+}
+
+export interface Telemetry {
+  tracer: Tracer
+  recordVerdict(verdict: Verdict): void
+  recordModelCall(record: ModelCallRecord): void
+}
+
+const SCOPE = 'moderation-service'
+
+/**
+ * Spans and metrics through @opentelemetry/api. Without an SDK registered these are no-ops.
+ *
+ * @example
+ * const telemetry = createTelemetry({ tracer: provider.getTracer('test'), meter })
+ */
+export function createTelemetry({
+  tracer = trace.getTracer(SCOPE),
+  meter = metrics.getMeter(SCOPE),
+}: TelemetryOptions = {}): Telemetry {
+  const duration = meter.createHistogram('moderation.duration', {
+    unit: 'ms',
+    description: 'Time from request start to verdict',
+  })
+  const verdicts = meter.createCounter('moderation.verdicts', { description: 'Verdicts by action and source' })
+  const fallbacks = meter.createCounter('moderation.fallbacks', { description: 'Conservative verdicts by reason' })
+  const operationDuration = meter.createHistogram('gen_ai.client.operation.duration', {
+    unit: 's',
+    description: 'GenAI operation duration',
+  })
+  const tokenUsage = meter.createHistogram('gen_ai.client.token.usage', {
+    unit: '{token}',
+    description: 'Tokens used per model call',
+  })
+
+  return {
+    tracer,
+    recordVerdict(verdict) {
+      const attributes: Attributes = {
+        'moderation.action': verdict.action,
+        'moderation.source': verdict.source,
+        'moderation.policy': verdict.policy,
+      }
+      duration.record(verdict.latency_ms, attributes)
+      verdicts.add(1, attributes)
+      if (verdict.fallback_reason) {
+        fallbacks.add(1, { 'moderation.fallback_reason': verdict.fallback_reason, 'moderation.policy': verdict.policy })
+      }
+    },
+    recordModelCall({ system, model, durationMs, outcome, usage }) {
+      const attributes: Attributes = {
+        'gen_ai.system': system,
+        'gen_ai.operation.name': 'generate_content',
+        'gen_ai.request.model': model,
+        'moderation.model_outcome': outcome,
+      }
+      operationDuration.record(durationMs / 1000, attributes)
+      if (usage?.inputTokens !== undefined) tokenUsage.record(usage.inputTokens, { ...attributes, 'gen_ai.token.type': 'input' })
+      if (usage?.outputTokens !== undefined) tokenUsage.record(usage.outputTokens, { ...attributes, 'gen_ai.token.type': 'output' })
+    },
+  }
+}

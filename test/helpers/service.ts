@@ -1,0 +1,53 @@
+import { composeApp } from '../../src/compose.js'
+import { parseConfig } from '../../src/config.js'
+import { loadPolicies, type PolicyRegistry } from '../../src/core/policy.js'
+import type { Clock, VerdictCache } from '../../src/core/ports.js'
+import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
+import { createSharpImageProcessor } from '../../src/images/sharp-image-processor.js'
+import { createJsonLogger } from '../../src/logging/json-logger.js'
+import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
+import type { FakeGemini } from './fake-gemini.js'
+
+let shipped: Promise<PolicyRegistry> | undefined
+/** The policies in policies/, compiled once per test file. */
+export const shippedPolicies = () => (shipped ??= readPolicyFiles('policies').then((files) => loadPolicies(files, 'default')))
+
+export interface TestServiceOptions {
+  gemini?: FakeGemini
+  env?: Record<string, string>
+  telemetry?: TelemetryOptions
+  clock?: Clock
+  cache?: VerdictCache
+  policies?: PolicyRegistry
+}
+
+export type LogLine = { level: string; msg: string } & Record<string, unknown>
+
+/**
+ * The service as the Node entry builds it (same composition root), pointed at a fake Gemini,
+ * with logs captured as parsed JSON lines.
+ */
+export async function buildService({ gemini, env = {}, telemetry, clock, cache, policies }: TestServiceOptions = {}) {
+  const config = parseConfig({
+    ...(gemini ? { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: gemini.url } : {}),
+    ...env,
+  })
+  const logs: LogLine[] = []
+  const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
+  const app = composeApp({
+    config,
+    policies: policies ?? (await shippedPolicies()),
+    images: createSharpImageProcessor(),
+    logger,
+    telemetry,
+    clock,
+    cache,
+  })
+  const moderate = (body: unknown, headers: Record<string, string> = {}) =>
+    app.request('/v1/moderate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    })
+  return { app, config, logs, moderate }
+}
