@@ -38,6 +38,7 @@ export function composeApp({
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
+    clock,
   }),
 }: ComposeOptions) {
   const model = config.GEMINI_API_KEY

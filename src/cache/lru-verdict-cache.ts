@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { VerdictCache } from '../core/ports.js'
+import { systemClock, type Clock, type VerdictCache } from '../core/ports.js'
 import type { Judgement } from '../core/verdict.js'
 
 export interface LruVerdictCacheOptions {
@@ -7,6 +7,8 @@ export interface LruVerdictCacheOptions {
   ttlMs?: number
   /** Upper bound on the memory the entries take, estimated from their JSON size. */
   maxBytes?: number
+  /** Time source for the TTL. */
+  clock?: Pick<Clock, 'now'>
 }
 
 /**
@@ -20,10 +22,14 @@ export function createLruVerdictCache({
   maxEntries = 10_000,
   ttlMs = 3_600_000,
   maxBytes = 16 * 1024 * 1024,
+  clock = systemClock,
 }: LruVerdictCacheOptions = {}): VerdictCache {
   const lru = new LRUCache<string, Judgement>({
     max: maxEntries,
     ttl: ttlMs,
+    // Resolution 0: read the clock on every check, so an injected clock drives expiry exactly.
+    ttlResolution: 0,
+    perf: clock,
     maxSize: maxBytes,
     // Key and value, in UTF-16 code units, times two bytes each: a fair estimate for small JSON.
     sizeCalculation: (value, key) => (JSON.stringify(value).length + key.length) * 2,

@@ -4,7 +4,7 @@ import sharp from 'sharp'
 type Format = 'png' | 'jpeg' | 'webp' | 'gif' | 'avif'
 
 /** A real image of the given size, drawn by sharp (a gradient-ish noise so it is not trivially compressible). */
-export async function makeImage(format: Format, width: number, height: number): Promise<Uint8Array> {
+export async function makeImage(format: Format, width: number, height: number): Promise<Uint8Array<ArrayBuffer>> {
   const channels = 3
   const raw = Buffer.alloc(width * height * channels)
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 31 + (i >> 7)) & 0xff
@@ -25,7 +25,7 @@ function chunk(type: string, data: Buffer): Buffer {
  * A PNG whose header claims width x height pixels but which is a few hundred bytes long: a
  * decompression bomb as far as any decoder is concerned.
  */
-export function pngBomb(width: number, height: number): Uint8Array {
+export function pngBomb(width: number, height: number): Uint8Array<ArrayBuffer> {
   const ihdr = Buffer.alloc(13)
   ihdr.writeUInt32BE(width, 0)
   ihdr.writeUInt32BE(height, 4)
@@ -42,7 +42,7 @@ export function pngBomb(width: number, height: number): Uint8Array {
 }
 
 /** An ISO-BMFF file with a HEIC brand: sniffed as HEIC, not decodable by the stock sharp build. */
-export function heicLike(): Uint8Array {
+export function heicLike(): Uint8Array<ArrayBuffer> {
   const ftyp = Buffer.alloc(24)
   ftyp.writeUInt32BE(24, 0)
   ftyp.write('ftyp', 4, 'ascii')

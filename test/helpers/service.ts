@@ -43,7 +43,7 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
     clock,
     cache,
   })
-  const moderate = (body: unknown, headers: Record<string, string> = {}) =>
+  const moderate = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request('/v1/moderate', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
