@@ -16,7 +16,7 @@ describe('authentication with MODERATION_API_KEYS', () => {
 
   it('401 with the envelope and WWW-Authenticate when the token is missing or wrong', async () => {
     const { app } = await buildService({ gemini, env })
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic a2V5LW9uZQ==' }, { authorization: 'Bearer key-one-and-more' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer nope' }, { authorization: 'Basic a2V5LW9uZQ==' }, { authorization: 'Bearer key-one-and-more' }]) {
       const res = await app.request(textRequest(headers))
       expect(res.status).toBe(401)
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/)
