@@ -24,7 +24,11 @@ function shutdown(signal: string) {
     logger.info('stopped', { error: error?.message })
     process.exit(error ? 1 : 0)
   })
-  if ('closeIdleConnections' in server) server.closeIdleConnections()
+  // Keep-alive connections would hold close() open until they time out: drop each as it goes idle.
+  if ('closeIdleConnections' in server) {
+    server.closeIdleConnections()
+    setInterval(() => server.closeIdleConnections(), 50).unref()
+  }
   setTimeout(() => {
     logger.error('in-flight requests did not finish in time; exiting', { grace_ms: SHUTDOWN_GRACE_MS })
     process.exit(1)

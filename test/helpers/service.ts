@@ -5,6 +5,7 @@ import type { Clock, VerdictCache } from '../../src/core/ports.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
 import { createSharpImageProcessor } from '../../src/images/sharp-image-processor.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
+import type { Readiness } from '../../src/routes/health.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
 import type { FakeGemini } from './fake-gemini.js'
 
@@ -19,6 +20,7 @@ export interface TestServiceOptions {
   clock?: Clock
   cache?: VerdictCache
   policies?: PolicyRegistry
+  readiness?: Readiness
 }
 
 export type LogLine = { level: string; msg: string } & Record<string, unknown>
@@ -27,7 +29,7 @@ export type LogLine = { level: string; msg: string } & Record<string, unknown>
  * The service as the Node entry builds it (same composition root), pointed at a fake Gemini,
  * with logs captured as parsed JSON lines.
  */
-export async function buildService({ gemini, env = {}, telemetry, clock, cache, policies }: TestServiceOptions = {}) {
+export async function buildService({ gemini, env = {}, telemetry, clock, cache, policies, readiness }: TestServiceOptions = {}) {
   const config = parseConfig({
     ...(gemini ? { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: gemini.url } : {}),
     ...env,
@@ -42,6 +44,7 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
     telemetry,
     clock,
     cache,
+    readiness,
   })
   const moderate = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request('/v1/moderate', {

@@ -97,4 +97,16 @@ describe('GET /v1/policies, /healthz, /readyz', () => {
     expect(await (await (await buildService({ gemini })).app.request('/readyz')).json()).toMatchObject({ status: 'ready', mode: 'gemini' })
     expect(await (await (await buildService()).app.request('/readyz')).json()).toMatchObject({ status: 'ready', mode: 'local' })
   })
+
+  it('answers /readyz with 503, the envelope and Retry-After while draining', async () => {
+    let draining = false
+    const { app } = await buildService({ gemini, readiness: { notReadyReason: () => (draining ? 'shutting down' : undefined) } })
+    expect((await app.request('/readyz')).status).toBe(200)
+    draining = true
+    const res = await app.request('/readyz')
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(await res.json()).toMatchObject({ error: { code: 'service_unavailable', message: 'shutting down' } })
+    expect((await app.request('/healthz')).status).toBe(200)
+  })
 })

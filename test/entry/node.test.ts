@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+
+interface Started {
+  child: ChildProcess
+  url: string
+  lines: Record<string, unknown>[]
+  exited: Promise<number | null>
+}
+
+/** Starts the real Node entry (through tsx) and resolves once it logs "listening". */
+async function startEntry(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
+    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: Record<string, unknown>[] = []
+  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>
+      lines.push(parsed)
+      if (parsed.msg === 'listening') resolve(parsed.url as string)
+    })
+    void exited.then((code) => reject(new Error(`exited with ${code}: ${JSON.stringify(lines)}`)))
+  })
+  return { child, url, lines, exited }
+}
+
+async function runToExit(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH, PORT: '0', ...env } })
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output += d))
+  const [code] = await once(child, 'exit')
+  return { code, output }
+}
+
+let gemini: FakeGemini
+beforeAll(async () => {
+  gemini = await startFakeGemini()
+})
+afterAll(() => gemini.close())
+
+describe('the Node entry', () => {
+  it('starts with no Gemini key and answers from the local classifier', async () => {
+    const { child, url, lines, exited } = await startEntry({})
+    try {
+      expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ status: 'ready', mode: 'local' })
+      const verdict = await (await fetch(`${url}/v1/moderate`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })).json()
+      expect(verdict).toMatchObject({ source: 'local', safe: true })
+      expect(lines.some((l) => l.level === 'warn' && String(l.msg).includes('GEMINI_API_KEY is unset'))).toBe(true)
+      expect(lines.some((l) => l.level === 'warn' && String(l.msg).includes('MODERATION_API_KEYS is unset'))).toBe(true)
+    } finally {
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    }
+  })
+
+  it('refuses to start on bad configuration, saying which setting is wrong', async () => {
+    const { code, output } = await runToExit({ PORT: 'eighty', MODERATION_MAX_BODY_BYTES: '-1' })
+    expect(code).toBe(1)
+    expect(output).toMatch(/PORT/)
+    expect(output).toMatch(/MODERATION_MAX_BODY_BYTES/)
+  })
+
+  it('refuses to start when the policies folder or the default policy is missing', async () => {
+    expect((await runToExit({ MODERATION_POLICIES_DIR: 'no-such-dir' })).code).toBe(1)
+    const missingDefault = await runToExit({ MODERATION_DEFAULT_POLICY: 'kids' })
+    expect(missingDefault.code).toBe(1)
+    expect(missingDefault.output).toMatch(/default policy \\"kids\\" not found/)
+  })
+
+  it('never logs the Gemini key', async () => {
+    const { child, url, lines, exited } = await startEntry({ GEMINI_API_KEY: 'super-secret-key-123', GEMINI_BASE_URL: gemini.url })
+    await fetch(`${url}/v1/moderate`, { method: 'POST', body: 'hi', headers: { 'content-type': 'text/plain' } })
+    child.kill('SIGTERM')
+    await exited
+    expect(JSON.stringify(lines)).not.toContain('super-secret-key-123')
+  })
+
+  it('on SIGTERM stops accepting, finishes the request in flight, then exits 0', async () => {
+    let arrived!: () => void
+    const modelCalled = new Promise<void>((resolve) => (arrived = resolve))
+    gemini.setDefault(() => {
+      arrived()
+      return { delayMs: 300, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } }
+    })
+    const { child, url, lines, exited } = await startEntry({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gemini.url })
+    const inFlight = fetch(`${url}/v1/moderate`, { method: 'POST', body: 'in flight', headers: { 'content-type': 'text/plain' } })
+    await modelCalled
+    child.kill('SIGTERM')
+    const response = await inFlight
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ source: 'model', safe: true })
+    expect(await exited).toBe(0)
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'stopped']))
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow()
+  })
+})

@@ -1,0 +1,103 @@
+import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { startFakeGemini, type FakeGemini } from './helpers/fake-gemini.js'
+import { buildService } from './helpers/service.js'
+
+/** A reader the test pulls from, instead of a timer. */
+class PullReader extends MetricReader {
+  protected override async onForceFlush() {}
+  protected override async onShutdown() {}
+}
+
+let gemini: FakeGemini
+beforeAll(async () => {
+  gemini = await startFakeGemini()
+})
+afterAll(() => gemini.close())
+
+function setup() {
+  const spans = new InMemorySpanExporter()
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })
+  const reader = new PullReader()
+  const meterProvider = new MeterProvider({ readers: [reader] })
+  const telemetry = { tracer: tracerProvider.getTracer('test'), meter: meterProvider.getMeter('test') }
+  const metrics = async () => {
+    const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics }
+    return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)
+  }
+  return { spans, telemetry, metrics }
+}
+
+const sumOf = (points: { attributes: Record<string, unknown>; value: unknown }[], match: Record<string, unknown>) =>
+  points
+    .filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))
+    .reduce((total, p) => total + (p.value as number), 0)
+
+describe('telemetry (real OpenTelemetry SDK, in-memory exporters)', () => {
+  beforeEach(() => {
+    gemini.requests.length = 0
+  })
+
+  it('makes a moderation span with cache, local check and GenAI model-call children', async () => {
+    const { spans, telemetry } = setup()
+    const { moderate } = await buildService({ gemini, telemetry })
+    await moderate({ text: `telemetry ${Date.now()}` })
+    const finished = spans.getFinishedSpans()
+    const root = finished.find((s) => s.name === 'moderation')
+    expect(root?.attributes).toMatchObject({ 'moderation.policy': 'default', 'moderation.action': 'allow', 'moderation.source': 'model' })
+    const children = finished.filter((s) => s.parentSpanContext?.spanId === root?.spanContext().spanId).map((s) => s.name)
+    expect(children).toEqual(expect.arrayContaining(['moderation.local_check', 'moderation.cache', 'generate_content gemini-3.5-flash']))
+    const call = finished.find((s) => s.name.startsWith('generate_content'))
+    expect(call?.attributes).toMatchObject({
+      'gen_ai.system': 'gcp.gemini',
+      'gen_ai.operation.name': 'generate_content',
+      'gen_ai.request.model': 'gemini-3.5-flash',
+      'gen_ai.usage.input_tokens': 120,
+      'gen_ai.usage.output_tokens': 18,
+    })
+    // Content never goes into telemetry.
+    expect(JSON.stringify(finished.map((s) => s.attributes))).not.toContain('telemetry ')
+  })
+
+  it('marks the model span as an error with the fallback reason', async () => {
+    const { spans, telemetry } = setup()
+    const { moderate } = await buildService({ gemini, telemetry })
+    gemini.script({ status: 429 })
+    await moderate({ text: `rate limited ${Date.now()}` })
+    const call = spans.getFinishedSpans().find((s) => s.name.startsWith('generate_content'))
+    expect(call?.status.code).toBe(2) // ERROR
+    expect(call?.attributes['moderation.fallback_reason']).toBe('rate_limited')
+    expect(spans.getFinishedSpans().find((s) => s.name === 'moderation')?.attributes['moderation.fallback_reason']).toBe('rate_limited')
+  })
+
+  it('counts verdicts by action and source, fallbacks by reason, and records latency and token usage', async () => {
+    const { telemetry, metrics } = setup()
+    const { moderate } = await buildService({ gemini, telemetry })
+    const text = `metrics ${Date.now()}`
+    gemini.script({ verdict: { safe: false, categories: ['hate'], confidence: 0.95 } }, { text: 'garbage' }, { status: 500 })
+    await moderate({ text })
+    await moderate({ text }) // cache
+    await moderate({ text: `${text} 2` })
+    await moderate({ text: `${text} 3` })
+    const all = await metrics()
+    const byName = (name: string) => all.find((m) => m.descriptor.name === name)?.dataPoints as never
+    const verdicts = byName('moderation.verdicts')
+    expect(sumOf(verdicts, { 'moderation.action': 'block', 'moderation.source': 'model' })).toBe(1)
+    expect(sumOf(verdicts, { 'moderation.action': 'block', 'moderation.source': 'cache' })).toBe(1)
+    expect(sumOf(verdicts, { 'moderation.source': 'fallback' })).toBe(2)
+    const fallbacks = byName('moderation.fallbacks')
+    expect(sumOf(fallbacks, { 'moderation.fallback_reason': 'invalid_output' })).toBe(1)
+    expect(sumOf(fallbacks, { 'moderation.fallback_reason': 'upstream_error' })).toBe(1)
+    const duration = all.find((m) => m.descriptor.name === 'moderation.duration')
+    expect(duration?.descriptor.unit).toBe('ms')
+    const counts = (duration?.dataPoints as { value: { count: number } }[]).reduce((n, p) => n + p.value.count, 0)
+    expect(counts).toBe(4)
+    expect(all.map((m) => m.descriptor.name)).toEqual(expect.arrayContaining(['gen_ai.client.operation.duration', 'gen_ai.client.token.usage']))
+  })
+
+  it('is a no-op without an SDK', async () => {
+    const { moderate } = await buildService({ gemini })
+    expect((await moderate({ text: `no sdk ${Date.now()}` })).status).toBe(200)
+  })
+})
