@@ -3,6 +3,7 @@ import type { Telemetry } from '../telemetry/telemetry.js'
 import { contentSha256, verdictCacheKey } from './cache-key.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
 import { localVerdict } from './local-verdict.js'
+import { createSharedCalls } from './shared-calls.js'
 import { classifyLocally } from './local-rules.js'
 import type { ModelClient, ModelImage } from './model.js'
 import type { Policy } from './policy.js'
@@ -53,7 +54,7 @@ export type Moderator = (request: ModerationRequest) => Promise<Verdict>
 export function createModerator(deps: ModeratorDeps): Moderator {
   const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID() } = deps
   // Concurrent identical requests share one model call (keyed like the cache).
-  const inFlight = new Map<string, Promise<ModelOutcome>>()
+  const sharedCalls = createSharedCalls<ModelOutcome>(clock)
 
   async function run(request: ModerationRequest, span: Span): Promise<Verdict> {
     const { item, policy, budgetMs, startedAt } = request
@@ -78,29 +79,21 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     })
     if (cached) return toVerdict(cached, 'cache', context())
 
-    let call = inFlight.get(key)
-    if (!call) {
-      const controller = new AbortController()
-      call = judgeWithModel(client, telemetry, clock, parent, {
+    const call = sharedCalls.join(key, deadline, async (signal) => {
+      const outcome = await judgeWithModel(client, telemetry, clock, parent, {
         policy,
         model: modelId,
         text: item.text,
         images: item.images,
-        signal: controller.signal,
+        signal,
       })
-      const abortAtDeadline = clock.timer(deadline - clock.now())
-      void abortAtDeadline.promise.then(() => controller.abort(new Error('budget exhausted')))
-      inFlight.set(key, call)
-      void call
-        .then(async (outcome) => {
-          if (outcome.kind === 'judged') await cache.set(key, outcome.judgement)
-        })
-        .catch(() => {})
-        .finally(() => {
-          abortAtDeadline.cancel()
-          inFlight.delete(key)
-        })
-    }
+      // Only model judgements are cached; a fallback never is. The write is not awaited: the
+      // verdict does not wait for the cache.
+      if (outcome.kind === 'judged') {
+        cache.set(key, outcome.judgement).catch((error: unknown) => logger.warn('verdict cache write failed', { error: String(error) }))
+      }
+      return outcome
+    })
 
     const outcome = await withinBudget(call, deadline)
     if (outcome.kind === 'judged') return toVerdict(outcome.judgement, 'model', context())

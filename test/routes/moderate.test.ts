@@ -230,6 +230,16 @@ describe('cache', () => {
     expect(gemini.requests).toHaveLength(1)
   })
 
+  it('keeps a shared call alive for the waiter with the longest budget', async () => {
+    const { moderate } = await buildService({ gemini })
+    const text = fresh()
+    gemini.script({ delayMs: 300, then: { verdict: { safe: true, categories: [], confidence: 0.99 } } })
+    const [short, long] = await Promise.all([moderate({ text, budget_ms: 100 }), moderate({ text, budget_ms: 800 })])
+    expect(await verdictOf(short)).toMatchObject({ source: 'fallback', fallback_reason: 'timeout' })
+    expect(await verdictOf(long)).toMatchObject({ source: 'model', safe: true })
+    expect(gemini.requests).toHaveLength(1)
+  })
+
   it('expires entries after the TTL (time driven by the injected clock)', async () => {
     let now = 1_000
     const clock = { now: () => now, timer: systemClock.timer }

@@ -1,0 +1,62 @@
+import type { Clock } from './ports.js'
+
+interface Entry<T> {
+  promise: Promise<T>
+  controller: AbortController
+  deadline: number
+  cancelTimer: () => void
+}
+
+export interface SharedCalls<T> {
+  /**
+   * Runs `start` for `key` unless a call for it is already under way, in which case the caller
+   * joins it. The call is aborted at the latest deadline of everyone waiting on it.
+   */
+  join(key: string, deadline: number, start: (signal: AbortSignal) => Promise<T>): Promise<T>
+}
+
+/**
+ * Coalesces concurrent identical calls (the model call for identical content), so a burst of
+ * duplicate uploads costs one call.
+ *
+ * @example
+ * const calls = createSharedCalls<ModelOutcome>(clock)
+ * const outcome = await calls.join(cacheKey, deadline, (signal) => judge(signal))
+ */
+export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
+  const entries = new Map<string, Entry<T>>()
+
+  return {
+    join(key, deadline, start) {
+      const existing = entries.get(key)
+      if (existing) {
+        if (deadline > existing.deadline) {
+          existing.cancelTimer()
+          existing.cancelTimer = abortAt(deadline, existing.controller)
+          existing.deadline = deadline
+        }
+        return existing.promise
+      }
+      const controller = new AbortController()
+      const entry: Entry<T> = {
+        promise: start(controller.signal),
+        controller,
+        deadline,
+        cancelTimer: abortAt(deadline, controller),
+      }
+      entries.set(key, entry)
+      const forget = () => {
+        entry.cancelTimer()
+        entries.delete(key)
+      }
+      entry.promise.then(forget, forget)
+      return entry.promise
+    },
+  }
+
+  function abortAt(deadline: number, controller: AbortController): () => void {
+    const timer = clock.timer(deadline - clock.now())
+    void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
+    return timer.cancel
+  }
+}
