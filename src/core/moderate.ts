@@ -78,6 +78,8 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       return hit
     })
     if (cached) return toVerdict(cached, 'cache', context())
+    // Reading the body and preparing images may have spent the budget: then no call is started.
+    if (clock.now() >= deadline) return fail(request, { kind: 'failed', reason: 'timeout', detail: 'budget spent before the model call' }, modelId, context)
 
     const call = sharedCalls.join(key, deadline, async (signal) => {
       const outcome = await judgeWithModel(client, telemetry, clock, parent, {
@@ -97,14 +99,23 @@ export function createModerator(deps: ModeratorDeps): Moderator {
 
     const outcome = await withinBudget(call, deadline)
     if (outcome.kind === 'judged') return toVerdict(outcome.judgement, 'model', context())
+    return fail(request, outcome, modelId, context)
+  }
+
+  function fail(
+    request: ModerationRequest,
+    failure: Extract<ModelOutcome, { kind: 'failed' }>,
+    modelId: string,
+    context: () => VerdictContext,
+  ): Verdict {
     logger.warn('model failed; conservative verdict', {
       request_id: request.requestId,
-      reason: outcome.reason,
-      detail: outcome.detail,
-      policy: policy.name,
+      reason: failure.reason,
+      detail: failure.detail,
+      policy: request.policy.name,
       model: modelId,
     })
-    return conservativeVerdict(outcome.reason, modelId, context())
+    return conservativeVerdict(failure.reason, modelId, context())
   }
 
   async function withinBudget(call: Promise<ModelOutcome>, deadline: number): Promise<ModelOutcome> {

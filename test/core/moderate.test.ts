@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createLruVerdictCache } from '../../src/cache/lru-verdict-cache.js'
+import { createModerator } from '../../src/core/moderate.js'
+import { silentLogger, systemClock } from '../../src/core/ports.js'
+import { createGeminiModel } from '../../src/model/gemini-model.js'
+import { createTelemetry } from '../../src/telemetry/telemetry.js'
+import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import { shippedPolicies } from '../helpers/service.js'
+
+let gemini: FakeGemini
+beforeAll(async () => {
+  gemini = await startFakeGemini()
+})
+afterAll(() => gemini.close())
+
+it('does not start a model call when the budget was spent before it (slow upload, image work)', async () => {
+  const moderate = createModerator({
+    model: createGeminiModel({ apiKey: 'k', baseUrl: gemini.url, model: 'gemini-test' }),
+    cache: createLruVerdictCache(),
+    clock: systemClock,
+    telemetry: createTelemetry(),
+    logger: silentLogger,
+  })
+  const policy = (await shippedPolicies()).get('default')!
+  const verdict = await moderate({
+    item: { text: 'late', textSha256: 'abc', images: [] },
+    policy,
+    budgetMs: 300,
+    startedAt: systemClock.now() - 301,
+    requestId: 'r1',
+  })
+  expect(verdict).toMatchObject({ source: 'fallback', fallback_reason: 'timeout', safe: false, action: 'review' })
+  expect(gemini.requests).toHaveLength(0)
+})
