@@ -1,7 +1,8 @@
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startFakeGemini, type FakeGemini } from './helpers/fake-gemini.js'
+import { describe, expect, it } from 'vitest'
+import type { FakeGemini } from './helpers/fake-gemini.js'
+import { useFakeGemini } from './helpers/use-fake-gemini.js'
 import { buildService } from './helpers/service.js'
 
 /** A reader the test pulls from, instead of a timer. */
@@ -10,11 +11,7 @@ class PullReader extends MetricReader {
   protected override async onShutdown() {}
 }
 
-let gemini: FakeGemini
-beforeAll(async () => {
-  gemini = await startFakeGemini()
-})
-afterAll(() => gemini.close())
+const gemini = useFakeGemini()
 
 function setup() {
   const spans = new InMemorySpanExporter()
@@ -35,10 +32,6 @@ const sumOf = (points: { attributes: Record<string, unknown>; value: unknown }[]
     .reduce((total, p) => total + (p.value as number), 0)
 
 describe('telemetry (real OpenTelemetry SDK, in-memory exporters)', () => {
-  beforeEach(() => {
-    gemini.requests.length = 0
-  })
-
   it('makes a moderation span with cache, local check and GenAI model-call children', async () => {
     const { spans, telemetry } = setup()
     const { moderate } = await buildService({ gemini, telemetry })

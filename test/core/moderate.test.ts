@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { createLruVerdictCache } from '../../src/cache/lru-verdict-cache.js'
 import { createModerator } from '../../src/core/moderate.js'
 import { silentLogger, systemClock } from '../../src/core/ports.js'
 import { createGeminiModel } from '../../src/model/gemini-model.js'
 import { createTelemetry } from '../../src/telemetry/telemetry.js'
-import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { shippedPolicies } from '../helpers/service.js'
 
-let gemini: FakeGemini
-beforeAll(async () => {
-  gemini = await startFakeGemini()
-})
-afterAll(() => gemini.close())
+const gemini = useFakeGemini()
 
 it('does not start a model call when the budget was spent before it (slow upload, image work)', async () => {
   const moderate = createModerator({

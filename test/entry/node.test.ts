@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import { describe, expect, it } from 'vitest'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 interface Started {
   child: ChildProcess
@@ -39,11 +39,7 @@ async function runToExit(env: Record<string, string>) {
   return { code, output }
 }
 
-let gemini: FakeGemini
-beforeAll(async () => {
-  gemini = await startFakeGemini()
-})
-afterAll(() => gemini.close())
+const gemini = useFakeGemini()
 
 describe('the Node entry', () => {
   it('starts with no Gemini key and answers from the local classifier', async () => {

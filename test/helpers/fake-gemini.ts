@@ -45,6 +45,8 @@ export interface FakeGemini {
   /** Queue replies for the next calls, in order. */
   script(...replies: FakeReply[]): void
   setDefault(reply: FakeReply | ((request: RecordedRequest) => FakeReply)): void
+  /** Forget recorded requests and scripted replies; back to the default reply. */
+  reset(): void
   close(): Promise<void>
 }
 
@@ -66,7 +68,8 @@ const HARM: Record<string, string> = {
 export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: FakeGeminiOptions = {}): Promise<FakeGemini> {
   const queue: FakeReply[] = []
   const requests: RecordedRequest[] = []
-  let fallback: FakeGeminiOptions['defaultReply'] = defaultReply ?? { verdict: { safe: true, categories: [], confidence: 0.97 } }
+  const initialReply = defaultReply ?? { verdict: { safe: true, categories: [], confidence: 0.97 } }
+  let fallback: FakeGeminiOptions['defaultReply'] = initialReply
 
   const server = createServer(async (req, res) => {
     const match = /\/models\/([^/:]+):generateContent/.exec(req.url ?? '')
@@ -92,6 +95,11 @@ export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: F
     script: (...replies) => queue.push(...replies),
     setDefault: (reply) => {
       fallback = reply
+    },
+    reset: () => {
+      requests.length = 0
+      queue.length = 0
+      fallback = initialReply
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -163,3 +171,4 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('error', reject)
   })
 }
+

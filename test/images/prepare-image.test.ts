@@ -1,18 +1,11 @@
 import sharp from 'sharp'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sniffImageType } from '../../src/core/images.js'
-import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { heicLike, makeImage, toBase64 } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
-let gemini: FakeGemini
-beforeAll(async () => {
-  gemini = await startFakeGemini()
-})
-afterAll(() => gemini.close())
-beforeEach(() => {
-  gemini.requests.length = 0
-})
+const gemini = useFakeGemini()
 
 /** The image the model was sent, decoded from the fake's record. */
 async function sentImage(index = 0) {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ModelRequest } from '../../src/core/model.js'
 import { createGeminiModel } from '../../src/model/gemini-model.js'
-import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 const schema = { type: 'object', properties: { safe: { type: 'boolean' } }, required: ['safe'] }
 
@@ -20,15 +20,7 @@ function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
 }
 
 describe('Gemini adapter (real @google/genai SDK against a fake Gemini server)', () => {
-  let gemini: FakeGemini
-  beforeAll(async () => {
-    gemini = await startFakeGemini({ rejectMinimalFor: ['gemini-picky-flash'] })
-  })
-  afterAll(() => gemini.close())
-  beforeEach(() => {
-    gemini.requests.length = 0
-    gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.97 } })
-  })
+  const gemini = useFakeGemini({ rejectMinimalFor: ['gemini-picky-flash'] })
 
   const client = () => createGeminiModel({ apiKey: 'k-test', baseUrl: gemini.url, model: 'gemini-test-flash' })
 

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import { describe, expect, it } from 'vitest'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { heicLike, makeImage, pngBomb, toBase64, toDataUrl } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
-let gemini: FakeGemini
-beforeAll(async () => {
-  gemini = await startFakeGemini()
-})
-afterAll(() => gemini.close())
+const gemini = useFakeGemini()
 
 /** Asserts the error envelope and returns its message. */
 async function expectError(res: Response, status: number, code: string): Promise<string> {
@@ -169,7 +165,6 @@ describe('bad input gets a clear 4xx with the error envelope, never a verdict', 
   })
 
   it('passes a HEIC it cannot decode here through unscaled, as image/heic', async () => {
-    gemini.requests.length = 0
     const { moderate } = await buildService({ gemini })
     const heic = heicLike()
     const res = await moderate({ images: [{ data: toBase64(heic) }] })

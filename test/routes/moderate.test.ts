@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/core/ports.js'
 import { verdictSchema, type Verdict } from '../../src/core/verdict.js'
-import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import type { FakeGemini } from '../helpers/fake-gemini.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { makeImage, toBase64, toDataUrl } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
-let gemini: FakeGemini
-beforeAll(async () => {
-  gemini = await startFakeGemini()
-})
-afterAll(() => gemini.close())
-beforeEach(() => {
-  gemini.requests.length = 0
-  gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.97 } })
-})
+const gemini = useFakeGemini()
 
 let counter = 0
 /** Unique text per call, so the cache never answers for another test. */

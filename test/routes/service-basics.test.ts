@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startFakeGemini, type FakeGemini } from '../helpers/fake-gemini.js'
+import { describe, expect, it } from 'vitest'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { buildService } from '../helpers/service.js'
 
-let gemini: FakeGemini
-beforeAll(async () => {
-  gemini = await startFakeGemini()
-})
-afterAll(() => gemini.close())
+const gemini = useFakeGemini()
 
 const textRequest = (headers: Record<string, string> = {}) =>
   new Request('http://localhost/v1/moderate', { method: 'POST', body: 'hello there', headers: { 'content-type': 'text/plain', ...headers } })
