@@ -2,12 +2,12 @@ import { type Context, context as otelContext, type Span, SpanStatusCode, trace 
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { contentSha256, verdictCacheKey } from './cache-key.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
-import { localVerdict } from './local-verdict.js'
-import { createSharedCalls } from './shared-calls.js'
 import { classifyLocally } from './local-rules.js'
+import { localVerdict } from './local-verdict.js'
 import type { ModelClient, ModelImage } from './model.js'
 import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
+import { createSharedCalls } from './shared-calls.js'
 import type { Verdict } from './verdict.js'
 import { conservativeVerdict, toVerdict, type VerdictContext } from './verdicts.js'
 
@@ -73,7 +73,11 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     span.setAttribute('moderation.content_sha256', content)
     const key = await verdictCacheKey(content, policy.version, client.system, modelId)
     const cached = await inChildSpanAsync(telemetry, parent, 'moderation.cache', async (cacheSpan) => {
-      const hit = await cache.get(key)
+      // A cache that fails is a miss: the model still judges.
+      const hit = await cache.get(key).catch((error: unknown) => {
+        logger.warn('verdict cache read failed', { request_id: request.requestId, error: String(error) })
+        return undefined
+      })
       cacheSpan.setAttribute('moderation.cache_hit', hit !== undefined)
       return hit
     })

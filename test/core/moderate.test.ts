@@ -28,3 +28,25 @@ it('does not start a model call when the budget was spent before it (slow upload
   expect(verdict).toMatchObject({ source: 'fallback', fallback_reason: 'timeout', safe: false, action: 'review' })
   expect(gemini.requests).toHaveLength(0)
 })
+
+it('treats a failing cache as a miss and still asks the model', async () => {
+  const broken = {
+    get: async () => {
+      throw new Error('cache down')
+    },
+    set: async () => {
+      throw new Error('cache down')
+    },
+  }
+  const moderate = createModerator({
+    model: createGeminiModel({ apiKey: 'k', baseUrl: gemini.url, model: 'gemini-test' }),
+    cache: broken,
+    clock: systemClock,
+    telemetry: createTelemetry(),
+    logger: silentLogger,
+  })
+  const policy = (await shippedPolicies()).get('default')!
+  const verdict = await moderate({ item: { text: 'hi', textSha256: 'def', images: [] }, policy, budgetMs: 800, startedAt: systemClock.now(), requestId: 'r2' })
+  expect(verdict).toMatchObject({ source: 'model', safe: true })
+  expect(gemini.requests).toHaveLength(1)
+})
