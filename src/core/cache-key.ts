@@ -1,21 +1,21 @@
 import { sha256Hex } from './hash.js'
 
-export interface ContentDigest {
+export interface CacheKeyParts {
   /** SHA-256 of the text (UTF-8), or undefined without text. */
   textSha256?: string
   /** SHA-256 of each image's original bytes, in request order. */
   imageSha256: string[]
-}
-
-/** A digest of the content alone: what logs show instead of the content. */
-export async function contentSha256(digest: ContentDigest): Promise<string> {
-  return sha256Hex(JSON.stringify([digest.textSha256 ?? null, digest.imageSha256]))
+  policyVersion: string
+  /** Provider (`gen_ai.system`) and model: a model change never serves an old judgement. */
+  system: string
+  model: string
 }
 
 /**
- * The verdict cache key: content, policy version, provider and model. A policy edit or a model
- * change never serves an old judgement.
+ * The verdict cache key: the content's digests, the policy version, provider and model, hashed
+ * once (digests are the costly part of the cache-hit path).
  */
-export async function verdictCacheKey(content: string, policyVersion: string, system: string, model: string) {
-  return `v1:${await sha256Hex(JSON.stringify([content, policyVersion, system, model]))}`
+export async function verdictCacheKey(parts: CacheKeyParts): Promise<string> {
+  const { textSha256, imageSha256, policyVersion, system, model } = parts
+  return `v1:${await sha256Hex(JSON.stringify([textSha256 ?? null, imageSha256, policyVersion, system, model]))}`
 }

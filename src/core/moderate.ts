@@ -1,6 +1,7 @@
 import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
-import { contentSha256, verdictCacheKey } from './cache-key.js'
+import { verdictCacheKey } from './cache-key.js'
+import { sha256Hex } from './hash.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
 import { classifyLocally } from './local-rules.js'
 import { localVerdict } from './local-verdict.js'
@@ -18,6 +19,7 @@ export interface ModerationImage extends ModelImage {
 
 export interface ModerationItem {
   text?: string
+  /** SHA-256 of the text when the caller already has it (it logs it); computed otherwise. */
   textSha256?: string
   images: ModerationImage[]
 }
@@ -69,9 +71,14 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     }
 
     const modelId = policy.model ?? client.defaultModel
-    const content = await contentSha256({ textSha256: item.textSha256, imageSha256: item.images.map((i) => i.sha256) })
-    span.setAttribute('moderation.content_sha256', content)
-    const key = await verdictCacheKey(content, policy.version, client.system, modelId)
+    const key = await verdictCacheKey({
+      // Never key on a missing digest: two different texts would share a verdict.
+      textSha256: item.text === undefined ? undefined : (item.textSha256 ?? (await sha256Hex(item.text))),
+      imageSha256: item.images.map((image) => image.sha256),
+      policyVersion: policy.version,
+      system: client.system,
+      model: modelId,
+    })
     const cached = await inChildSpanAsync(telemetry, parent, 'moderation.cache', async (cacheSpan) => {
       // A cache that fails is a miss: the model still judges.
       const hit = await cache.get(key).catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest'
 import { createLruVerdictCache } from '../../src/cache/lru-verdict-cache.js'
 import { createModerator } from '../../src/core/moderate.js'
-import { silentLogger, systemClock } from '../../src/core/ports.js'
+import { silentLogger, systemClock, type VerdictCache } from '../../src/core/ports.js'
 import { createGeminiModel } from '../../src/model/gemini-model.js'
 import { createTelemetry } from '../../src/telemetry/telemetry.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
@@ -9,14 +9,17 @@ import { shippedPolicies } from '../helpers/service.js'
 
 const gemini = useFakeGemini()
 
-it('does not start a model call when the budget was spent before it (slow upload, image work)', async () => {
-  const moderate = createModerator({
+const moderatorWith = (cache: VerdictCache = createLruVerdictCache()) =>
+  createModerator({
     model: createGeminiModel({ apiKey: 'k', baseUrl: gemini.url, model: 'gemini-test' }),
-    cache: createLruVerdictCache(),
+    cache,
     clock: systemClock,
     telemetry: createTelemetry(),
     logger: silentLogger,
   })
+
+it('does not start a model call when the budget was spent before it (slow upload, image work)', async () => {
+  const moderate = moderatorWith()
   const policy = (await shippedPolicies()).get('default')!
   const verdict = await moderate({
     item: { text: 'late', textSha256: 'abc', images: [] },
@@ -38,15 +41,19 @@ it('treats a failing cache as a miss and still asks the model', async () => {
       throw new Error('cache down')
     },
   }
-  const moderate = createModerator({
-    model: createGeminiModel({ apiKey: 'k', baseUrl: gemini.url, model: 'gemini-test' }),
-    cache: broken,
-    clock: systemClock,
-    telemetry: createTelemetry(),
-    logger: silentLogger,
-  })
+  const moderate = moderatorWith(broken)
   const policy = (await shippedPolicies()).get('default')!
   const verdict = await moderate({ item: { text: 'hi', textSha256: 'def', images: [] }, policy, budgetMs: 800, startedAt: systemClock.now(), requestId: 'r2' })
   expect(verdict).toMatchObject({ source: 'model', safe: true })
   expect(gemini.requests).toHaveLength(1)
+})
+
+it('keys the cache on the text itself when no digest is passed in', async () => {
+  const moderate = moderatorWith()
+  const policy = (await shippedPolicies()).get('default')!
+  const ask = (text: string) => moderate({ item: { text, images: [] }, policy, budgetMs: 800, startedAt: systemClock.now(), requestId: 'r' })
+  gemini.script({ verdict: { safe: false, categories: ['hate'], confidence: 0.95 } })
+  expect(await ask('first text')).toMatchObject({ source: 'model', action: 'block' })
+  expect(await ask('second text')).toMatchObject({ source: 'model', action: 'allow' })
+  expect(await ask('first text')).toMatchObject({ source: 'cache', action: 'block' })
 })

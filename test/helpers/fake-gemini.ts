@@ -85,7 +85,8 @@ export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: F
     const reply = queue.shift() ?? (typeof fallback === 'function' ? fallback(recorded) : fallback!)
     await answer(res, reply, recorded.model)
   })
-  server.keepAliveTimeout = 1000
+  // Above undici's 2 s keep-alive threshold, so clients reuse connections as they would with Google.
+  server.keepAliveTimeout = 10_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
 
