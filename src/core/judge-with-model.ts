@@ -41,15 +41,14 @@ export function interpretModelResult(policy: Policy, result: ModelResult): Model
   if (result.kind === 'failure') return { kind: 'failed', reason: result.reason, detail: result.detail }
   if (result.kind === 'blocked') {
     const categories = result.categories.filter((c) => policy.categoryNames.includes(c))
-    const decision = decide(policy, categories, SAFETY_BLOCK_CONFIDENCE)
-    // A block we cannot map to a category (PROHIBITED_CONTENT, OTHER) is still unsafe.
-    const action = categories.length === 0 ? 'block' : strictestAction(decision.action, 'review')
+    // A block we cannot map to a category (PROHIBITED_CONTENT, OTHER) is still unsafe: block.
+    const action = categories.length === 0 ? 'block' : strictestAction(decide(policy, categories, SAFETY_BLOCK_CONFIDENCE).action, 'review')
     return {
       kind: 'judged',
       judgement: {
         safe: false,
         action,
-        categories: decision.categories.length > 0 ? decision.categories : categories,
+        categories,
         confidence: SAFETY_BLOCK_CONFIDENCE,
         model: result.model,
         signals: ['model_safety_block'],

@@ -33,3 +33,17 @@ export function localVerdict(policy: Policy, local: LocalResult, hasImages: bool
   }
   return toVerdict({ ...judgement, signals }, 'local', ctx)
 }
+
+/**
+ * A local block-list hit the policy still sent to the model: whatever the model (or the fallback)
+ * says, the hit stands. Nothing turns it into allow.
+ */
+export function withLocalBlock(verdict: Verdict, blocked: string[]): Verdict {
+  return {
+    ...verdict,
+    safe: false,
+    action: 'block',
+    categories: [...new Set([...verdict.categories, ...blocked])],
+    signals: [...new Set([...(verdict.signals ?? []), 'local_block_list'])],
+  }
+}

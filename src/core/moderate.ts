@@ -4,7 +4,7 @@ import { verdictCacheKey } from './cache-key.js'
 import { sha256Hex } from './hash.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
 import { classifyLocally } from './local-rules.js'
-import { localVerdict } from './local-verdict.js'
+import { localVerdict, withLocalBlock } from './local-verdict.js'
 import type { ModelClient, ModelImage } from './model.js'
 import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
@@ -60,7 +60,6 @@ export function createModerator(deps: ModeratorDeps): Moderator {
 
   async function run(request: ModerationRequest, span: Span): Promise<Verdict> {
     const { item, policy, budgetMs, startedAt } = request
-    const deadline = startedAt + budgetMs
     const context = (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
     // Explicit parent: workerd has no async context manager by default.
     const parent = trace.setSpan(otelContext.active(), span)
@@ -69,6 +68,18 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     if (!client || (local.block.length > 0 && policy.local.blockWithoutModel)) {
       return localVerdict(policy, local, item.images.length > 0, context())
     }
+    const verdict = await judgeByModel(client, request, parent, context)
+    return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
+  }
+
+  async function judgeByModel(
+    client: ModelClient,
+    request: ModerationRequest,
+    parent: Context,
+    context: () => VerdictContext,
+  ): Promise<Verdict> {
+    const { item, policy } = request
+    const deadline = request.startedAt + request.budgetMs
 
     const modelId = policy.model ?? client.defaultModel
     const key = await verdictCacheKey({

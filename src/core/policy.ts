@@ -23,6 +23,8 @@ export const policyFileSchema = z
     instructions: z.string().optional(),
     budget_ms: z.number().int().positive().default(800),
     on_failure: z.enum(['review', 'block', 'allow']).default('review'),
+    // A clean ("safe") answer below this confidence goes to review instead of being allowed.
+    safe_min_confidence: threshold.default(0.5),
     model: z.string().min(1).optional(),
     thinking_level: z.enum(['minimal', 'low', 'medium', 'high']).default('minimal'),
     categories: z.record(categoryName, categorySchema).refine((c) => Object.keys(c).length > 0, {
@@ -43,6 +45,7 @@ export interface Policy {
   instructions?: string
   budgetMs: number
   onFailure: 'review' | 'block' | 'allow'
+  safeMinConfidence: number
   model?: string
   thinkingLevel: 'minimal' | 'low' | 'medium' | 'high'
   categories: Record<string, CategoryThresholds>
@@ -91,6 +94,7 @@ export async function compilePolicy(fileName: string, text: string): Promise<Pol
     instructions: file.instructions,
     budgetMs: file.budget_ms,
     onFailure: file.on_failure,
+    safeMinConfidence: file.safe_min_confidence,
     model: file.model,
     thinkingLevel: file.thinking_level,
     categories: file.categories,

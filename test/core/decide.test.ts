@@ -8,13 +8,21 @@ const policy = (await shippedPolicies()).get('default')!
 describe('decide', () => {
   it('applies each category its own thresholds and keeps the strictest action', () => {
     expect(decide(policy, ['sexual_minors'], 0.35)).toEqual({ safe: false, action: 'block', categories: ['sexual_minors'] })
-    expect(decide(policy, ['violence'], 0.35)).toEqual({ safe: true, action: 'allow', categories: [] })
     expect(decide(policy, ['violence', 'hate'], 0.7)).toEqual({ safe: false, action: 'review', categories: ['violence', 'hate'] })
-    expect(decide(policy, ['violence', 'hate'], 0.55)).toEqual({ safe: false, action: 'review', categories: ['hate'] })
+    expect(decide(policy, ['violence', 'hate'], 0.55)).toEqual({ safe: false, action: 'review', categories: ['violence', 'hate'] })
   })
 
-  it('allows when nothing is flagged', () => {
+  it('lets the policy allow a flag below every threshold, without calling it safe', () => {
+    expect(decide(policy, ['violence'], 0.35)).toEqual({ safe: false, action: 'allow', categories: ['violence'] })
+  })
+
+  it('allows when nothing is flagged with enough confidence', () => {
     expect(decide(policy, [], 0.99)).toEqual({ safe: true, action: 'allow', categories: [] })
+    expect(decide(policy, [], 0.5)).toEqual({ safe: true, action: 'allow', categories: [] })
+  })
+
+  it('sends an unsure clean answer to review', () => {
+    expect(decide(policy, [], 0.49)).toEqual({ safe: false, action: 'review', categories: [], signals: ['low_confidence'] })
   })
 })
 

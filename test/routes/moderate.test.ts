@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { loadPolicies } from '../../src/core/policy.js'
 import { systemClock } from '../../src/core/ports.js'
 import { verdictSchema, type Verdict } from '../../src/core/verdict.js'
 import type { FakeGemini } from '../helpers/fake-gemini.js'
@@ -81,8 +82,56 @@ describe('verdicts from the model', () => {
     )
     expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ safe: false, action: 'block', categories: ['hate'], confidence: 0.93 })
     expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ safe: false, action: 'review', categories: ['harassment'] })
-    // Below review_at for harassment (0.6) on the default policy: allowed, nothing listed.
-    expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ safe: true, action: 'allow', categories: [] })
+    // Below review_at for harassment (0.6) on the default policy: the policy allows it, but the
+    // verdict does not pretend the model found it safe.
+    expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ safe: false, action: 'allow', categories: ['harassment'] })
+  })
+
+  it('sends an unsure "safe" answer to review instead of allowing it', async () => {
+    const { moderate } = await buildService({ gemini })
+    gemini.script({ verdict: { safe: true, categories: [], confidence: 0.2 } })
+    expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({
+      safe: false,
+      action: 'review',
+      categories: [],
+      source: 'model',
+      signals: ['low_confidence'],
+    })
+  })
+
+  it('never lets a model "safe" override a local block-list hit when the policy asks the model anyway', async () => {
+    const policies = await loadPolicies(
+      {
+        'lenient.yaml': `
+description: asks the model even on a local hit
+on_failure: allow
+categories:
+  illicit: { description: drugs, review_at: 0.5, block_at: 0.8 }
+local:
+  block_without_model: false
+  block: { illicit: [buy cocaine] }
+`,
+      },
+      'lenient',
+    )
+    const { moderate } = await buildService({ gemini, policies })
+    gemini.script({ verdict: { safe: true, categories: [], confidence: 0.99 } }, { status: 500 })
+    expect(await verdictOf(await moderate({ text: fresh('buy cocaine here') }))).toMatchObject({
+      safe: false,
+      action: 'block',
+      categories: ['illicit'],
+      source: 'model',
+      signals: ['local_block_list'],
+    })
+    // Even a fail-open policy does not allow a local block-list hit when the model fails.
+    expect(await verdictOf(await moderate({ text: fresh('buy cocaine here') }))).toMatchObject({
+      safe: false,
+      action: 'block',
+      source: 'fallback',
+      fallback_reason: 'upstream_error',
+      signals: ['local_block_list'],
+    })
+    expect(gemini.requests).toHaveLength(2)
   })
 
   it('blocks on lower confidence under the strict policy', async () => {
