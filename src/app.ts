@@ -15,7 +15,7 @@ import { policyRoutes } from './routes/policies.js'
 
 export interface AppDeps {
   policies: PolicyRegistry
-  moderate: Moderator
+  moderator: Moderator
   images: ImageProcessor
   logger: Logger
   clock: Clock

@@ -45,10 +45,10 @@ export function composeApp({
     ? createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL })
     : undefined
   const telemetry = createTelemetry(telemetryOptions)
-  const moderate = createModerator({ model, cache, clock, telemetry, logger })
+  const moderator = createModerator({ model, cache, clock, telemetry, logger })
   return createApp({
     policies,
-    moderate,
+    moderator,
     images,
     logger,
     clock,

@@ -1,6 +1,7 @@
 import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { verdictCacheKey } from './cache-key.js'
+import { beforeDeadline } from './deadline.js'
 import { sha256Hex } from './hash.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
 import { classifyLocally } from './local-rules.js'
@@ -10,7 +11,7 @@ import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls } from './shared-calls.js'
 import type { Verdict } from './verdict.js'
-import { conservativeVerdict, toVerdict, type VerdictContext } from './verdicts.js'
+import { conservativeVerdict, LOCAL_MODEL, toVerdict, type VerdictContext } from './verdicts.js'
 
 export interface ModerationImage extends ModelImage {
   /** SHA-256 of the bytes as uploaded, before any downscaling. */
@@ -43,7 +44,17 @@ export interface ModeratorDeps {
   newId?: () => string
 }
 
-export type Moderator = (request: ModerationRequest) => Promise<Verdict>
+/** What every request carries besides its content. */
+export type RequestContext = Omit<ModerationRequest, 'item'>
+
+export interface Moderator {
+  moderate(request: ModerationRequest): Promise<Verdict>
+  /** The conservative verdict for a request whose budget ran out before it could be judged (image work). */
+  outOfTime(request: RequestContext): Promise<Verdict>
+}
+
+const TIMEOUT: ModelOutcome = { kind: 'failed', reason: 'timeout', detail: 'latency budget exhausted' }
+const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before the model call' } as const
 
 /**
  * The moderation pipeline: local check, cache, model under the budget, validation, decision,
@@ -92,16 +103,18 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     })
     const cached = await inChildSpanAsync(telemetry, parent, 'moderation.cache', async (cacheSpan) => {
       // A cache that fails is a miss: the model still judges.
-      const hit = await cache.get(key).catch((error: unknown) => {
+      const read = cache.get(key).catch((error: unknown) => {
         logger.warn('verdict cache read failed', { request_id: request.requestId, error: String(error) })
         return undefined
       })
+      // A shared cache that hangs must not hold the verdict past the budget.
+      const hit = await beforeDeadline(read, deadline, clock, undefined)
       cacheSpan.setAttribute('moderation.cache_hit', hit !== undefined)
       return hit
     })
     if (cached) return toVerdict(cached, 'cache', context())
     // Reading the body and preparing images may have spent the budget: then no call is started.
-    if (clock.now() >= deadline) return fail(request, { kind: 'failed', reason: 'timeout', detail: 'budget spent before the model call' }, modelId, context)
+    if (clock.now() >= deadline) return fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, modelId, context)
 
     const call = sharedCalls.join(key, deadline, async (signal) => {
       const outcome = await judgeWithModel(client, telemetry, clock, parent, {
@@ -125,7 +138,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   }
 
   function fail(
-    request: ModerationRequest,
+    request: RequestContext,
     failure: Extract<ModelOutcome, { kind: 'failed' }>,
     modelId: string,
     context: () => VerdictContext,
@@ -140,35 +153,25 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     return conservativeVerdict(failure.reason, modelId, context())
   }
 
-  async function withinBudget(call: Promise<ModelOutcome>, deadline: number): Promise<ModelOutcome> {
-    const timeout: ModelOutcome = { kind: 'failed', reason: 'timeout', detail: 'latency budget exhausted' }
-    const remaining = deadline - clock.now()
-    if (remaining <= 0) return timeout
-    const timer = clock.timer(remaining)
-    try {
-      return await Promise.race([
-        call.catch((error: unknown): ModelOutcome => {
-          // A throw here is a bug in an adapter, still answered conservatively.
-          logger.error('model call threw', { error: String(error) })
-          return { kind: 'failed', reason: 'upstream_error', detail: String(error) }
-        }),
-        timer.promise.then(() => timeout),
-      ])
-    } finally {
-      timer.cancel()
-    }
+  function withinBudget(call: Promise<ModelOutcome>, deadline: number): Promise<ModelOutcome> {
+    const guarded = call.catch((error: unknown): ModelOutcome => {
+      // A throw here is a bug in an adapter, still answered conservatively.
+      logger.error('model call threw', { error: String(error) })
+      return { kind: 'failed', reason: 'upstream_error', detail: String(error) }
+    })
+    return beforeDeadline(guarded, deadline, clock, TIMEOUT)
   }
 
-  return function moderate(request) {
+  /** Every verdict goes through here: one span, the metrics, the same attributes. */
+  function traced(request: RequestContext, work: (span: Span) => Promise<Verdict>): Promise<Verdict> {
     return telemetry.tracer.startActiveSpan('moderation', async (span) => {
       span.setAttributes({
         'moderation.policy': request.policy.name,
         'moderation.policy_version': request.policy.version,
         'moderation.budget_ms': request.budgetMs,
-        'moderation.image_count': request.item.images.length,
       })
       try {
-        const verdict = await run(request, span)
+        const verdict = await work(span)
         span.setAttributes({
           'moderation.action': verdict.action,
           'moderation.source': verdict.source,
@@ -186,8 +189,20 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       }
     })
   }
-}
 
+  return {
+    moderate: (request) =>
+      traced(request, (span) => {
+        span.setAttribute('moderation.image_count', request.item.images.length)
+        return run(request, span)
+      }),
+    outOfTime: (request) =>
+      traced(request, async () => {
+        const context = () => ({ id: newId(), policy: request.policy, budgetMs: request.budgetMs, latencyMs: clock.now() - request.startedAt })
+        return fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, request.policy.model ?? client?.defaultModel ?? LOCAL_MODEL, context)
+      }),
+  }
+}
 function inChildSpan<T>(telemetry: Telemetry, parent: Context, name: string, work: () => T): T {
   const span = telemetry.tracer.startSpan(name, {}, parent)
   try {

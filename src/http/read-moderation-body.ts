@@ -32,11 +32,18 @@ const budgetParam = z.coerce.number().int().positive()
  * Reads any of the three body forms of POST /v1/moderate: JSON, multipart/form-data, or a raw
  * image/* or text/plain body (options in the query string).
  */
-export async function readModerationBody(request: Request, query: URLSearchParams): Promise<Checked<ModerationBody>> {
+export interface ReadOptions {
+  /** Counted before any image is decoded, so a body of a million tiny images costs nothing. */
+  maxImages: number
+}
+
+const tooManyImages = (count: number, max: number) => problem('payload_too_large', `${count} images; at most ${max} per request`)
+
+export async function readModerationBody(request: Request, query: URLSearchParams, { maxImages }: ReadOptions): Promise<Checked<ModerationBody>> {
   const contentType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
   let body: Checked<ModerationBody>
-  if (contentType === 'application/json' || contentType.endsWith('+json')) body = await readJson(request)
-  else if (contentType === 'multipart/form-data') body = await readMultipart(request)
+  if (contentType === 'application/json' || contentType.endsWith('+json')) body = await readJson(request, maxImages)
+  else if (contentType === 'multipart/form-data') body = await readMultipart(request, maxImages)
   else if (contentType.startsWith('image/')) {
     const bytes = new Uint8Array(await request.arrayBuffer())
     body = { ok: true, value: { images: [{ bytes, declaredType: contentType, label: 'body' }] } }
@@ -66,7 +73,7 @@ function withQueryOptions(body: ModerationBody, query: URLSearchParams): Checked
   return { ok: true, value: { ...body, policy, budgetMs } }
 }
 
-async function readJson(request: Request): Promise<Checked<ModerationBody>> {
+async function readJson(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
   let raw: unknown
   try {
     raw = JSON.parse(await request.text())
@@ -78,8 +85,10 @@ async function readJson(request: Request): Promise<Checked<ModerationBody>> {
     const issue = parsed.error.issues[0]!
     return problem('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`)
   }
+  const entries = parsed.data.images ?? []
+  if (entries.length > maxImages) return tooManyImages(entries.length, maxImages)
   const images: UploadedImage[] = []
-  for (const [index, image] of (parsed.data.images ?? []).entries()) {
+  for (const [index, image] of entries.entries()) {
     const label = `images[${index}]`
     let declaredType = image.mime_type
     let data = image.data
@@ -98,13 +107,15 @@ async function readJson(request: Request): Promise<Checked<ModerationBody>> {
   return { ok: true, value: { text, images, policy, budgetMs: budget_ms } }
 }
 
-async function readMultipart(request: Request): Promise<Checked<ModerationBody>> {
+async function readMultipart(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
   let form: FormData
   try {
     form = await request.formData()
   } catch {
     return problem('invalid_request', 'body is not valid multipart/form-data')
   }
+  const fileCount = [...form.entries()].filter(([name, value]) => typeof value !== 'string' && name !== 'text').length
+  if (fileCount > maxImages) return tooManyImages(fileCount, maxImages)
   let text: string | undefined
   let policy: string | undefined
   let budgetMs: number | undefined

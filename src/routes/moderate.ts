@@ -2,7 +2,9 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { prepareImage, type ImageProcessor } from '../core/images.js'
 import { sha256Hex } from '../core/hash.js'
+import { beforeDeadline } from '../core/deadline.js'
 import type { Moderator } from '../core/moderate.js'
+import type { Clock } from '../core/ports.js'
 import type { PolicyRegistry } from '../core/policy.js'
 import type { AppEnv } from '../http/app-env.js'
 import { ApiError } from '../http/errors.js'
@@ -20,13 +22,14 @@ export interface Limits {
 
 export interface ModerateRouteDeps {
   policies: PolicyRegistry
-  moderate: Moderator
+  moderator: Moderator
   images: ImageProcessor
   limits: Limits
+  clock: Clock
 }
 
 /** POST /v1/moderate: one item, any of the three body forms, a verdict within the budget. */
-export function moderateRoutes({ policies, moderate, images, limits }: ModerateRouteDeps) {
+export function moderateRoutes({ policies, moderator, images, limits, clock }: ModerateRouteDeps) {
   const app = new Hono<AppEnv>()
 
   app.post(
@@ -38,7 +41,7 @@ export function moderateRoutes({ policies, moderate, images, limits }: ModerateR
       },
     }),
     async (c) => {
-      const read = await readModerationBody(c.req.raw, new URL(c.req.url).searchParams)
+      const read = await readModerationBody(c.req.raw, new URL(c.req.url).searchParams, { maxImages: limits.maxImages })
       if (!read.ok) throw ApiError.from(read.problem)
       const body = read.value
 
@@ -53,15 +56,16 @@ export function moderateRoutes({ policies, moderate, images, limits }: ModerateR
       if (text && text.length > limits.maxTextChars) {
         throw new ApiError('payload_too_large', `text is ${text.length} characters; the limit is ${limits.maxTextChars}`)
       }
-      if (body.images.length > limits.maxImages) {
-        throw new ApiError('payload_too_large', `${body.images.length} images; at most ${limits.maxImages} per request`)
-      }
 
+      const budgetMs = Math.min(policy.budgetMs, body.budgetMs ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs)
+      const context = { policy, budgetMs, startedAt: c.get('startedAt'), requestId: c.get('requestId') }
       const imageLimits = { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels, maxSide: limits.imageMaxSide }
-      const prepared = await Promise.all(body.images.map((image) => prepareImage(image, imageLimits, images)))
-      const failed = prepared.find((result) => !result.ok)
+      const preparing = Promise.all(body.images.map((image) => prepareImage(image, imageLimits, images)))
+      // Image work counts against the budget too: past it, the answer is the timeout verdict.
+      const prepared = await beforeDeadline(preparing, context.startedAt + budgetMs, clock, undefined)
+      const failed = prepared?.find((result) => !result.ok)
       if (failed && !failed.ok) throw ApiError.from(failed.problem)
-      const readyImages = prepared.flatMap((result) => (result.ok ? [result.value] : []))
+      const readyImages = (prepared ?? []).flatMap((result) => (result.ok ? [result.value] : []))
 
       const textSha256 = text ? await sha256Hex(text) : undefined
       c.set('logFields', {
@@ -70,14 +74,9 @@ export function moderateRoutes({ policies, moderate, images, limits }: ModerateR
         images: readyImages.map((image) => ({ sha256: image.sha256, bytes: image.data.length, type: image.mimeType })),
       })
 
-      const budgetMs = Math.min(policy.budgetMs, body.budgetMs ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs)
-      const verdict = await moderate({
-        item: { text, textSha256, images: readyImages },
-        policy,
-        budgetMs,
-        startedAt: c.get('startedAt'),
-        requestId: c.get('requestId'),
-      })
+      const verdict = prepared
+        ? await moderator.moderate({ ...context, item: { text, textSha256, images: readyImages } })
+        : await moderator.outOfTime(context)
       c.set('logFields', {
         ...c.get('logFields'),
         verdict_id: verdict.id,

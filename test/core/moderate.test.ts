@@ -19,7 +19,7 @@ const moderatorWith = (cache: VerdictCache = createLruVerdictCache()) =>
   })
 
 it('does not start a model call when the budget was spent before it (slow upload, image work)', async () => {
-  const moderate = moderatorWith()
+  const { moderate } = moderatorWith()
   const policy = (await shippedPolicies()).get('default')!
   const verdict = await moderate({
     item: { text: 'late', textSha256: 'abc', images: [] },
@@ -41,7 +41,7 @@ it('treats a failing cache as a miss and still asks the model', async () => {
       throw new Error('cache down')
     },
   }
-  const moderate = moderatorWith(broken)
+  const { moderate } = moderatorWith(broken)
   const policy = (await shippedPolicies()).get('default')!
   const verdict = await moderate({ item: { text: 'hi', textSha256: 'def', images: [] }, policy, budgetMs: 800, startedAt: systemClock.now(), requestId: 'r2' })
   expect(verdict).toMatchObject({ source: 'model', safe: true })
@@ -49,7 +49,7 @@ it('treats a failing cache as a miss and still asks the model', async () => {
 })
 
 it('keys the cache on the text itself when no digest is passed in', async () => {
-  const moderate = moderatorWith()
+  const { moderate } = moderatorWith()
   const policy = (await shippedPolicies()).get('default')!
   const ask = (text: string) => moderate({ item: { text, images: [] }, policy, budgetMs: 800, startedAt: systemClock.now(), requestId: 'r' })
   gemini.script({ verdict: { safe: false, categories: ['hate'], confidence: 0.95 } })

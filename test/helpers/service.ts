@@ -1,5 +1,6 @@
 import { composeApp } from '../../src/compose.js'
 import { parseConfig } from '../../src/config.js'
+import type { ImageProcessor } from '../../src/core/images.js'
 import { loadPolicies, type PolicyRegistry } from '../../src/core/policy.js'
 import type { Clock, VerdictCache } from '../../src/core/ports.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
@@ -21,6 +22,7 @@ export interface TestServiceOptions {
   cache?: VerdictCache
   policies?: PolicyRegistry
   readiness?: Readiness
+  images?: ImageProcessor
 }
 
 export type LogLine = { level: string; msg: string } & Record<string, unknown>
@@ -29,7 +31,7 @@ export type LogLine = { level: string; msg: string } & Record<string, unknown>
  * The service as the Node entry builds it (same composition root), pointed at a fake Gemini,
  * with logs captured as parsed JSON lines.
  */
-export async function buildService({ gemini, env = {}, telemetry, clock, cache, policies, readiness }: TestServiceOptions = {}) {
+export async function buildService({ gemini, env = {}, telemetry, clock, cache, policies, readiness, images }: TestServiceOptions = {}) {
   const config = parseConfig({
     ...(gemini ? { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: gemini.url } : {}),
     ...env,
@@ -39,7 +41,7 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
   const app = composeApp({
     config,
     policies: policies ?? (await shippedPolicies()),
-    images: createSharpImageProcessor(),
+    images: images ?? createSharpImageProcessor(),
     logger,
     telemetry,
     clock,

@@ -109,10 +109,15 @@ describe('bad input gets a clear 4xx with the error envelope, never a verdict', 
     expect(await expectError(await moderate({ text: 'a'.repeat(101) }), 413, 'payload_too_large')).toMatch(/101 characters; the limit is 100/)
   })
 
-  it('413 for too many images', async () => {
-    const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_IMAGES: '2' } })
+  it('413 for too many images, counted before any is decoded', async () => {
+    const { moderate, app } = await buildService({ gemini, env: { MODERATION_MAX_IMAGES: '2' } })
     const data = toBase64(await makeImage('png', 4, 4))
     expect(await expectError(await moderate({ images: [{ data }, { data }, { data }] }), 413, 'payload_too_large')).toMatch(/3 images; at most 2/)
+    const many = Array.from({ length: 50_000 }, () => ({ data: 'AA==' }))
+    expect(await expectError(await moderate({ images: many }), 413, 'payload_too_large')).toMatch(/50000 images; at most 2/)
+    const form = new FormData()
+    for (let i = 0; i < 3; i++) form.append('image', new Blob([new Uint8Array([1])]), `${i}.png`)
+    expect(await expectError(await app.request(post(form)), 413, 'payload_too_large')).toMatch(/3 images; at most 2/)
   })
 
   it('413 for one image over the per-image byte limit', async () => {

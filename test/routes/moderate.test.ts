@@ -233,6 +233,22 @@ describe('latency budget', () => {
     expect(await verdictOf(await moderate({ text: fresh(), budget_ms: 2000 }))).toMatchObject({ source: 'model', budget_ms: 800 })
   })
 
+  it('answers within the budget even when image work outlasts it', async () => {
+    // An image processor as slow as four 49-megapixel decodes on a busy machine.
+    const slowImages = {
+      process: async (bytes: Uint8Array, type: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 600))
+        return { kind: 'ready' as const, data: bytes, mimeType: type, width: 1, height: 1, resized: false }
+      },
+    }
+    const { moderate } = await buildService({ gemini, images: slowImages })
+    const started = performance.now()
+    const verdict = await verdictOf(await moderate({ text: fresh(), images: [{ data: toBase64(await makeImage('png', 8, 8)) }], budget_ms: 150 }))
+    expect(verdict).toMatchObject({ source: 'fallback', fallback_reason: 'timeout', safe: false, action: 'review', budget_ms: 150 })
+    expect(performance.now() - started).toBeLessThan(150 + 150)
+    expect(gemini.requests).toHaveLength(0)
+  })
+
   it('lets a request lower the budget but never raise it above the policy or the server cap', async () => {
     const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_BUDGET_MS: '500' } })
     expect((await verdictOf(await moderate({ text: fresh(), budget_ms: 300 }))).budget_ms).toBe(300)
