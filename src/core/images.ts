@@ -11,7 +11,7 @@ export const MODEL_IMAGE_TYPES: readonly string[] = ['image/png', 'image/jpeg', 
 
 export type ProcessedImage =
   | { kind: 'ready'; data: Uint8Array; mimeType: string; width: number; height: number; resized: boolean }
-  | { kind: 'too_many_pixels'; width: number; height: number }
+  | { kind: 'too_many_pixels'; width: number; height: number; frames: number }
   | { kind: 'corrupt'; detail: string }
   /** This runtime cannot decode the format (HEIC with the stock sharp build): pass it through. */
   | { kind: 'undecodable' }
@@ -19,8 +19,9 @@ export type ProcessedImage =
 /** Image work that needs a codec: sharp on Node, a WASM codec at the edge. */
 export interface ImageProcessor {
   /**
-   * Reads the header first and refuses more than `maxPixels` without decoding; otherwise decodes
-   * (which proves the file is whole), downscales to `maxSide` and converts to a model type if needed.
+   * Reads the header first and refuses more than `maxPixels` (all frames together) without
+   * decoding; otherwise decodes (which proves the file is whole), downscales to `maxSide`, converts
+   * to a model type if needed, and lays an animation's sampled frames out on one sheet.
    */
   process(bytes: Uint8Array, type: ImageType, limits: { maxSide: number; maxPixels: number }): Promise<ProcessedImage>
 }
@@ -45,7 +46,8 @@ const HEIF_FAMILY = new Set(['image/heic', 'image/heif', 'image/heic-sequence', 
 export async function sniffImageType(bytes: Uint8Array): Promise<{ type?: ImageType; detected?: string }> {
   const found = await fileTypeFromBuffer(bytes)
   if (!found) return {}
-  const mime = HEIF_FAMILY.has(found.mime) ? found.mime.replace('-sequence', '') : found.mime
+  // An APNG is a PNG to every decoder here (its default image).
+  const mime = HEIF_FAMILY.has(found.mime) ? found.mime.replace('-sequence', '') : found.mime === 'image/apng' ? 'image/png' : found.mime
   const type = ACCEPTED_IMAGE_TYPES.find((t) => t === mime)
   return { type, detected: found.mime }
 }
@@ -71,11 +73,13 @@ export async function prepareImage(upload: UploadedImage, limits: ImageLimits, p
   const processed = await processor.process(bytes, type, limits)
   const sha256 = await sha256Hex(bytes)
   switch (processed.kind) {
-    case 'too_many_pixels':
+    case 'too_many_pixels': {
+      const frames = processed.frames > 1 ? ` x ${processed.frames} frames` : ''
       return problem(
         'unprocessable_content',
-        `${label} is ${processed.width}x${processed.height} pixels; the limit is ${limits.maxPixels} pixels`,
+        `${label} is ${processed.width}x${processed.height} pixels${frames}; the limit is ${limits.maxPixels} pixels`,
       )
+    }
     case 'corrupt':
       return problem('unprocessable_content', `${label} is a corrupt ${type} (${processed.detail})`)
     case 'undecodable':

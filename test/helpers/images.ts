@@ -56,3 +56,14 @@ export function heicLike(): Uint8Array<ArrayBuffer> {
 
 export const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
 export const toDataUrl = (bytes: Uint8Array, mime: string) => `data:${mime};base64,${toBase64(bytes)}`
+
+/** An animated GIF or WebP whose frames are solid colours, in order. */
+export async function makeAnimation(
+  format: 'gif' | 'webp',
+  colours: { r: number; g: number; b: number }[],
+  width = 40,
+  height = 30,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const frames = await Promise.all(colours.map((background) => sharp({ create: { width, height, channels: 3, background } }).png().toBuffer()))
+  return new Uint8Array(await sharp(frames, { join: { animated: true } }).toFormat(format).toBuffer())
+}

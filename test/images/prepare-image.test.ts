@@ -2,7 +2,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { sniffImageType } from '../../src/core/images.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
-import { heicLike, makeImage, toBase64 } from '../helpers/images.js'
+import { heicLike, makeAnimation, makeImage, toBase64 } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
 const gemini = useFakeGemini()
@@ -73,5 +73,32 @@ describe('image preparation before the model call', () => {
     const again = (await (await moderate({ images: [{ data: image }] })).json()) as { source: string }
     expect(again.source).toBe('cache')
     expect(gemini.requests).toHaveLength(1)
+  })
+
+  it('judges an animation by a sheet of its frames, not the first frame alone', async () => {
+    const red = { r: 255, g: 0, b: 0 }
+    const green = { r: 0, g: 255, b: 0 }
+    const blue = { r: 0, g: 0, b: 255 }
+    for (const format of ['gif', 'webp'] as const) {
+      const { moderate } = await buildService({ gemini })
+      expect((await moderate({ images: [{ data: toBase64(await makeAnimation(format, [red, green, blue])) }] })).status).toBe(200)
+      const sent = await sentImage()
+      expect(sent.mimeType).toBe('image/webp')
+      expect(sent.meta.pages ?? 1).toBe(1)
+      // Three frames on a 2x2 sheet: red, green / blue, (empty).
+      const { data, info } = await sharp(sent.bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+      const pixel = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3))
+      const [w, h] = [info.width / 2, info.height / 2]
+      const dominant = (x: number, y: number) => pixel(x, y).indexOf(Math.max(...pixel(x, y)))
+      expect([dominant(w / 2, h / 2), dominant(w * 1.5, h / 2), dominant(w / 2, h * 1.5)]).toEqual([0, 1, 2])
+    }
+  })
+
+  it('counts every frame against the pixel limit', async () => {
+    const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_IMAGE_PIXELS: '3000' } })
+    const frames = Array.from({ length: 3 }, (_, i) => ({ r: i * 80, g: 0, b: 0 }))
+    const res = await moderate({ images: [{ data: toBase64(await makeAnimation('gif', frames)) }] })
+    expect(res.status).toBe(422)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/40x30 pixels x 3 frames; the limit is 3000 pixels/)
   })
 })
