@@ -13,7 +13,7 @@ export type ProcessedImage =
   | { kind: 'ready'; data: Uint8Array; mimeType: string; width: number; height: number; resized: boolean }
   | { kind: 'too_many_pixels'; width: number; height: number; frames: number }
   | { kind: 'corrupt'; detail: string }
-  /** This runtime cannot decode the format (HEIC with the stock sharp build): pass it through. */
+  /** The header is sound and within limits, but this runtime cannot decode the pixels (HEIC with the stock sharp build): pass it through. */
   | { kind: 'undecodable' }
 
 /** Image work that needs a codec: sharp on Node, a WASM codec at the edge. */

@@ -32,11 +32,12 @@ export function createSharpImageProcessor(): ImageProcessor {
         // metadata() parses the header only: a decompression bomb is measured, not decoded.
         meta = await sharp(bytes, { limitInputPixels: false }).metadata()
       } catch (error) {
-        return SHARP_DECODES[type] ? { kind: 'corrupt', detail: firstLine(error) } : { kind: 'undecodable' }
+        // Even a format we cannot decode must show a readable header: size, and that it is an image.
+        return { kind: 'corrupt', detail: firstLine(error) }
       }
       const { width, height } = meta
       const frames = Math.max(1, meta.pages ?? 1)
-      if (!width || !height) return SHARP_DECODES[type] ? { kind: 'corrupt', detail: 'no dimensions in header' } : { kind: 'undecodable' }
+      if (!width || !height) return { kind: 'corrupt', detail: 'no dimensions in header' }
       if (width * height * frames > maxPixels) return { kind: 'too_many_pixels', width, height, frames }
 
       try {

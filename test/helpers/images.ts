@@ -41,17 +41,44 @@ export function pngBomb(width: number, height: number): Uint8Array<ArrayBuffer> 
   )
 }
 
-/** An ISO-BMFF file with a HEIC brand: sniffed as HEIC, not decodable by the stock sharp build. */
-export function heicLike(): Uint8Array<ArrayBuffer> {
-  const ftyp = Buffer.alloc(24)
-  ftyp.writeUInt32BE(24, 0)
-  ftyp.write('ftyp', 4, 'ascii')
-  ftyp.write('heic', 8, 'ascii')
-  ftyp.writeUInt32BE(0, 12)
-  ftyp.write('mif1', 16, 'ascii')
-  ftyp.write('heic', 20, 'ascii')
-  const mdat = Buffer.concat([Buffer.from([0, 0, 0, 16]), Buffer.from('mdat', 'ascii'), Buffer.alloc(8, 7)])
-  return new Uint8Array(Buffer.concat([ftyp, mdat]))
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n)
+  return b
+}
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2)
+  b.writeUInt16BE(n)
+  return b
+}
+const box = (type: string, ...parts: Buffer[]) => {
+  const body = Buffer.concat(parts)
+  return Buffer.concat([u32(8 + body.length), Buffer.from(type, 'ascii'), body])
+}
+const fullBox = (type: string, version: number, ...parts: Buffer[]) => box(type, Buffer.from([version, 0, 0, 0]), ...parts)
+
+/**
+ * A HEIC file as far as its header goes (ftyp, meta with hdlr/pitm/iloc/iinf/iprp, an hvcC and
+ * an ispe of width x height) with a stub HEVC payload: libheif reads its size, nothing here can
+ * decode it, as with a phone photo and the stock sharp build.
+ */
+export function heicImage(width: number, height: number): Uint8Array<ArrayBuffer> {
+  const payload = Buffer.alloc(64, 1)
+  const ftyp = box('ftyp', Buffer.from('heic'), u32(0), Buffer.from('mif1'), Buffer.from('heic'))
+  const hdlr = fullBox('hdlr', 0, u32(0), Buffer.from('pict'), Buffer.alloc(12), Buffer.from([0]))
+  const pitm = fullBox('pitm', 0, u16(1))
+  const iinf = fullBox('iinf', 0, u16(1), fullBox('infe', 2, u16(1), u16(0), Buffer.from('hvc1'), Buffer.from([0])))
+  const hvcC = box('hvcC', Buffer.from([1, 1, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5d, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0]))
+  const iprp = box('iprp', box('ipco', hvcC, fullBox('ispe', 0, u32(width), u32(height))), fullBox('ipma', 0, u32(1), u16(1), Buffer.from([2, 0x81, 0x02])))
+  const meta = (offset: number) =>
+    fullBox('meta', 0, hdlr, pitm, fullBox('iloc', 0, Buffer.from([0x44, 0x00]), u16(1), u16(1), u16(0), u16(1), u32(offset), u32(payload.length)), iinf, iprp)
+  const offset = ftyp.length + meta(0).length + 8
+  return new Uint8Array(Buffer.concat([ftyp, meta(offset), box('mdat', payload)]))
+}
+
+/** Only an ftyp box with a HEIC brand and junk: sniffed as HEIC, no readable header. */
+export function heicBrandOnly(): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.concat([box('ftyp', Buffer.from('heic'), u32(0), Buffer.from('mif1'), Buffer.from('heic')), Buffer.alloc(32, 7)]))
 }
 
 export const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')

@@ -2,7 +2,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { sniffImageType } from '../../src/core/images.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
-import { heicLike, makeAnimation, makeImage, toBase64 } from '../helpers/images.js'
+import { heicBrandOnly, heicImage, makeAnimation, makeImage, toBase64 } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
 const gemini = useFakeGemini()
@@ -19,7 +19,7 @@ describe('image sniffing', () => {
     for (const format of ['png', 'jpeg', 'webp', 'gif', 'avif'] as const) {
       expect((await sniffImageType(await makeImage(format, 8, 8))).type).toBe(`image/${format}`)
     }
-    expect((await sniffImageType(heicLike())).type).toBe('image/heic')
+    expect((await sniffImageType(heicImage(64, 48))).type).toBe('image/heic')
   })
 
   it('trusts the bytes over the declared type', async () => {

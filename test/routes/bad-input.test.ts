@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
-import { heicLike, makeImage, pngBomb, toBase64, toDataUrl } from '../helpers/images.js'
+import { heicBrandOnly, heicImage, makeImage, pngBomb, toBase64, toDataUrl } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
 const gemini = useFakeGemini()
@@ -169,13 +169,28 @@ describe('bad input gets a clear 4xx with the error envelope, never a verdict', 
     expect(performance.now() - started).toBeLessThan(1000)
   })
 
-  it('passes a HEIC it cannot decode here through unscaled, as image/heic', async () => {
+  it('passes a HEIC it cannot decode here through unscaled, as image/heic, once its header is read', async () => {
     const { moderate } = await buildService({ gemini })
-    const heic = heicLike()
+    const heic = heicImage(4032, 3024)
     const res = await moderate({ images: [{ data: toBase64(heic) }] })
     expect(res.status).toBe(200)
     const part = gemini.requests.at(-1)?.body.contents[0]?.parts[0]
     expect(part?.inlineData?.mimeType).toBe('image/heic')
     expect(part?.inlineData?.data).toBe(toBase64(heic))
+  })
+
+  it('422 for a HEIC whose header claims too many pixels', async () => {
+    const { moderate } = await buildService({ gemini })
+    expect(await expectError(await moderate({ images: [{ data: toBase64(heicImage(20_000, 20_000)) }] }), 422, 'unprocessable_content')).toMatch(
+      /20000x20000 pixels/,
+    )
+  })
+
+  it('422 for a HEIC brand with no readable header, instead of passing junk to the model', async () => {
+    const { moderate } = await buildService({ gemini })
+    expect(await expectError(await moderate({ images: [{ data: toBase64(heicBrandOnly()) }] }), 422, 'unprocessable_content')).toMatch(
+      /corrupt image\/heic/,
+    )
+    expect(gemini.requests).toHaveLength(0)
   })
 })
