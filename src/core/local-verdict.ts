@@ -1,3 +1,4 @@
+import { decide } from './decide.js'
 import type { LocalResult } from './local-rules.js'
 import type { Policy } from './policy.js'
 import { strictestAction, type Action, type Judgement, type Verdict } from './verdict.js'
@@ -23,7 +24,10 @@ export function localVerdict(policy: Policy, local: LocalResult, hasImages: bool
     signals.push('local_review_list')
     judgement = { safe: false, action: 'review', categories: local.review, confidence: REVIEW_LIST_CONFIDENCE, model: LOCAL_MODEL }
   } else {
-    judgement = { safe: true, action: 'allow', categories: [], confidence: CLEAN_PASS_CONFIDENCE, model: LOCAL_MODEL }
+    // The same rule as for the model: a clean pass counts as safe only if sure enough for the policy.
+    const { signals: clean = [], ...decision } = decide(policy, [], CLEAN_PASS_CONFIDENCE)
+    signals.push(...clean)
+    judgement = { ...decision, confidence: CLEAN_PASS_CONFIDENCE, model: LOCAL_MODEL }
   }
   if (hasImages && judgement.action !== 'block') {
     // There is no local image model: images are not judged, and the verdict says so.

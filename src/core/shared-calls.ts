@@ -29,7 +29,8 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
   return {
     join(key, deadline, start) {
       const existing = entries.get(key)
-      if (existing) {
+      // A call already aborted (its deadline passed) is no use to a newcomer with budget left.
+      if (existing && !existing.controller.signal.aborted) {
         if (deadline > existing.deadline) {
           existing.cancelTimer()
           existing.cancelTimer = abortAt(deadline, existing.controller)
@@ -47,7 +48,7 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
       entries.set(key, entry)
       const forget = () => {
         entry.cancelTimer()
-        entries.delete(key)
+        if (entries.get(key) === entry) entries.delete(key)
       }
       entry.promise.then(forget, forget)
       return entry.promise

@@ -114,13 +114,16 @@ async function readMultipart(request: Request, maxImages: number): Promise<Check
   } catch {
     return problem('invalid_request', 'body is not valid multipart/form-data')
   }
-  const fileCount = [...form.entries()].filter(([name, value]) => typeof value !== 'string' && name !== 'text').length
+  const fileCount = [...form.entries()].filter(([name, value]) => typeof value !== 'string' && !['text', 'policy', 'budget_ms'].includes(name)).length
   if (fileCount > maxImages) return tooManyImages(fileCount, maxImages)
   let text: string | undefined
   let policy: string | undefined
   let budgetMs: number | undefined
   const images: UploadedImage[] = []
   for (const [name, value] of form.entries()) {
+    if (typeof value !== 'string' && (name === 'policy' || name === 'budget_ms')) {
+      return problem('invalid_request', `${name} must be a form field, not a file`)
+    }
     if (typeof value !== 'string') {
       const file = value as File
       const bytes = new Uint8Array(await file.arrayBuffer())

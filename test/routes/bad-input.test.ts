@@ -65,6 +65,14 @@ describe('bad input gets a clear 4xx with the error envelope, never a verdict', 
     expect(await expectError(await app.request(post(form)), 400, 'invalid_request')).toMatch(/budget_ms/)
   })
 
+  it('400 for a policy or budget_ms sent as a file in a form', async () => {
+    const { app } = await buildService({ gemini })
+    const form = new FormData()
+    form.set('text', 'hi')
+    form.set('policy', new Blob(['strict']), 'policy.txt')
+    expect(await expectError(await app.request(post(form)), 400, 'invalid_request')).toMatch(/policy must be a form field/)
+  })
+
   it('400 for text/plain that is not UTF-8', async () => {
     const { app } = await buildService({ gemini })
     expect(await expectError(await app.request(post(new Uint8Array([0xff, 0xfe, 0xfd]), 'text/plain')), 400, 'invalid_request')).toMatch(/UTF-8/)

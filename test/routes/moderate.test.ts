@@ -336,6 +336,16 @@ describe('local classifier', () => {
     })
   })
 
+  it('without a key, holds a clean local pass to the policy\'s safe_min_confidence (strict: review)', async () => {
+    const { moderate } = await buildService()
+    expect(await verdictOf(await moderate({ text: 'lovely weather today', policy: 'strict' }))).toMatchObject({
+      safe: false,
+      action: 'review',
+      source: 'local',
+      signals: ['low_confidence'],
+    })
+  })
+
   it('without a key, gives images the conservative action and says they were not judged', async () => {
     const { moderate } = await buildService()
     const verdict = await verdictOf(await moderate({ images: [{ data: toBase64(await makeImage('png', 8, 8)) }] }))

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import { createSharedCalls } from '../../src/core/shared-calls.js'
+import { createManualClock } from '../helpers/manual-clock.js'
+
+/** A call that settles only when the test says so, and records its abort. */
+function controllableCall() {
+  let settle!: (value: string) => void
+  const signals: AbortSignal[] = []
+  const start = (signal: AbortSignal) => {
+    signals.push(signal)
+    return new Promise<string>((resolve) => (settle = resolve))
+  }
+  return { start, signals, settle: (value: string) => settle(value) }
+}
+
+describe('shared calls', () => {
+  it('runs one call for concurrent joiners and gives each the same result', async () => {
+    const clock = createManualClock()
+    const calls = createSharedCalls<string>(clock)
+    const call = controllableCall()
+    const a = calls.join('k', 100, call.start)
+    const b = calls.join('k', 100, call.start)
+    call.settle('judged')
+    expect(await Promise.all([a, b])).toEqual(['judged', 'judged'])
+    expect(call.signals).toHaveLength(1)
+  })
+
+  it('aborts at the latest deadline among the joiners', async () => {
+    const clock = createManualClock()
+    const calls = createSharedCalls<string>(clock)
+    const call = controllableCall()
+    void calls.join('k', 100, call.start)
+    void calls.join('k', 300, call.start)
+    await clock.advance(150)
+    expect(call.signals[0]?.aborted).toBe(false)
+    await clock.advance(200)
+    expect(call.signals[0]?.aborted).toBe(true)
+  })
+
+  it('starts a fresh call for a newcomer when the shared one was already aborted', async () => {
+    const clock = createManualClock()
+    const calls = createSharedCalls<string>(clock)
+    const call = controllableCall()
+    void calls.join('k', 100, call.start)
+    await clock.advance(100) // aborted, but its promise has not settled yet
+    void calls.join('k', 1000, call.start)
+    expect(call.signals).toHaveLength(2)
+    expect(call.signals[1]?.aborted).toBe(false)
+  })
+
+  it('forgets a settled call, so the next join starts again', async () => {
+    const clock = createManualClock()
+    const calls = createSharedCalls<string>(clock)
+    const call = controllableCall()
+    const first = calls.join('k', 100, call.start)
+    call.settle('one')
+    await first
+    void calls.join('k', 100, call.start)
+    expect(call.signals).toHaveLength(2)
+  })
+})
