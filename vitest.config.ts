@@ -1,9 +1,33 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
+import { bundlePolicies } from './scripts/bundle-policies.js'
+
+// The Worker imports policies bundled from policies/*.yaml: make them fresh for this run.
+await bundlePolicies()
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 15_000,
     hookTimeout: 15_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/worker/**'] },
+      },
+      {
+        extends: true,
+        plugins: [
+          // The Worker under test runs in workerd from wrangler.toml, pointed at the fake Gemini
+          // that the global setup started in Node.
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: inject('geminiUrl'), LOG_LEVEL: 'warn' },
+            },
+          })),
+        ],
+        test: { name: 'workerd', include: ['test/worker/**/*.test.ts'], globalSetup: ['test/worker/global-setup.ts'] },
+      },
+    ],
   },
 })

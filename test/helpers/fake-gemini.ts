@@ -71,7 +71,16 @@ export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: F
   const initialReply = defaultReply ?? { verdict: { safe: true, categories: [], confidence: 0.97 } }
   let fallback: FakeGeminiOptions['defaultReply'] = initialReply
 
+  const fake = { script: (...replies: FakeReply[]) => queue.push(...replies), reset }
+  function reset() {
+    requests.length = 0
+    queue.length = 0
+    fallback = initialReply
+  }
+
   const server = createServer(async (req, res) => {
+    // Control endpoints, for tests that run in another process (workerd) and cannot call methods.
+    if (req.url?.startsWith('/__fake/')) return control(req, res)
     const match = /\/models\/([^/:]+):generateContent/.exec(req.url ?? '')
     if (req.method !== 'POST' || !match) return sendJson(res, 404, { error: { code: 404, message: 'not found', status: 'NOT_FOUND' } })
     const body = JSON.parse(await readBody(req)) as GeminiRequestBody
@@ -86,6 +95,19 @@ export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: F
     await answer(res, reply, recorded.model)
   })
   // Above undici's 2 s keep-alive threshold, so clients reuse connections as they would with Google.
+  async function control(req: IncomingMessage, res: ServerResponse) {
+    if (req.method === 'POST' && req.url === '/__fake/script') {
+      fake.script(...(JSON.parse(await readBody(req)) as FakeReply[]))
+      return sendJson(res, 200, { queued: queue.length })
+    }
+    if (req.method === 'POST' && req.url === '/__fake/reset') {
+      reset()
+      return sendJson(res, 200, { ok: true })
+    }
+    if (req.method === 'GET' && req.url === '/__fake/requests') return sendJson(res, 200, requests)
+    return sendJson(res, 404, { error: 'unknown control endpoint' })
+  }
+
   server.keepAliveTimeout = 10_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
@@ -93,15 +115,11 @@ export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: F
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    script: (...replies) => queue.push(...replies),
+    script: fake.script,
     setDefault: (reply) => {
       fallback = reply
     },
-    reset: () => {
-      requests.length = 0
-      queue.length = 0
-      fallback = initialReply
-    },
+    reset,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

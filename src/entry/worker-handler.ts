@@ -1,0 +1,74 @@
+import type { ExecutionContext } from 'hono'
+import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
+import { composeApp } from '../compose.js'
+import { parseConfig } from '../config.js'
+import { loadPolicies } from '../core/policy.js'
+import { policyFiles } from '../generated/policies.js'
+import { createHeaderImageProcessor } from '../images/header-image-processor.js'
+import { createJsonLogger } from '../logging/json-logger.js'
+
+type WorkerApp = ReturnType<typeof composeApp>
+
+export interface WorkerHandler {
+  // Hono's ExecutionContext mirrors the Workers one, without global Workers types in a Node build.
+  fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response>
+}
+
+/**
+ * The Worker's fetch handler. Config is parsed from the bindings and the app built on the first
+ * request, then kept for the life of the isolate ("once" on Workers means once per isolate). A
+ * bad config answers every request with a 500 in the error envelope instead of crashing.
+ *
+ * @example
+ * export default createWorkerHandler()
+ */
+export function createWorkerHandler(): WorkerHandler {
+  let built: Promise<WorkerApp> | undefined
+
+  async function build(env: Record<string, unknown>): Promise<WorkerApp> {
+    try {
+      return await buildApp(env)
+    } catch (error) {
+      // Logged once per isolate; every request then gets the 500 envelope below.
+      console.error(JSON.stringify({ level: 'error', msg: 'cannot start', error: (error as Error).message }))
+      throw error
+    }
+  }
+
+  async function buildApp(env: Record<string, unknown>): Promise<WorkerApp> {
+    const config = parseConfig(stringBindings(env))
+    const logger = createJsonLogger({ level: config.LOG_LEVEL })
+    const policies = await loadPolicies(policyFiles, config.MODERATION_DEFAULT_POLICY)
+    if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
+    return composeApp({
+      config,
+      policies,
+      images: createHeaderImageProcessor(),
+      logger,
+      cache: createLruVerdictCache({
+        maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
+        ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
+      }),
+    })
+  }
+
+  return {
+    async fetch(request, env, ctx) {
+      built ??= build(env)
+      let app: WorkerApp
+      try {
+        app = await built
+      } catch (error) {
+        const request_id = request.headers.get('x-request-id') ?? crypto.randomUUID()
+        const body = { error: { code: 'internal_error', message: `service misconfigured: ${(error as Error).message}`, request_id } }
+        return Response.json(body, { status: 500, headers: { 'x-request-id': request_id } })
+      }
+      return app.fetch(request, env, ctx)
+    },
+  }
+}
+
+/** Bindings that are strings (vars and secrets); KV, queues and the like are not config. */
+function stringBindings(env: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+}

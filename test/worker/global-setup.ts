@@ -1,0 +1,29 @@
+import type { TestProject } from 'vitest/node'
+import { loadPolicies } from '../../src/core/policy.js'
+import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
+import { startFakeGemini } from '../helpers/fake-gemini.js'
+import { makeImage, pngBomb, toBase64 } from '../helpers/images.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    geminiUrl: string
+    /** Images made with sharp in Node, where sharp runs, as base64. */
+    images: { png: string; largePng: string; bomb: string }
+    /** policy name -> policy_version, as the Node service computes them from policies/. */
+    policyVersions: Record<string, string>
+  }
+}
+
+/** Runs in Node: starts the fake Gemini the Worker talks to, and makes image fixtures. */
+export default async function setup(project: TestProject) {
+  const gemini = await startFakeGemini()
+  project.provide('geminiUrl', gemini.url)
+  project.provide('images', {
+    png: toBase64(await makeImage('png', 64, 48)),
+    largePng: toBase64(await makeImage('png', 1600, 1200)),
+    bomb: toBase64(pngBomb(60_000, 60_000)),
+  })
+  const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
+  project.provide('policyVersions', Object.fromEntries(policies.list().map((policy) => [policy.name, policy.version])))
+  return () => gemini.close()
+}

@@ -1,0 +1,104 @@
+import { SELF } from 'cloudflare:test'
+import { beforeEach, describe, expect, inject, it } from 'vitest'
+import { createWorkerHandler } from '../../src/entry/worker-handler.js'
+
+// These run inside workerd: the Worker's real fetch handler (wrangler.toml's main), talking to
+// the fake Gemini in the Node process over loopback HTTP.
+const gemini = inject('geminiUrl')
+const images = inject('images')
+
+const control = (path: string, body?: unknown) =>
+  fetch(`${gemini}/__fake/${path}`, body === undefined ? { method: 'POST' } : { method: 'POST', body: JSON.stringify(body) })
+const script = (...replies: unknown[]) => control('script', replies)
+const modelRequests = async () => (await (await fetch(`${gemini}/__fake/requests`)).json()) as { body: { contents: { parts: { inlineData?: { mimeType: string; data: string } }[] }[] } }[]
+
+let counter = 0
+const fresh = (text = 'worker text') => `${text} #${++counter}-${Date.now()}`
+const moderate = (body: unknown) =>
+  SELF.fetch('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+beforeEach(async () => {
+  await control('reset')
+})
+
+describe('the Worker', () => {
+  it('answers health checks in gemini mode, with the policies bundled and versioned as on Node', async () => {
+    expect(await (await SELF.fetch('https://moderation.example/readyz')).json()).toMatchObject({ status: 'ready', mode: 'gemini', policies: 2 })
+    const listed = (await (await SELF.fetch('https://moderation.example/v1/policies')).json()) as { policies: { name: string; version: string }[] }
+    // Bundled at build time, validated the same way, versioned the same as on Node.
+    expect(Object.fromEntries(listed.policies.map((p) => [p.name, p.version]))).toEqual(inject('policyVersions'))
+  })
+
+  it('judges text through Gemini, with the same verdict shape as on Node', async () => {
+    await script({ verdict: { safe: false, categories: ['hate'], confidence: 0.93 } })
+    const res = await moderate({ text: fresh() })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+    expect(await res.json()).toMatchObject({ safe: false, action: 'block', categories: ['hate'], source: 'model', policy: 'default' })
+    expect(await modelRequests()).toHaveLength(1)
+  })
+
+  it('judges a raw text/plain body and a multipart form', async () => {
+    const plain = await SELF.fetch('https://moderation.example/v1/moderate?policy=strict', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: fresh(),
+    })
+    expect(await plain.json()).toMatchObject({ source: 'model', policy: 'strict' })
+    const form = new FormData()
+    form.set('text', fresh())
+    form.append('image', new Blob([Uint8Array.from(atob(images.png), (c) => c.charCodeAt(0))], { type: 'image/png' }), 'a.png')
+    const multipart = await SELF.fetch('https://moderation.example/v1/moderate', { method: 'POST', body: form })
+    expect(await multipart.json()).toMatchObject({ source: 'model' })
+  })
+
+  it('sends an image to the model after checking its header', async () => {
+    const res = await moderate({ text: fresh('caption'), images: [{ data: `data:image/png;base64,${images.png}` }] })
+    expect(await res.json()).toMatchObject({ source: 'model', safe: true })
+    const [sent] = await modelRequests()
+    expect(sent?.body.contents[0]?.parts[1]?.inlineData?.mimeType).toBe('image/png')
+  })
+
+  it('refuses a decompression bomb from its header with 422', async () => {
+    const res = await moderate({ images: [{ data: images.bomb }] })
+    expect(res.status).toBe(422)
+    expect(await res.json()).toMatchObject({ error: { code: 'unprocessable_content' } })
+    expect(await modelRequests()).toHaveLength(0)
+  })
+
+  it('answers a hanging model with the timeout fallback inside the budget', async () => {
+    await script({ hang: true })
+    const started = Date.now()
+    const verdict = await (await moderate({ text: fresh(), budget_ms: 200 })).json()
+    expect(verdict).toMatchObject({ safe: false, action: 'review', source: 'fallback', fallback_reason: 'timeout', budget_ms: 200 })
+    expect(Date.now() - started).toBeLessThan(200 + 300)
+  })
+
+  it('answers invalid model output with the invalid_output fallback', async () => {
+    await script({ text: '{"safe": "sure"}' })
+    expect(await (await moderate({ text: fresh() })).json()).toMatchObject({ source: 'fallback', fallback_reason: 'invalid_output', confidence: 0 })
+  })
+
+  it('gives bad input the same 4xx envelope as on Node', async () => {
+    const malformed = await SELF.fetch('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })
+    expect(malformed.status).toBe(400)
+    expect(await malformed.json()).toMatchObject({ error: { code: 'invalid_request' } })
+    const xml = await SELF.fetch('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' })
+    expect(xml.status).toBe(415)
+  })
+})
+
+describe('configuration from bindings', () => {
+  it('answers 500 with the error envelope, not a crash, when the config is bad', async () => {
+    const handler = createWorkerHandler()
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} }
+    const res = await handler.fetch(new Request('https://moderation.example/v1/moderate', { method: 'POST', body: 'hi' }), { GEMINI_BASE_URL: 'not a url', MODERATION_MAX_IMAGES: '-3' }, ctx)
+    expect(res.status).toBe(500)
+    const body = (await res.json()) as { error: { code: string; message: string; request_id: string } }
+    expect(body.error.code).toBe('internal_error')
+    expect(body.error.message).toMatch(/GEMINI_BASE_URL/)
+    expect(body.error.message).toMatch(/MODERATION_MAX_IMAGES/)
+    // Parsed once per isolate: the next request gets the same answer without re-parsing.
+    expect((await handler.fetch(new Request('https://moderation.example/healthz'), {}, ctx)).status).toBe(500)
+  })
+})
