@@ -22,6 +22,7 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
+              kvNamespaces: ['VERDICT_CACHE'],
               bindings: { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: inject('geminiUrl'), LOG_LEVEL: 'warn' },
             },
           })),

@@ -37,6 +37,9 @@ export const configSchema = z.object({
   MODERATION_IMAGE_MAX_SIDE: positiveInt(1024),
   MODERATION_CACHE_MAX_ENTRIES: positiveInt(10_000),
   MODERATION_CACHE_TTL_SECONDS: positiveInt(3600),
+  // Workers only: the second cache level, shared across isolates (after the in-memory LRU).
+  // cache-api: the data centre's Cache API; kv: the VERDICT_CACHE KV namespace (global); none.
+  MODERATION_EDGE_CACHE: z.enum(['cache-api', 'kv', 'none']).default('cache-api'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 

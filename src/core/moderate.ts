@@ -32,6 +32,8 @@ export interface ModerationRequest {
   /** Clock time the request arrived; the budget counts from here. */
   startedAt: number
   requestId: string
+  /** Keeps work alive after the response (Workers' ctx.waitUntil); absent on Node, where it lives anyway. */
+  waitUntil?: (promise: Promise<unknown>) => void
 }
 
 export interface ModeratorDeps {
@@ -127,7 +129,8 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       // Only model judgements are cached; a fallback never is. The write is not awaited: the
       // verdict does not wait for the cache.
       if (outcome.kind === 'judged') {
-        cache.set(key, outcome.judgement).catch((error: unknown) => logger.warn('verdict cache write failed', { error: String(error) }))
+        const write = cache.set(key, outcome.judgement).catch((error: unknown) => logger.warn('verdict cache write failed', { error: String(error) }))
+        request.waitUntil?.(write)
       }
       return outcome
     })

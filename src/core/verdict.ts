@@ -36,9 +36,8 @@ export const verdictSchema = z.object({
 export type Verdict = z.infer<typeof verdictSchema>
 
 /** The part of a verdict that depends only on the content and the policy: what the cache stores. */
-export type Judgement = Pick<Verdict, 'safe' | 'action' | 'categories' | 'confidence' | 'model'> & {
-  signals?: string[]
-}
+export const judgementSchema = verdictSchema.pick({ safe: true, action: true, categories: true, confidence: true, model: true, signals: true })
+export type Judgement = z.infer<typeof judgementSchema>
 
 const ACTION_RANK: Record<Action, number> = { allow: 0, review: 1, block: 2 }
 

@@ -1,7 +1,10 @@
 import type { ExecutionContext } from 'hono'
 import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import { composeApp } from '../compose.js'
-import { parseConfig } from '../config.js'
+import { ConfigError, parseConfig, type Config } from '../config.js'
+import type { VerdictCache } from '../core/ports.js'
+import { createCacheApiVerdictCache, createKvVerdictCache, type HttpCache, type KvStore } from '../cache/edge-verdict-caches.js'
+import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { loadPolicies } from '../core/policy.js'
 import { policyFiles } from '../generated/policies.js'
 import { createHeaderImageProcessor } from '../images/header-image-processor.js'
@@ -45,10 +48,7 @@ export function createWorkerHandler(): WorkerHandler {
       policies,
       images: createHeaderImageProcessor(),
       logger,
-      cache: createLruVerdictCache({
-        maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
-        ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
-      }),
+      cache: verdictCache(config, env),
     })
   }
 
@@ -71,4 +71,24 @@ export function createWorkerHandler(): WorkerHandler {
 /** Bindings that are strings (vars and secrets); KV, queues and the like are not config. */
 function stringBindings(env: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+}
+
+/** The isolate's LRU, in front of the shared level the config names. */
+function verdictCache(config: Config, env: Record<string, unknown>): VerdictCache {
+  const ttlSeconds = config.MODERATION_CACHE_TTL_SECONDS
+  const local = createLruVerdictCache({ maxEntries: config.MODERATION_CACHE_MAX_ENTRIES, ttlMs: ttlSeconds * 1000 })
+  switch (config.MODERATION_EDGE_CACHE) {
+    case 'none':
+      return local
+    case 'kv': {
+      const kv = env.VERDICT_CACHE as KvStore | undefined
+      if (!kv || typeof kv.get !== 'function') throw new ConfigError('MODERATION_EDGE_CACHE is kv but no KV namespace is bound as VERDICT_CACHE')
+      return createTieredVerdictCache(local, createKvVerdictCache(kv, ttlSeconds))
+    }
+    case 'cache-api': {
+      const caches = (globalThis as { caches?: { default?: HttpCache } }).caches
+      if (!caches?.default) throw new ConfigError('MODERATION_EDGE_CACHE is cache-api but this runtime has no caches.default')
+      return createTieredVerdictCache(local, createCacheApiVerdictCache(caches.default, ttlSeconds))
+    }
+  }
 }

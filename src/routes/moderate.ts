@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { prepareImage, type ImageProcessor } from '../core/images.js'
 import { sha256Hex } from '../core/hash.js'
@@ -58,7 +58,7 @@ export function moderateRoutes({ policies, moderator, images, limits, clock }: M
       }
 
       const budgetMs = Math.min(policy.budgetMs, body.budgetMs ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs)
-      const context = { policy, budgetMs, startedAt: c.get('startedAt'), requestId: c.get('requestId') }
+      const context = { policy, budgetMs, startedAt: c.get('startedAt'), requestId: c.get('requestId'), waitUntil: waitUntilOf(c) }
       const imageLimits = { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels, maxSide: limits.imageMaxSide }
       const preparing = Promise.all(body.images.map((image) => prepareImage(image, imageLimits, images)))
       // Image work counts against the budget too: past it, the answer is the timeout verdict.
@@ -91,4 +91,14 @@ export function moderateRoutes({ policies, moderator, images, limits, clock }: M
   )
 
   return app
+}
+
+/** The runtime's waitUntil where there is one (Workers); Hono throws on reading it elsewhere. */
+function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx
+    return (promise) => ctx.waitUntil(promise)
+  } catch {
+    return undefined
+  }
 }

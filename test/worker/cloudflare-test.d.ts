@@ -2,4 +2,5 @@
 // declared here so the Node type check needs no global Workers types (they clash with DOM's).
 declare module 'cloudflare:test' {
   export const SELF: { fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> }
+  export const env: Record<string, unknown>
 }

@@ -1,4 +1,4 @@
-import { SELF } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { beforeEach, describe, expect, inject, it } from 'vitest'
 import { createWorkerHandler } from '../../src/entry/worker-handler.js'
 
@@ -100,5 +100,56 @@ describe('configuration from bindings', () => {
     expect(body.error.message).toMatch(/MODERATION_MAX_IMAGES/)
     // Parsed once per isolate: the next request gets the same answer without re-parsing.
     expect((await handler.fetch(new Request('https://moderation.example/healthz'), {}, ctx)).status).toBe(500)
+  })
+})
+
+describe('a verdict cache shared across isolates', () => {
+  // Each handler is a fresh app with its own LRU: what a second isolate would be.
+  async function judgeTwiceInTwoIsolates(bindings: Record<string, unknown>) {
+    const pending: Promise<unknown>[] = []
+    const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException() {}, props: {} }
+    const text = fresh('shared upload')
+    const ask = (handler: ReturnType<typeof createWorkerHandler>) =>
+      handler.fetch(
+        new Request('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text }),
+        bindings,
+        ctx,
+      )
+    await script({ verdict: { safe: false, categories: ['violence'], confidence: 0.9 } })
+    const first = await (await ask(createWorkerHandler())).json()
+    await Promise.all(pending) // the shared write, kept alive by waitUntil
+    const second = await (await ask(createWorkerHandler())).json()
+    return { first, second, calls: (await modelRequests()).length }
+  }
+
+  it('judges identical content once through the Cache API (the default)', async () => {
+    const { first, second, calls } = await judgeTwiceInTwoIsolates(env)
+    expect(first).toMatchObject({ source: 'model', action: 'block' })
+    expect(second).toMatchObject({ source: 'cache', action: 'block', categories: ['violence'] })
+    expect(calls).toBe(1)
+  })
+
+  it('judges identical content once through KV when configured', async () => {
+    const { first, second, calls } = await judgeTwiceInTwoIsolates({ ...env, MODERATION_EDGE_CACHE: 'kv' })
+    expect(first).toMatchObject({ source: 'model' })
+    expect(second).toMatchObject({ source: 'cache', action: 'block' })
+    expect(calls).toBe(1)
+  })
+
+  it('judges again in each isolate when the shared level is off', async () => {
+    const { second, calls } = await judgeTwiceInTwoIsolates({ ...env, MODERATION_EDGE_CACHE: 'none' })
+    expect(second).toMatchObject({ source: 'model' })
+    expect(calls).toBe(2)
+  })
+
+  it('answers 500 when kv is chosen without a VERDICT_CACHE binding', async () => {
+    const { VERDICT_CACHE: _unbound, ...rest } = env
+    const res = await createWorkerHandler().fetch(new Request('https://moderation.example/healthz'), { ...rest, MODERATION_EDGE_CACHE: 'kv' }, {
+      waitUntil() {},
+      passThroughOnException() {},
+      props: {},
+    })
+    expect(res.status).toBe(500)
+    expect(await res.json()).toMatchObject({ error: { code: 'internal_error', message: expect.stringMatching(/VERDICT_CACHE/) } })
   })
 })
