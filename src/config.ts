@@ -40,6 +40,11 @@ export const configSchema = z.object({
   // Workers only: the second cache level, shared across isolates (after the in-memory LRU).
   // cache-api: the data centre's Cache API; kv: the VERDICT_CACHE KV namespace (global); none.
   MODERATION_EDGE_CACHE: z.enum(['cache-api', 'kv', 'none']).default('cache-api'),
+  // Workers only: wasm decodes, checks and downscales (photon; needs CPU time beyond the free
+  // plan's 10 ms for large images); header checks the header and passes images through.
+  MODERATION_EDGE_IMAGES: z.enum(['wasm', 'header']).default('wasm'),
+  // Workers only: larger images are passed through unscaled instead of decoded (WASM memory).
+  MODERATION_EDGE_DECODE_MAX_PIXELS: positiveInt(4_200_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 

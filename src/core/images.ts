@@ -10,11 +10,23 @@ export type ImageType = (typeof ACCEPTED_IMAGE_TYPES)[number]
 export const MODEL_IMAGE_TYPES: readonly string[] = ['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif']
 
 export type ProcessedImage =
-  | { kind: 'ready'; data: Uint8Array; mimeType: string; width: number; height: number; resized: boolean }
+  | {
+      kind: 'ready'
+      data: Uint8Array
+      mimeType: string
+      width: number
+      height: number
+      resized: boolean
+      /** An animation of which only the first frame could be prepared (edge decoders). */
+      firstFrameOnly?: boolean
+    }
   | { kind: 'too_many_pixels'; width: number; height: number; frames: number }
   | { kind: 'corrupt'; detail: string }
-  /** The header is sound and within limits, but this runtime cannot decode the pixels (HEIC with the stock sharp build): pass it through. */
-  | { kind: 'undecodable' }
+  /**
+   * The header is sound and within limits, but this runtime will not decode the pixels (HEIC with
+   * the stock sharp build, a photo too large for the edge's memory): pass it through unscaled.
+   */
+  | { kind: 'undecodable'; width?: number; height?: number }
 
 /** Image work that needs a codec: sharp on Node, a WASM codec at the edge. */
 export interface ImageProcessor {
@@ -83,9 +95,12 @@ export async function prepareImage(upload: UploadedImage, limits: ImageLimits, p
     case 'corrupt':
       return problem('unprocessable_content', `${label} is a corrupt ${type} (${processed.detail})`)
     case 'undecodable':
-      if (!MODEL_IMAGE_TYPES.includes(type)) return problem('unprocessable_content', `${label}: ${type} cannot be decoded here`)
+      if (!MODEL_IMAGE_TYPES.includes(type)) {
+        const size = processed.width ? ` at ${processed.width}x${processed.height}` : ''
+        return problem('unprocessable_content', `${label}: ${type}${size} cannot be decoded here, and the model does not take it as it is`)
+      }
       return { ok: true, value: { mimeType: type, data: bytes, sha256 } }
     case 'ready':
-      return { ok: true, value: { mimeType: processed.mimeType, data: processed.data, sha256 } }
+      return { ok: true, value: { mimeType: processed.mimeType, data: processed.data, sha256, ...(processed.firstFrameOnly ? { firstFrameOnly: true } : {}) } }
   }
 }

@@ -11,11 +11,13 @@ import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls } from './shared-calls.js'
 import type { Verdict } from './verdict.js'
-import { conservativeVerdict, LOCAL_MODEL, toVerdict, type VerdictContext } from './verdicts.js'
+import { conservativeVerdict, LOCAL_MODEL, toVerdict, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
 
 export interface ModerationImage extends ModelImage {
   /** SHA-256 of the bytes as uploaded, before any downscaling. */
   sha256: string
+  /** Only the first frame of an animation reaches the model: the verdict cannot be "safe". */
+  firstFrameOnly?: boolean
 }
 
 export interface ModerationItem {
@@ -81,7 +83,8 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     if (!client || (local.block.length > 0 && policy.local.blockWithoutModel)) {
       return localVerdict(policy, local, item.images.length > 0, context())
     }
-    const verdict = await judgeByModel(client, request, parent, context)
+    let verdict = await judgeByModel(client, request, parent, context)
+    if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
     return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
   }
 

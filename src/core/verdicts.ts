@@ -1,5 +1,5 @@
 import type { Policy } from './policy.js'
-import type { FallbackReason, Judgement, Verdict, VerdictSource } from './verdict.js'
+import { strictestAction, type FallbackReason, type Judgement, type Verdict, type VerdictSource } from './verdict.js'
 
 export interface VerdictContext {
   id: string
@@ -38,4 +38,17 @@ export function conservativeVerdict(reason: FallbackReason, model: string, ctx: 
     ctx,
   )
   return { ...verdict, fallback_reason: reason }
+}
+
+/**
+ * A verdict on an animation of which the model saw only the first frame: the rest was not
+ * judged, so it is never safe and gets at least the policy's failure action.
+ */
+export function withUnjudgedFrames(verdict: Verdict, policy: Policy): Verdict {
+  return {
+    ...verdict,
+    safe: false,
+    action: strictestAction(verdict.action, policy.onFailure),
+    signals: [...new Set([...(verdict.signals ?? []), 'animation_first_frame_only'])],
+  }
 }

@@ -8,6 +8,7 @@ import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { loadPolicies } from '../core/policy.js'
 import { policyFiles } from '../generated/policies.js'
 import { createHeaderImageProcessor } from '../images/header-image-processor.js'
+import { createPhotonImageProcessor } from '../images/photon-image-processor.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 
 type WorkerApp = ReturnType<typeof composeApp>
@@ -46,7 +47,10 @@ export function createWorkerHandler(): WorkerHandler {
     return composeApp({
       config,
       policies,
-      images: createHeaderImageProcessor(),
+      images:
+        config.MODERATION_EDGE_IMAGES === 'wasm'
+          ? createPhotonImageProcessor({ maxDecodePixels: config.MODERATION_EDGE_DECODE_MAX_PIXELS })
+          : createHeaderImageProcessor(),
       logger,
       cache: verdictCache(config, env),
     })

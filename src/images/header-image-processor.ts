@@ -26,7 +26,7 @@ export function createHeaderImageProcessor(): ImageProcessor {
       }
       if (!width || !height) return { kind: 'corrupt', detail: 'no dimensions in header' }
       if (width * height * frames > maxPixels) return { kind: 'too_many_pixels', width, height, frames }
-      return { kind: 'undecodable' }
+      return { kind: 'undecodable', width, height }
     },
   }
 }

@@ -2,13 +2,13 @@ import type { TestProject } from 'vitest/node'
 import { loadPolicies } from '../../src/core/policy.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
 import { startFakeGemini } from '../helpers/fake-gemini.js'
-import { makeImage, pngBomb, toBase64 } from '../helpers/images.js'
+import { makeAnimation, makeImage, pngBomb, toBase64 } from '../helpers/images.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     geminiUrl: string
     /** Images made with sharp in Node, where sharp runs, as base64. */
-    images: { png: string; largePng: string; bomb: string }
+    images: { png: string; largePng: string; bomb: string; animatedGif: string; truncatedJpeg: string }
     /** policy name -> policy_version, as the Node service computes them from policies/. */
     policyVersions: Record<string, string>
   }
@@ -22,6 +22,8 @@ export default async function setup(project: TestProject) {
     png: toBase64(await makeImage('png', 64, 48)),
     largePng: toBase64(await makeImage('png', 1600, 1200)),
     bomb: toBase64(pngBomb(60_000, 60_000)),
+    animatedGif: toBase64(await makeAnimation('gif', [{ r: 255, g: 0, b: 0 }, { r: 0, g: 0, b: 255 }])),
+    truncatedJpeg: toBase64((await makeImage('jpeg', 256, 256)).slice(0, 3000)),
   })
   const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
   project.provide('policyVersions', Object.fromEntries(policies.list().map((policy) => [policy.name, policy.version])))

@@ -1,5 +1,6 @@
 import { env, SELF } from 'cloudflare:test'
 import { beforeEach, describe, expect, inject, it } from 'vitest'
+import { imageSize } from 'image-size'
 import { createWorkerHandler } from '../../src/entry/worker-handler.js'
 
 // These run inside workerd: the Worker's real fetch handler (wrangler.toml's main), talking to
@@ -57,6 +58,26 @@ describe('the Worker', () => {
     expect(await res.json()).toMatchObject({ source: 'model', safe: true })
     const [sent] = await modelRequests()
     expect(sent?.body.contents[0]?.parts[1]?.inlineData?.mimeType).toBe('image/png')
+  })
+
+  it('downscales a large image in WASM before it is sent (long side 1024, JPEG)', async () => {
+    const res = await moderate({ images: [{ data: images.largePng }] })
+    expect(await res.json()).toMatchObject({ source: 'model' })
+    const part = (await modelRequests())[0]?.body.contents[0]?.parts[0]?.inlineData
+    expect(part?.mimeType).toBe('image/jpeg')
+    const sent = imageSize(Uint8Array.from(atob(part?.data ?? ''), (c) => c.charCodeAt(0)))
+    expect([sent.type, sent.width, sent.height]).toEqual(['jpg', 1024, 768])
+  })
+
+  it('refuses a truncated JPEG with 422 after trying to decode it', async () => {
+    const res = await moderate({ images: [{ data: images.truncatedJpeg }] })
+    expect(res.status).toBe(422)
+    expect(await res.json()).toMatchObject({ error: { code: 'unprocessable_content', message: expect.stringMatching(/corrupt image\/jpeg/) } })
+  })
+
+  it('never calls an animation safe when only its first frame could be judged', async () => {
+    const verdict = await (await moderate({ images: [{ data: images.animatedGif }] })).json()
+    expect(verdict).toMatchObject({ safe: false, action: 'review', source: 'model', signals: ['animation_first_frame_only'] })
   })
 
   it('refuses a decompression bomb from its header with 422', async () => {

@@ -1,0 +1,36 @@
+import sharp from 'sharp'
+import { describe, expect, it } from 'vitest'
+import { isAnimated } from '../../src/core/animation.js'
+import { makeAnimation, makeImage } from '../helpers/images.js'
+
+const red = { r: 255, g: 0, b: 0 }
+const blue = { r: 0, g: 0, b: 255 }
+
+describe('isAnimated, from the container alone', () => {
+  it('tells animated GIF and WebP from stills', async () => {
+    expect(isAnimated(await makeAnimation('gif', [red, blue]), 'image/gif')).toBe(true)
+    expect(isAnimated(await makeImage('gif', 20, 10), 'image/gif')).toBe(false)
+    expect(isAnimated(await makeAnimation('webp', [red, blue]), 'image/webp')).toBe(true)
+    expect(isAnimated(await makeImage('webp', 20, 10), 'image/webp')).toBe(false)
+  })
+
+  it('finds a GIF second frame behind extensions and colour tables', async () => {
+    const frames = await Promise.all([red, blue, red].map((background) => sharp({ create: { width: 8, height: 8, channels: 3, background } }).png().toBuffer()))
+    const gif = new Uint8Array(await sharp(frames, { join: { animated: true } }).gif({ loop: 0, delay: [50, 50, 50] }).toBuffer())
+    expect(isAnimated(gif, 'image/gif')).toBe(true)
+  })
+
+  it('sees a still PNG as a still, and an acTL chunk as animation', async () => {
+    const png = await makeImage('png', 20, 10)
+    expect(isAnimated(png, 'image/png')).toBe(false)
+    // Insert an acTL chunk right after IHDR (8 + 25 bytes).
+    const actl = new Uint8Array([0, 0, 0, 8, 0x61, 0x63, 0x54, 0x4c, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0])
+    const apng = new Uint8Array([...png.subarray(0, 33), ...actl, ...png.subarray(33)])
+    expect(isAnimated(apng, 'image/png')).toBe(true)
+  })
+
+  it('does not throw on truncated input', () => {
+    expect(isAnimated(new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 1, 0]), 'image/gif')).toBe(false)
+    expect(isAnimated(new Uint8Array([0x89, 0x50]), 'image/png')).toBe(false)
+  })
+})
