@@ -33,6 +33,7 @@ import { createSharpImageProcessor } from '../src/images/sharp-image-processor.j
 import { createJsonLogger } from '../src/logging/json-logger.js'
 import { createGeminiModel } from '../src/model/gemini-model.js'
 import { startFakeGemini } from '../test/helpers/fake-gemini.js'
+import { r2, round, stats, type Stats } from './stats.js'
 
 const flag = process.argv.indexOf('--requests')
 const N = Number(flag >= 0 ? process.argv[flag + 1] : (process.env.BENCH_REQUESTS ?? 2000))
@@ -44,14 +45,6 @@ const BUDGETS = [100, 250, 500]
 const PER_BUDGET = 30
 const MODEL = 'gemini-3.5-flash'
 
-type Stats = { n: number; p50: number; p99: number; mean: number; max: number }
-function stats(samples: number[]): Stats {
-  const s = [...samples].sort((x, y) => x - y)
-  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]! // nearest rank
-  return { n: s.length, p50: at(0.5), p99: at(0.99), mean: s.reduce((sum, v) => sum + v, 0) / s.length, max: s.at(-1)! }
-}
-const r2 = (v: number) => Math.round(v * 100) / 100
-const round = (s: Stats) => ({ n: s.n, p50: r2(s.p50), p99: r2(s.p99), mean: r2(s.mean), max: r2(s.max) })
 
 let peakRss = 0
 function sampleRss() {
