@@ -18,6 +18,8 @@ export interface ComposeOptions {
   telemetry?: TelemetryOptions
   readiness?: Readiness
   cache?: VerdictCache
+  /** Share one model call among concurrent identical requests (not on Workers). */
+  shareModelCalls?: boolean
 }
 
 /**
@@ -35,6 +37,7 @@ export function composeApp({
   clock = systemClock,
   telemetry: telemetryOptions,
   readiness = alwaysReady,
+  shareModelCalls = true,
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
@@ -45,7 +48,7 @@ export function composeApp({
     ? createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL })
     : undefined
   const telemetry = createTelemetry(telemetryOptions)
-  const moderator = createModerator({ model, cache, clock, telemetry, logger })
+  const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls })
   return createApp({
     policies,
     moderator,

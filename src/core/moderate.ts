@@ -9,7 +9,7 @@ import { localVerdict, withLocalBlock } from './local-verdict.js'
 import type { ModelClient, ModelImage } from './model.js'
 import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
-import { createSharedCalls } from './shared-calls.js'
+import { createSharedCalls, createUnsharedCalls } from './shared-calls.js'
 import type { Verdict } from './verdict.js'
 import { conservativeVerdict, LOCAL_MODEL, toVerdict, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
 
@@ -46,6 +46,11 @@ export interface ModeratorDeps {
   telemetry: Telemetry
   logger: Logger
   newId?: () => string
+  /**
+   * Whether concurrent identical requests share one model call (default). Off on Workers: there
+   * one request may not use another's I/O, and the cache shares judgements instead.
+   */
+  shareModelCalls?: boolean
 }
 
 /** What every request carries besides its content. */
@@ -69,9 +74,9 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID() } = deps
+  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true } = deps
   // Concurrent identical requests share one model call (keyed like the cache).
-  const sharedCalls = createSharedCalls<ModelOutcome>(clock)
+  const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
 
   async function run(request: ModerationRequest, span: Span): Promise<Verdict> {
     const { item, policy, budgetMs, startedAt } = request

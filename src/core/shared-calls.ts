@@ -61,3 +61,20 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
     return timer.cancel
   }
 }
+
+/**
+ * The same interface without sharing: every caller gets its own call, aborted at its own
+ * deadline. For workerd, where one request may not touch another's timers or fetches.
+ */
+export function createUnsharedCalls<T>(clock: Clock): SharedCalls<T> {
+  return {
+    join(_key, deadline, start) {
+      const controller = new AbortController()
+      const timer = clock.timer(deadline - clock.now())
+      void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
+      const promise = start(controller.signal)
+      promise.then(timer.cancel, timer.cancel)
+      return promise
+    },
+  }
+}

@@ -53,6 +53,8 @@ export function createWorkerHandler(): WorkerHandler {
           : createHeaderImageProcessor(),
       logger,
       cache: verdictCache(config, env),
+      // workerd forbids one request to touch another's timers or fetches.
+      shareModelCalls: false,
     })
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createSharedCalls } from '../../src/core/shared-calls.js'
+import { createSharedCalls, createUnsharedCalls } from '../../src/core/shared-calls.js'
 import { createManualClock } from '../helpers/manual-clock.js'
 
 /** A call that settles only when the test says so, and records its abort. */
@@ -57,5 +57,16 @@ describe('shared calls', () => {
     await first
     void calls.join('k', 100, call.start)
     expect(call.signals).toHaveLength(2)
+  })
+
+  it('unshared: every caller gets its own call and its own deadline', async () => {
+    const clock = createManualClock()
+    const calls = createUnsharedCalls<string>(clock)
+    const call = controllableCall()
+    void calls.join('k', 100, call.start)
+    void calls.join('k', 300, call.start)
+    expect(call.signals).toHaveLength(2)
+    await clock.advance(150)
+    expect(call.signals.map((s) => s.aborted)).toEqual([true, false])
   })
 })

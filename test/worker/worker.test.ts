@@ -92,7 +92,17 @@ describe('the Worker', () => {
     const started = Date.now()
     const verdict = await (await moderate({ text: fresh(), budget_ms: 200 })).json()
     expect(verdict).toMatchObject({ safe: false, action: 'review', source: 'fallback', fallback_reason: 'timeout', budget_ms: 200 })
-    expect(Date.now() - started).toBeLessThan(200 + 300)
+    expect(Date.now() - started).toBeLessThan(200 + 1000)
+  })
+
+  it('answers a burst of identical uploads, each request on its own model call', async () => {
+    // workerd forbids one request to touch another's I/O (timers, fetches): no sharing across requests.
+    const text = fresh('burst')
+    await script({ delayMs: 50, then: { verdict: { safe: true, categories: [], confidence: 0.99 } } })
+    const responses = await Promise.all([1, 2, 3, 4].map(() => moderate({ text })))
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200])
+    const verdicts = (await Promise.all(responses.map((r) => r.json()))) as { safe: boolean; source: string }[]
+    expect(verdicts.every((v) => v.safe && ['model', 'cache'].includes(v.source))).toBe(true)
   })
 
   it('answers invalid model output with the invalid_output fallback', async () => {
