@@ -1,22 +1,42 @@
 import type { ImageType } from './images.js'
 
 /**
- * Whether an image holds more than one frame, from its container alone (no decoding): a GIF
- * with a second image descriptor, a WebP with the VP8X animation flag, a PNG with an acTL chunk.
- * For decoders that only see the first frame.
+ * How many frames an image holds, from its container alone (no decoding): GIF image
+ * descriptors, WebP ANMF chunks, the APNG acTL frame count; 1 for anything else. `stopAt`
+ * ends the walk early when the caller only needs to know "more than one".
  */
-export function isAnimated(bytes: Uint8Array, type: ImageType): boolean {
+export function countFrames(bytes: Uint8Array, type: ImageType, stopAt = Number.POSITIVE_INFINITY): number {
   switch (type) {
     case 'image/gif':
-      return gifFrameCount(bytes, 2) > 1
+      return Math.max(1, gifFrameCount(bytes, stopAt))
     case 'image/webp':
       // RIFF....WEBPVP8X, then the flags byte: bit 1 is "animation".
-      return ascii(bytes, 12, 4) === 'VP8X' && ((bytes[20] ?? 0) & 0x02) !== 0
-    case 'image/png':
-      return hasPngChunkBeforeData(bytes, 'acTL')
+      if (ascii(bytes, 12, 4) !== 'VP8X' || ((bytes[20] ?? 0) & 0x02) === 0) return 1
+      return Math.max(1, webpAnimationFrames(bytes, stopAt))
+    case 'image/png': {
+      const actl = pngChunkBeforeData(bytes, 'acTL')
+      return actl === undefined ? 1 : Math.max(1, readU32(bytes, actl))
+    }
     default:
-      return false
+      return 1
   }
+}
+
+/** Whether an image is an animation: for decoders and pass-throughs that only see the first frame. */
+export const isAnimated = (bytes: Uint8Array, type: ImageType) => countFrames(bytes, type, 2) > 1
+
+const readU32 = (bytes: Uint8Array, at: number) => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+const readU32le = (bytes: Uint8Array, at: number) => ((bytes[at + 3]! << 24) | (bytes[at + 2]! << 16) | (bytes[at + 1]! << 8) | bytes[at]!) >>> 0
+
+function webpAnimationFrames(bytes: Uint8Array, stopAt: number): number {
+  let frames = 0
+  let at = 12
+  while (at + 8 <= bytes.length && frames < stopAt) {
+    if (ascii(bytes, at, 4) === 'ANMF') frames++
+    const size = readU32le(bytes, at + 4)
+    at += 8 + size + (size & 1)
+  }
+  return frames
 }
 
 const ascii = (bytes: Uint8Array, at: number, length: number) => String.fromCharCode(...bytes.subarray(at, at + length))
@@ -45,14 +65,15 @@ function gifFrameCount(bytes: Uint8Array, stopAt: number): number {
   return frames
 }
 
-function hasPngChunkBeforeData(bytes: Uint8Array, wanted: string): boolean {
+/** Offset of the data of the first chunk of that type before IDAT, or undefined. */
+function pngChunkBeforeData(bytes: Uint8Array, wanted: string): number | undefined {
   let at = 8
   while (at + 8 <= bytes.length) {
-    const length = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+    const length = readU32(bytes, at)
     const type = ascii(bytes, at + 4, 4)
-    if (type === wanted) return true
-    if (type === 'IDAT') return false
+    if (type === wanted) return at + 8 + 4 <= bytes.length ? at + 8 : undefined
+    if (type === 'IDAT') return undefined
     at += 12 + length
   }
-  return false
+  return undefined
 }

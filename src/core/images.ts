@@ -1,4 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type'
+import { isAnimated } from './animation.js'
 import { sha256Hex } from './hash.js'
 import type { ModerationImage } from './moderate.js'
 import { problem, type Checked } from './problem.js'
@@ -99,7 +100,9 @@ export async function prepareImage(upload: UploadedImage, limits: ImageLimits, p
         const size = processed.width ? ` at ${processed.width}x${processed.height}` : ''
         return problem('unprocessable_content', `${label}: ${type}${size} cannot be decoded here, and the model does not take it as it is`)
       }
-      return { ok: true, value: { mimeType: type, data: bytes, sha256 } }
+      // Passed through as uploaded: whether the model looks past an animation's first frame is
+      // not ours to promise, so the verdict may not call it safe.
+      return { ok: true, value: { mimeType: type, data: bytes, sha256, ...(isAnimated(bytes, type) ? { firstFrameOnly: true } : {}) } }
     case 'ready':
       return { ok: true, value: { mimeType: processed.mimeType, data: processed.data, sha256, ...(processed.firstFrameOnly ? { firstFrameOnly: true } : {}) } }
   }

@@ -1,4 +1,5 @@
 import { imageSize } from 'image-size'
+import { countFrames } from '../core/animation.js'
 import type { ImageProcessor } from '../core/images.js'
 
 /**
@@ -12,7 +13,7 @@ import type { ImageProcessor } from '../core/images.js'
  */
 export function createHeaderImageProcessor(): ImageProcessor {
   return {
-    async process(bytes, _type, { maxPixels }) {
+    async process(bytes, type, { maxPixels }) {
       let width: number | undefined
       let height: number | undefined
       let frames = 1
@@ -20,7 +21,7 @@ export function createHeaderImageProcessor(): ImageProcessor {
         const size = imageSize(bytes)
         width = size.width
         height = size.height
-        frames = Math.max(1, size.images?.length ?? 1)
+        frames = countFrames(bytes, type)
       } catch (error) {
         return { kind: 'corrupt', detail: String((error as Error).message ?? error).slice(0, 160) }
       }

@@ -1,6 +1,6 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { isAnimated } from '../../src/core/animation.js'
+import { countFrames, isAnimated } from '../../src/core/animation.js'
 import { makeAnimation, makeImage } from '../helpers/images.js'
 
 const red = { r: 255, g: 0, b: 0 }
@@ -32,5 +32,13 @@ describe('isAnimated, from the container alone', () => {
   it('does not throw on truncated input', () => {
     expect(isAnimated(new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 1, 0]), 'image/gif')).toBe(false)
     expect(isAnimated(new Uint8Array([0x89, 0x50]), 'image/png')).toBe(false)
+  })
+
+  it('counts frames of GIF, WebP and APNG', async () => {
+    const three = [red, blue, red]
+    expect(countFrames(await makeAnimation('gif', three), 'image/gif')).toBe(3)
+    expect(countFrames(await makeAnimation('webp', three), 'image/webp')).toBe(3)
+    expect(countFrames(await makeImage('png', 4, 4), 'image/png')).toBe(1)
+    expect(countFrames(await makeImage('jpeg', 4, 4), 'image/jpeg')).toBe(1)
   })
 })

@@ -1,6 +1,7 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { prepareImage } from '../../src/core/images.js'
+import { createHeaderImageProcessor } from '../../src/images/header-image-processor.js'
 import { createPhotonImageProcessor } from '../../src/images/photon-image-processor.js'
 import { heicImage, makeAnimation, makeImage, pngBomb } from '../helpers/images.js'
 
@@ -61,5 +62,23 @@ describe('photon image processor (the Worker\'s)', () => {
     const good = await makeImage('png', 1500, 1500)
     const results = await Promise.all([prepare(good), prepare(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2])), prepare(good)])
     expect(results.map((r) => r.ok)).toEqual([true, false, true])
+  })
+})
+
+describe('edge pass-through of animations (nothing decoded)', () => {
+  const frames = [{ r: 255, g: 0, b: 0 }, { r: 0, g: 0, b: 255 }, { r: 0, g: 255, b: 0 }]
+
+  it('marks an animated WebP passed through over the decode cap as first-frame-only', async () => {
+    const tiny = createPhotonImageProcessor({ maxDecodePixels: 100 })
+    const result = await prepareImage({ bytes: await makeAnimation('webp', frames), label: 'images[0]' }, limits, tiny)
+    expect(result.ok && [result.value.mimeType, result.value.firstFrameOnly]).toEqual(['image/webp', true])
+  })
+
+  it('header mode: marks an animated WebP, and counts every GIF frame against the pixel cap', async () => {
+    const header = createHeaderImageProcessor()
+    const webp = await prepareImage({ bytes: await makeAnimation('webp', frames), label: 'images[0]' }, limits, header)
+    expect(webp.ok && webp.value.firstFrameOnly).toBe(true)
+    const gif = await prepareImage({ bytes: await makeAnimation('gif', frames), label: 'images[0]' }, { ...limits, maxPixels: 3000 }, header)
+    expect(gif).toMatchObject({ ok: false, problem: { message: expect.stringMatching(/40x30 pixels x 3 frames/) } })
   })
 })
