@@ -44,7 +44,7 @@ export const configSchema = z.object({
   // plan's 10 ms for large images); header checks the header and passes images through.
   MODERATION_EDGE_IMAGES: z.enum(['wasm', 'header']).default('wasm'),
   // Workers only: larger images are passed through unscaled instead of decoded (WASM memory).
-  MODERATION_EDGE_DECODE_MAX_PIXELS: positiveInt(4_200_000),
+  MODERATION_EDGE_DECODE_MAX_PIXELS: positiveInt(2_000_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 

@@ -36,13 +36,21 @@ export interface ImageProcessor {
    * decoding; otherwise decodes (which proves the file is whole), downscales to `maxSide`, converts
    * to a model type if needed, and lays an animation's sampled frames out on one sheet.
    */
-  process(bytes: Uint8Array, type: ImageType, limits: { maxSide: number; maxPixels: number }): Promise<ProcessedImage>
+  process(bytes: Uint8Array, type: ImageType, limits: ProcessLimits): Promise<ProcessedImage>
 }
 
-export interface ImageLimits {
-  maxBytes: number
-  maxPixels: number
+export interface ProcessLimits {
   maxSide: number
+  maxPixels: number
+  /**
+   * Milliseconds left in the request's budget. A processor whose decoding blocks the thread
+   * (WASM) uses it to pass an image through rather than decode past the deadline.
+   */
+  remainingMs?: () => number
+}
+
+export interface ImageLimits extends ProcessLimits {
+  maxBytes: number
 }
 
 export interface UploadedImage {

@@ -10,24 +10,28 @@ const JPEG_QUALITY = 85
 export interface PhotonImageProcessorOptions {
   /**
    * Larger images are not decoded but passed through unscaled (header-checked, within the byte
-   * cap). Measured: photon needs ~15 bytes of WASM memory per pixel to decode (a 12 Mpx photo
-   * grew it by 182 MB), and WASM memory never shrinks; 4.2 Mpx stays near 65 MB, inside the
-   * Worker's 128 MB.
+   * cap). Measured (photon's Node build, same WASM): decoding grows WASM memory by 25-79 MB at
+   * 2.5 Mpx and 70-114 MB at 4.2 Mpx (a 16-bit PNG the most), 182 MB at 12 Mpx, and WASM memory
+   * never shrinks. 2 Mpx keeps an isolate well inside the Worker's 128 MB.
    */
   maxDecodePixels?: number
 }
+
+// Measured decode + resize + encode cost, rounded up: ~150 ms per megapixel on this hardware.
+const DECODE_MS_PER_PIXEL = 150 / 1_000_000
 
 /**
  * Image work through photon (Rust compiled to WASM), for workerd where sharp cannot run: the
  * header checks of the header processor first (pixel cap before any decoding), then a full
  * decode (proves the file whole), downscale to `maxSide` and re-encode as JPEG. One decode at a
- * time per isolate, so only one decoded image is ever in memory. Animations are judged by their
+ * time per isolate, so only one decoded image is ever in memory; none when the budget has no
+ * room for it. Animations are judged by their
  * first frame, and say so.
  *
  * @example
- * const images = createPhotonImageProcessor({ maxDecodePixels: 4_200_000 })
+ * const images = createPhotonImageProcessor({ maxDecodePixels: 2_000_000 })
  */
-export function createPhotonImageProcessor({ maxDecodePixels = 4_200_000 }: PhotonImageProcessorOptions = {}): ImageProcessor {
+export function createPhotonImageProcessor({ maxDecodePixels = 2_000_000 }: PhotonImageProcessorOptions = {}): ImageProcessor {
   const header = createHeaderImageProcessor()
   let turn: Promise<unknown> = Promise.resolve()
   return {
@@ -36,7 +40,14 @@ export function createPhotonImageProcessor({ maxDecodePixels = 4_200_000 }: Phot
       if (checked.kind !== 'undecodable') return checked
       if (!PHOTON_DECODES.includes(type)) return { kind: 'undecodable' }
       if ((checked.width ?? 0) * (checked.height ?? 0) > maxDecodePixels) return checked
-      const run = turn.then(() => decodeAndScale(bytes, type, limits.maxSide))
+      const pixels = (checked.width ?? 0) * (checked.height ?? 0)
+      const run = turn.then((): ProcessedImage => {
+        // Decoding blocks the isolate: no timer can fire until it ends. Past the budget, a type
+        // the model takes is sent as it is instead (GIF must be decoded whatever it costs).
+        const late = limits.remainingMs !== undefined && pixels * DECODE_MS_PER_PIXEL > limits.remainingMs()
+        if (late && MODEL_IMAGE_TYPES.includes(type)) return checked
+        return decodeAndScale(bytes, type, limits.maxSide)
+      })
       turn = run.catch(() => {})
       return run
     },

@@ -59,10 +59,16 @@ export function moderateRoutes({ policies, moderator, images, limits, clock }: M
 
       const budgetMs = Math.min(policy.budgetMs, body.budgetMs ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs)
       const context = { policy, budgetMs, startedAt: c.get('startedAt'), requestId: c.get('requestId'), waitUntil: waitUntilOf(c) }
-      const imageLimits = { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels, maxSide: limits.imageMaxSide }
+      const deadline = context.startedAt + budgetMs
+      const imageLimits = {
+        maxBytes: limits.maxImageBytes,
+        maxPixels: limits.maxImagePixels,
+        maxSide: limits.imageMaxSide,
+        remainingMs: () => deadline - clock.now(),
+      }
       const preparing = Promise.all(body.images.map((image) => prepareImage(image, imageLimits, images)))
       // Image work counts against the budget too: past it, the answer is the timeout verdict.
-      const prepared = await beforeDeadline(preparing, context.startedAt + budgetMs, clock, undefined)
+      const prepared = await beforeDeadline(preparing, deadline, clock, undefined)
       const failed = prepared?.find((result) => !result.ok)
       if (failed && !failed.ok) throw ApiError.from(failed.problem)
       const readyImages = (prepared ?? []).flatMap((result) => (result.ok ? [result.value] : []))

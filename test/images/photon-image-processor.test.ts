@@ -12,7 +12,7 @@ const prepare = (bytes: Uint8Array) => prepareImage({ bytes, label: 'images[0]' 
 
 describe('photon image processor (the Worker\'s)', () => {
   it('downscales a large image to a 1024 px long side, as JPEG', async () => {
-    const result = await prepare(await makeImage('png', 2400, 1200))
+    const result = await prepare(await makeImage('png', 1800, 900))
     expect(result.ok).toBe(true)
     if (!result.ok) return
     const meta = await sharp(result.value.data).metadata()
@@ -36,6 +36,14 @@ describe('photon image processor (the Worker\'s)', () => {
     const jpeg = await makeImage('jpeg', 256, 256)
     const result = await prepare(jpeg.slice(0, jpeg.length / 2))
     expect(result).toMatchObject({ ok: false, problem: { code: 'unprocessable_content', message: expect.stringMatching(/corrupt image\/jpeg/) } })
+  })
+
+  it('passes an image through instead of decoding it past the budget', async () => {
+    const photo = await makeImage('jpeg', 1400, 1000) // 1.4 Mpx: ~210 ms to decode
+    const rushed = await prepareImage({ bytes: photo, label: 'images[0]' }, { ...limits, remainingMs: () => 50 }, processor)
+    expect(rushed.ok && [rushed.value.mimeType, rushed.value.data.length]).toEqual(['image/jpeg', photo.length])
+    const relaxed = await prepareImage({ bytes: photo, label: 'images[0]' }, { ...limits, remainingMs: () => 5000 }, processor)
+    expect(relaxed.ok && relaxed.value.data.length).toBeLessThan(photo.length)
   })
 
   it('refuses a decompression bomb from its header', async () => {

@@ -69,6 +69,15 @@ describe('the Worker', () => {
     expect([sent.type, sent.width, sent.height]).toEqual(['jpg', 1024, 768])
   })
 
+  it('keeps the budget with a large image: sends it as it is rather than decode past the deadline', async () => {
+    const started = Date.now()
+    const verdict = await (await moderate({ images: [{ data: images.largePng }], budget_ms: 120 })).json()
+    expect(Date.now() - started).toBeLessThan(120 + 1000)
+    expect(verdict).toMatchObject({ budget_ms: 120 })
+    const part = (await modelRequests())[0]?.body.contents[0]?.parts[0]?.inlineData
+    if (part) expect([part.mimeType, part.data]).toEqual(['image/png', images.largePng])
+  })
+
   it('refuses a truncated JPEG with 422 after trying to decode it', async () => {
     const res = await moderate({ images: [{ data: images.truncatedJpeg }] })
     expect(res.status).toBe(422)
