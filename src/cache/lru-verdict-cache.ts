@@ -20,13 +20,13 @@ export interface LruVerdictCacheOptions {
  */
 export function createLruVerdictCache({
   maxEntries = 10_000,
-  ttlMs = 3_600_000,
+  ttlMs: ttl = 3_600_000,
   maxBytes = 16 * 1024 * 1024,
   clock = systemClock,
 }: LruVerdictCacheOptions = {}): VerdictCache {
   const lru = new LRUCache<string, Judgement>({
     max: maxEntries,
-    ttl: ttlMs,
+    ttl,
     // Resolution 0: read the clock on every check, so an injected clock drives expiry exactly.
     ttlResolution: 0,
     perf: clock,
@@ -36,8 +36,8 @@ export function createLruVerdictCache({
   })
   return {
     get: async (key) => lru.get(key),
-    set: async (key, judgement) => {
-      lru.set(key, judgement)
+    set: async (key, judgement, ttlMs) => {
+      lru.set(key, judgement, ttlMs === undefined ? undefined : { ttl: Math.max(1, Math.min(ttlMs, ttl)) })
     },
   }
 }

@@ -22,7 +22,8 @@ export const systemClock: Clock = {
 /** Where model judgements are kept between identical requests. Async so a shared store fits. */
 export interface VerdictCache {
   get(key: string): Promise<Judgement | undefined>
-  set(key: string, judgement: Judgement): Promise<void>
+  /** `ttlMs` shortens the entry's life below the cache's own TTL (a copy from another level). */
+  set(key: string, judgement: Judgement, ttlMs?: number): Promise<void>
 }
 
 export type LogFields = Record<string, unknown>

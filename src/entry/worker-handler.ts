@@ -29,9 +29,9 @@ export interface WorkerHandler {
 export function createWorkerHandler(): WorkerHandler {
   let built: Promise<WorkerApp> | undefined
 
-  async function build(env: Record<string, unknown>): Promise<WorkerApp> {
+  async function build(env: Record<string, unknown>, hostname: string): Promise<WorkerApp> {
     try {
-      return await buildApp(env)
+      return await buildApp(env, hostname)
     } catch (error) {
       // Logged once per isolate; every request then gets the 500 envelope below.
       console.error(JSON.stringify({ level: 'error', msg: 'cannot start', error: (error as Error).message }))
@@ -39,10 +39,13 @@ export function createWorkerHandler(): WorkerHandler {
     }
   }
 
-  async function buildApp(env: Record<string, unknown>): Promise<WorkerApp> {
+  async function buildApp(env: Record<string, unknown>, hostname: string): Promise<WorkerApp> {
     const config = parseConfig(stringBindings(env))
     const logger = createJsonLogger({ level: config.LOG_LEVEL })
     const policies = await loadPolicies(policyFiles, config.MODERATION_DEFAULT_POLICY)
+    if (config.MODERATION_EDGE_CACHE === 'cache-api' && hostname.endsWith('.workers.dev')) {
+      logger.warn('the Cache API does nothing on workers.dev: verdicts are shared across isolates only on a route of your zone, or with MODERATION_EDGE_CACHE=kv')
+    }
     if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
     return composeApp({
       config,
@@ -60,13 +63,14 @@ export function createWorkerHandler(): WorkerHandler {
 
   return {
     async fetch(request, env, ctx) {
-      built ??= build(env)
+      built ??= build(env, new URL(request.url).hostname)
       let app: WorkerApp
       try {
         app = await built
       } catch (error) {
         const request_id = request.headers.get('x-request-id') ?? crypto.randomUUID()
-        const body = { error: { code: 'internal_error', message: `service misconfigured: ${(error as Error).message}`, request_id } }
+        // The details (which setting) go to the Worker's log, not to whoever sent the request.
+        const body = { error: { code: 'internal_error', message: 'service misconfigured; the Worker log names the setting', request_id } }
         return Response.json(body, { status: 500, headers: { 'x-request-id': request_id } })
       }
       return app.fetch(request, env, ctx)
@@ -74,27 +78,34 @@ export function createWorkerHandler(): WorkerHandler {
   }
 }
 
-/** Bindings that are strings (vars and secrets); KV, queues and the like are not config. */
-function stringBindings(env: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
-}
-
 /** The isolate's LRU, in front of the shared level the config names. */
 function verdictCache(config: Config, env: Record<string, unknown>): VerdictCache {
   const ttlSeconds = config.MODERATION_CACHE_TTL_SECONDS
   const local = createLruVerdictCache({ maxEntries: config.MODERATION_CACHE_MAX_ENTRIES, ttlMs: ttlSeconds * 1000 })
+  // The deployed version scopes shared entries (wrangler.toml binds CF_VERSION_METADATA).
+  const version = (env.CF_VERSION_METADATA as { id?: string } | undefined)?.id ?? 'unversioned'
+  const options = { ttlSeconds, namespace: `moderation:${version}` }
   switch (config.MODERATION_EDGE_CACHE) {
     case 'none':
       return local
     case 'kv': {
       const kv = env.VERDICT_CACHE as KvStore | undefined
       if (!kv || typeof kv.get !== 'function') throw new ConfigError('MODERATION_EDGE_CACHE is kv but no KV namespace is bound as VERDICT_CACHE')
-      return createTieredVerdictCache(local, createKvVerdictCache(kv, ttlSeconds))
+      return createTieredVerdictCache(local, createKvVerdictCache(kv, options))
     }
     case 'cache-api': {
       const caches = (globalThis as { caches?: { default?: HttpCache } }).caches
       if (!caches?.default) throw new ConfigError('MODERATION_EDGE_CACHE is cache-api but this runtime has no caches.default')
-      return createTieredVerdictCache(local, createCacheApiVerdictCache(caches.default, ttlSeconds))
+      return createTieredVerdictCache(local, createCacheApiVerdictCache(caches.default, options))
     }
   }
+}
+
+/** Vars and secrets as strings: a TOML number (TTL = 60) is a setting too. KV, queues and the like are not config. */
+function stringBindings(env: Record<string, unknown>): Record<string, string> {
+  const settings: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') settings[name] = String(value)
+  }
+  return settings
 }

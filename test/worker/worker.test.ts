@@ -136,10 +136,23 @@ describe('configuration from bindings', () => {
     expect(res.status).toBe(500)
     const body = (await res.json()) as { error: { code: string; message: string; request_id: string } }
     expect(body.error.code).toBe('internal_error')
-    expect(body.error.message).toMatch(/GEMINI_BASE_URL/)
-    expect(body.error.message).toMatch(/MODERATION_MAX_IMAGES/)
+    // Which setting is wrong goes to the Worker's log, not to the caller.
+    expect(body.error.message).toBe('service misconfigured; the Worker log names the setting')
+    expect(body.error.request_id).toBe(res.headers.get('x-request-id'))
     // Parsed once per isolate: the next request gets the same answer without re-parsing.
     expect((await handler.fetch(new Request('https://moderation.example/healthz'), {}, ctx)).status).toBe(500)
+  })
+})
+
+describe('numeric vars', () => {
+  it('reads a TOML number as a setting instead of dropping it', async () => {
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} }
+    const res = await createWorkerHandler().fetch(
+      new Request('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'eleven char' }),
+      { ...env, MODERATION_MAX_TEXT_CHARS: 10 },
+      ctx,
+    )
+    expect(res.status).toBe(413)
   })
 })
 
@@ -190,6 +203,6 @@ describe('a verdict cache shared across isolates', () => {
       props: {},
     })
     expect(res.status).toBe(500)
-    expect(await res.json()).toMatchObject({ error: { code: 'internal_error', message: expect.stringMatching(/VERDICT_CACHE/) } })
+    expect(await res.json()).toMatchObject({ error: { code: 'internal_error', message: expect.stringMatching(/misconfigured/) } })
   })
 })
