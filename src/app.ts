@@ -10,7 +10,8 @@ import type { AppEnv } from './http/app-env.js'
 import { bearerAuth } from './http/auth.js'
 import { createErrorHandler, notFound } from './http/errors.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
-import { moderateRoutes, type Limits } from './routes/moderate.js'
+import type { Limits } from './http/judge-item.js'
+import { moderateRoutes } from './routes/moderate.js'
 import { policyRoutes } from './routes/policies.js'
 
 export interface AppDeps {

@@ -67,6 +67,7 @@ export function composeApp({
       maxImageBytes: config.MODERATION_MAX_IMAGE_BYTES,
       maxImagePixels: config.MODERATION_MAX_IMAGE_PIXELS,
       imageMaxSide: config.MODERATION_IMAGE_MAX_SIDE,
+      maxBatchItems: config.MODERATION_MAX_BATCH_ITEMS,
     },
   })
 }

@@ -31,6 +31,7 @@ export const configSchema = z.object({
   MODERATION_MAX_BUDGET_MS: positiveInt(10_000),
   MODERATION_MAX_TEXT_CHARS: positiveInt(50_000),
   MODERATION_MAX_IMAGES: positiveInt(4),
+  MODERATION_MAX_BATCH_ITEMS: positiveInt(32),
   MODERATION_MAX_IMAGE_BYTES: positiveInt(7 * MIB),
   // 50 megapixels: a 10000x5000 photo passes, a decompression bomb does not.
   MODERATION_MAX_IMAGE_PIXELS: positiveInt(50_000_000),

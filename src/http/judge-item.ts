@@ -1,0 +1,114 @@
+import type { Context } from 'hono'
+import { beforeDeadline } from '../core/deadline.js'
+import { sha256Hex } from '../core/hash.js'
+import { prepareImage, type ImageProcessor, type UploadedImage } from '../core/images.js'
+import type { Moderator, RequestContext } from '../core/moderate.js'
+import type { PolicyRegistry } from '../core/policy.js'
+import type { Clock, LogFields } from '../core/ports.js'
+import { problem, type Checked } from '../core/problem.js'
+import type { Verdict } from '../core/verdict.js'
+import type { AppEnv } from './app-env.js'
+import { ApiError } from './errors.js'
+
+export interface Limits {
+  maxBodyBytes: number
+  maxBudgetMs: number
+  maxTextChars: number
+  maxImages: number
+  maxImageBytes: number
+  maxImagePixels: number
+  imageMaxSide: number
+  /** Items in one batch request (array input). */
+  maxBatchItems: number
+}
+
+export interface JudgeDeps {
+  policies: PolicyRegistry
+  moderator: Moderator
+  images: ImageProcessor
+  limits: Limits
+  clock: Clock
+}
+
+export interface Item {
+  text?: string
+  images: UploadedImage[]
+}
+
+/**
+ * The policy and budget a request runs under: the named (or default) policy, its budget lowered
+ * by the request and capped by the server, counted from the request's arrival.
+ */
+export function requestContext(c: Context<AppEnv>, { policies, limits }: JudgeDeps, policyName?: string, budgetMs?: number): RequestContext {
+  const name = policyName ?? policies.defaultName
+  const policy = policies.get(name)
+  if (!policy) {
+    const known = policies.list().map((p) => p.name).join(', ')
+    throw new ApiError('invalid_request', `unknown policy "${name}"; available: ${known}`)
+  }
+  return {
+    policy,
+    budgetMs: Math.min(policy.budgetMs, budgetMs ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs),
+    startedAt: c.get('startedAt'),
+    requestId: c.get('requestId'),
+    waitUntil: waitUntilOf(c),
+  }
+}
+
+/**
+ * One item through the pipeline: the checks every endpoint shares (empty, too long, images),
+ * image preparation inside the budget, then the moderator. Bad input is a problem, not a verdict.
+ */
+export async function judgeItem(
+  { moderator, images, limits, clock }: JudgeDeps,
+  item: Item,
+  context: RequestContext,
+): Promise<Checked<{ verdict: Verdict; log: LogFields }>> {
+  const text = item.text?.trim() ? item.text : undefined
+  if (!text && item.images.length === 0) return problem('invalid_request', 'nothing to moderate: send text and/or images')
+  if (text && text.length > limits.maxTextChars) {
+    return problem('payload_too_large', `text is ${text.length} characters; the limit is ${limits.maxTextChars}`)
+  }
+  if (item.images.length > limits.maxImages) return problem('payload_too_large', `${item.images.length} images; at most ${limits.maxImages} per item`)
+
+  const deadline = context.startedAt + context.budgetMs
+  const imageLimits = {
+    maxBytes: limits.maxImageBytes,
+    maxPixels: limits.maxImagePixels,
+    maxSide: limits.imageMaxSide,
+    remainingMs: () => deadline - clock.now(),
+  }
+  const preparing = Promise.all(item.images.map((image) => prepareImage(image, imageLimits, images)))
+  // Image work counts against the budget too: past it, the answer is the timeout verdict.
+  const prepared = await beforeDeadline(preparing, deadline, clock, undefined)
+  const failed = prepared?.find((result) => !result.ok)
+  if (failed && !failed.ok) return failed
+  const readyImages = (prepared ?? []).flatMap((result) => (result.ok ? [result.value] : []))
+
+  const textSha256 = text ? await sha256Hex(text) : undefined
+  const verdict = prepared
+    ? await moderator.moderate({ ...context, item: { text, textSha256, images: readyImages } })
+    : await moderator.outOfTime(context)
+  const log: LogFields = {
+    text_sha256: textSha256,
+    text_chars: text?.length ?? 0,
+    images: readyImages.map((image) => ({ sha256: image.sha256, bytes: image.data.length, type: image.mimeType })),
+    verdict_id: verdict.id,
+    action: verdict.action,
+    source: verdict.source,
+    fallback_reason: verdict.fallback_reason,
+    policy: verdict.policy,
+    latency_ms: verdict.latency_ms,
+  }
+  return { ok: true, value: { verdict, log } }
+}
+
+/** The runtime's waitUntil where there is one (Workers); Hono throws on reading it elsewhere. */
+function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx
+    return (promise) => ctx.waitUntil(promise)
+  } catch {
+    return undefined
+  }
+}
