@@ -12,6 +12,7 @@ import { createErrorHandler, notFound } from './http/errors.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import type { Limits } from './http/judge-item.js'
 import { moderateRoutes } from './routes/moderate.js'
+import { openAiModerationRoutes } from './routes/openai-moderations.js'
 import { policyRoutes } from './routes/policies.js'
 
 export interface AppDeps {
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length }))
   app.use('/v1/*', bearerAuth({ keys: deps.apiKeys }))
   app.route('/v1', moderateRoutes(deps))
+  app.route('/v1', openAiModerationRoutes(deps))
   app.route('/v1', policyRoutes(deps))
   return app
 }

@@ -1,0 +1,96 @@
+import { z } from 'zod'
+import type { Verdict } from '../core/verdict.js'
+
+/** The request body of OpenAI's POST /v1/moderations, plus our two optional extensions. */
+export const openAiModerationRequestSchema = z.object({
+  input: z.union([
+    z.string(),
+    z.array(z.string()).min(1),
+    z
+      .array(
+        z.discriminatedUnion('type', [
+          z.object({ type: z.literal('text'), text: z.string() }),
+          z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().min(1) }) }),
+        ]),
+      )
+      .min(1),
+  ]),
+  model: z.string().optional(),
+  // Ours, not OpenAI's: the policy to apply and a lower budget (also as X-Moderation-Policy / -Budget-Ms).
+  policy: z.string().min(1).optional(),
+  budget_ms: z.number().int().positive().optional(),
+})
+export type OpenAiModerationRequest = z.infer<typeof openAiModerationRequestSchema>
+
+export const OPENAI_CATEGORIES = [
+  'harassment',
+  'harassment/threatening',
+  'hate',
+  'hate/threatening',
+  'illicit',
+  'illicit/violent',
+  'self-harm',
+  'self-harm/intent',
+  'self-harm/instructions',
+  'sexual',
+  'sexual/minors',
+  'violence',
+  'violence/graphic',
+] as const
+type OpenAiCategory = (typeof OPENAI_CATEGORIES)[number]
+
+/**
+ * How our taxonomy scores OpenAI's 13 categories (README: "OpenAI category mapping"). A score is
+ * the verdict's confidence for each of our categories it flagged, 0 for the others. Where our
+ * taxonomy has no sub-category, the parent's score stands for it ("intent", "instructions",
+ * "graphic"); a "threatening"/"violent" variant needs `violence` flagged too, and takes the lower
+ * of the two scores.
+ */
+const MAPPING: Record<OpenAiCategory, (score: (ours: string) => number) => number> = {
+  harassment: (s) => s('harassment'),
+  'harassment/threatening': (s) => Math.min(s('harassment'), s('violence')),
+  hate: (s) => s('hate'),
+  'hate/threatening': (s) => Math.min(s('hate'), s('violence')),
+  illicit: (s) => s('illicit'),
+  'illicit/violent': (s) => Math.min(s('illicit'), s('violence')),
+  'self-harm': (s) => s('self_harm'),
+  'self-harm/intent': (s) => s('self_harm'),
+  'self-harm/instructions': (s) => s('self_harm'),
+  sexual: (s) => Math.max(s('sexual'), s('sexual_minors')),
+  'sexual/minors': (s) => s('sexual_minors'),
+  violence: (s) => s('violence'),
+  'violence/graphic': (s) => s('violence'),
+}
+
+export type InputType = 'text' | 'image'
+
+const perCategory = <T>(value: (category: OpenAiCategory) => T) =>
+  Object.fromEntries(OPENAI_CATEGORIES.map((category) => [category, value(category)])) as Record<OpenAiCategory, T>
+
+/**
+ * One OpenAI `results[]` entry from our verdict, which rides along as `moderation`. A fallback
+ * is always flagged: never silently unflagged.
+ */
+export function openAiResult(verdict: Verdict, inputTypes: InputType[]) {
+  const flagged = verdict.action !== 'allow' || verdict.source === 'fallback'
+  const score = (ours: string) => (verdict.categories.includes(ours) ? verdict.confidence : 0)
+  const scores = perCategory((category) => MAPPING[category](score))
+  return {
+    flagged,
+    categories: perCategory((category) => flagged && scores[category] > 0),
+    category_scores: scores,
+    category_applied_input_types: perCategory(() => inputTypes),
+    moderation: verdict,
+  }
+}
+
+/** The entry for an item of a batch that could not be judged (bad input): flagged, with the error. */
+export function openAiErrorResult(code: string, message: string) {
+  return {
+    flagged: true,
+    categories: perCategory(() => false),
+    category_scores: perCategory(() => 0),
+    category_applied_input_types: perCategory((): InputType[] => []),
+    moderation: { error: { code, message } },
+  }
+}

@@ -1,0 +1,110 @@
+import OpenAI from 'openai'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { OPENAI_CATEGORIES } from '../../src/compat/openai-moderation.js'
+import { makeImage, toDataUrl } from '../helpers/images.js'
+import { serveForTests } from '../helpers/serve.js'
+import { buildService } from '../helpers/service.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
+
+const gemini = useFakeGemini()
+let openai: OpenAI
+let base: string
+
+beforeAll(async () => {
+  const { app } = await buildService({ gemini, env: { MODERATION_API_KEYS: 'client-key' } })
+  base = await serveForTests(app)
+  // The official client, unchanged but for its base URL.
+  openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'client-key', maxRetries: 0 })
+})
+
+let counter = 0
+const fresh = (text = 'hello') => `${text} #${++counter}-${Date.now()}`
+
+describe('POST /v1/moderations with the official openai client', () => {
+  it('moderates a string and answers in OpenAI\'s shape, with all 13 categories', async () => {
+    gemini.script({ verdict: { safe: false, categories: ['hate', 'violence'], confidence: 0.92 } })
+    const response = await openai.moderations.create({ model: 'omni-moderation-latest', input: fresh('they should all be') })
+    expect(response.id).toMatch(/^modr-/)
+    expect(response.model).toBe('omni-moderation-latest')
+    expect(response.results).toHaveLength(1)
+    const [result] = response.results
+    expect(Object.keys(result!.categories).sort()).toEqual([...OPENAI_CATEGORIES].sort())
+    expect(result).toMatchObject({
+      flagged: true,
+      categories: { hate: true, 'hate/threatening': true, violence: true, harassment: false, sexual: false },
+      category_scores: { hate: 0.92, 'hate/threatening': 0.92, violence: 0.92, 'violence/graphic': 0.92, harassment: 0 },
+    })
+    expect(result!.category_applied_input_types.hate).toEqual(['text'])
+  })
+
+  it('moderates an array of strings concurrently, one result each, in order', async () => {
+    gemini.setDefault((request) => {
+      const text = request.body.contents[0]?.parts[0]?.text ?? ''
+      const unsafe = text.startsWith('bad')
+      return { delayMs: 100, then: { verdict: unsafe ? { safe: false, categories: ['harassment'], confidence: 0.95 } : { safe: true, categories: [], confidence: 0.99 } } }
+    })
+    const started = performance.now()
+    const response = await openai.moderations.create({ input: [fresh('good'), fresh('bad'), fresh('good')] })
+    expect(response.results.map((r) => r.flagged)).toEqual([false, true, false])
+    // Concurrent: three 100 ms model calls take about 100 ms, not 300.
+    expect(performance.now() - started).toBeLessThan(280)
+    expect(response.model).toBe('gemini-3.5-flash')
+  })
+
+  it('moderates text and an image data URL as one multimodal input', async () => {
+    const image = toDataUrl(await makeImage('png', 32, 32), 'image/png')
+    const response = await openai.moderations.create({
+      input: [
+        { type: 'text', text: fresh('look at this') },
+        { type: 'image_url', image_url: { url: image } },
+      ],
+    })
+    expect(response.results).toHaveLength(1)
+    expect(response.results[0]!.category_applied_input_types.violence).toEqual(['text', 'image'])
+    const parts = gemini.requests.at(-1)?.body.contents[0]?.parts ?? []
+    expect(parts.map((p) => (p.text ? 'text' : p.inlineData?.mimeType))).toEqual(['text', 'image/png'])
+  })
+
+  it('flags a fallback, with the reason in the moderation field: never silently unflagged', async () => {
+    gemini.script({ status: 503 })
+    const response = await openai.moderations.create({ input: fresh() })
+    const result = response.results[0] as unknown as { flagged: boolean; moderation: { source: string; fallback_reason: string } }
+    expect(result.flagged).toBe(true)
+    expect(result.moderation).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error' })
+  })
+
+  it('applies the policy and budget given as headers', async () => {
+    const strict = new OpenAI({
+      baseURL: `${base}/v1`,
+      apiKey: 'client-key',
+      maxRetries: 0,
+      defaultHeaders: { 'x-moderation-policy': 'strict', 'x-moderation-budget-ms': '300' },
+    })
+    const response = await strict.moderations.create({ input: fresh() })
+    expect((response.results[0] as unknown as { moderation: { policy: string; budget_ms: number } }).moderation).toMatchObject({ policy: 'strict', budget_ms: 300 })
+  })
+
+  it('gives a bad item in a batch its own error result without sinking the others', async () => {
+    const response = await openai.moderations.create({ input: [fresh(), '   ', fresh()] })
+    expect(response.results.map((r) => r.flagged)).toEqual([false, true, false])
+    expect((response.results[1] as unknown as { moderation: { error: { code: string } } }).moderation.error.code).toBe('invalid_request')
+  })
+
+  it('refuses an image URL it will not fetch, and a wrong key, through the client\'s own errors', async () => {
+    await expect(
+      openai.moderations.create({ input: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/only data URLs/) })
+    const stranger = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'wrong', maxRetries: 0 })
+    await expect(stranger.moderations.create({ input: 'hi' })).rejects.toMatchObject({ status: 401 })
+  })
+
+  it('answers malformed input with the error envelope', async () => {
+    const res = await fetch(`${base}/v1/moderations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer client-key' },
+      body: JSON.stringify({ input: [1, 2] }),
+    })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringMatching(/^input/) } })
+  })
+})
