@@ -13,6 +13,7 @@ import { healthRoutes, type Readiness } from './routes/health.js'
 import type { Limits } from './http/judge-item.js'
 import { moderateRoutes } from './routes/moderate.js'
 import { openAiModerationRoutes } from './routes/openai-moderations.js'
+import { perspectiveRoutes } from './routes/perspective.js'
 import { policyRoutes } from './routes/policies.js'
 
 export interface AppDeps {
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', bearerAuth({ keys: deps.apiKeys }))
   app.route('/v1', moderateRoutes(deps))
   app.route('/v1', openAiModerationRoutes(deps))
+  app.route('/v1alpha1', perspectiveRoutes(deps))
   app.route('/v1', policyRoutes(deps))
   return app
 }

@@ -6,6 +6,8 @@ import { ApiError } from './errors.js'
 export interface BearerAuthOptions {
   /** Accepted keys; empty means no authentication. */
   keys?: string[]
+  /** Also accept the key in this query parameter (Perspective clients send `?key=`). */
+  queryParam?: string
 }
 
 /**
@@ -15,14 +17,14 @@ export interface BearerAuthOptions {
  * @example
  * app.use('/v1/*', bearerAuth({ keys: config.MODERATION_API_KEYS }))
  */
-export function bearerAuth({ keys = [] }: BearerAuthOptions = {}): MiddlewareHandler<AppEnv> {
+export function bearerAuth({ keys = [], queryParam }: BearerAuthOptions = {}): MiddlewareHandler<AppEnv> {
   const digests = Promise.all(keys.map((key) => sha256Hex(key)))
   return async function bearerAuthMiddleware(c, next) {
     if (keys.length === 0) return next()
     const header = c.req.header('authorization') ?? ''
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (!match?.[1]) throw new ApiError('unauthorized', 'missing bearer token', { 'WWW-Authenticate': 'Bearer' })
-    const presented = await sha256Hex(match[1])
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? (queryParam ? c.req.query(queryParam) : undefined)
+    if (!token) throw new ApiError('unauthorized', 'missing bearer token', { 'WWW-Authenticate': 'Bearer' })
+    const presented = await sha256Hex(token)
     let accepted = false
     for (const digest of await digests) accepted = constantTimeEqual(digest, presented) || accepted
     if (!accepted) throw new ApiError('unauthorized', 'invalid bearer token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' })
