@@ -9,6 +9,7 @@ import { accessLog } from './http/access-log.js'
 import type { AppEnv } from './http/app-env.js'
 import { bearerAuth } from './http/auth.js'
 import { createErrorHandler, notFound } from './http/errors.js'
+import { docsRoutes } from './routes/docs.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import type { Limits } from './http/judge-item.js'
 import { moderateRoutes } from './routes/moderate.js'
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps) {
   app.onError(createErrorHandler({ logger: deps.logger }))
   app.notFound(notFound)
 
+  app.route('/', docsRoutes())
   app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length }))
   app.use('/v1/*', bearerAuth({ keys: deps.apiKeys }))
   app.route('/v1', moderateRoutes(deps))

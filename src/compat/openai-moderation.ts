@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Verdict } from '../core/verdict.js'
+import { verdictSchema, type Verdict } from '../core/verdict.js'
 
 /** The request body of OpenAI's POST /v1/moderations, plus our two optional extensions. */
 export const openAiModerationRequestSchema = z.object({
@@ -94,3 +94,20 @@ export function openAiErrorResult(code: string, message: string) {
     moderation: { error: { code, message } },
   }
 }
+
+const categoryRecord = <T extends z.ZodType>(value: T) => z.object(Object.fromEntries(OPENAI_CATEGORIES.map((category) => [category, value])) as Record<OpenAiCategory, T>)
+
+/** The response of POST /v1/moderations: OpenAI's shape, our verdict (or an item's error) as `moderation`. */
+export const openAiModerationResponseSchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  results: z.array(
+    z.object({
+      flagged: z.boolean(),
+      categories: categoryRecord(z.boolean()),
+      category_scores: categoryRecord(z.number().min(0).max(1)),
+      category_applied_input_types: categoryRecord(z.array(z.enum(['text', 'image']))),
+      moderation: z.union([verdictSchema, z.object({ error: z.object({ code: z.string(), message: z.string() }) })]),
+    }),
+  ),
+})

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { Policy } from '../core/policy.js'
-import type { Verdict } from '../core/verdict.js'
+import { verdictSchema, type Verdict } from '../core/verdict.js'
 
 /** The request body of Perspective's comments:analyze. */
 export const perspectiveRequestSchema = z.object({
@@ -63,3 +63,21 @@ export function perspectiveResponse(request: PerspectiveRequest, verdict: Verdic
     moderation: verdict,
   }
 }
+
+/** The response of comments:analyze: Perspective's shape, our verdict as `moderation`. */
+export const perspectiveResponseSchema = z.object({
+  attributeScores: z.partialRecord(z.enum(PERSPECTIVE_ATTRIBUTES), z.object({ summaryScore: z.object({ value: z.number().min(0).max(1), type: z.literal('PROBABILITY') }) })),
+  languages: z.array(z.string()),
+  clientToken: z.string().optional(),
+  moderation: verdictSchema,
+})
+
+/** A Google API error, as Perspective clients expect, with our reason and request id in details. */
+export const googleErrorSchema = z.object({
+  error: z.object({
+    code: z.number().int(),
+    message: z.string(),
+    status: z.string(),
+    details: z.array(z.object({ '@type': z.string(), reason: z.string(), metadata: z.object({ request_id: z.string() }) })),
+  }),
+})

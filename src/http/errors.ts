@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { z } from 'zod'
 import type { Logger } from '../core/ports.js'
 import type { Problem } from '../core/problem.js'
 import type { AppEnv } from './app-env.js'
@@ -18,6 +19,15 @@ export const ERROR_STATUS = {
 } as const satisfies Record<string, ContentfulStatusCode>
 
 export type ErrorCode = keyof typeof ERROR_STATUS
+
+/** The one error envelope of every 4xx/5xx (but the Perspective endpoint's Google-shaped errors). */
+export const errorEnvelopeSchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    request_id: z.string(),
+  }),
+})
 
 export class ApiError extends HTTPException {
   constructor(

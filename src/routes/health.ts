@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.js'
 import { errorResponse } from '../http/errors.js'
 
@@ -6,6 +7,9 @@ export interface Readiness {
   /** Undefined when ready; otherwise why not (e.g. "shutting down"). */
   notReadyReason(): string | undefined
 }
+
+export const healthSchema = z.object({ status: z.literal('ok') })
+export const readySchema = z.object({ status: z.literal('ready'), mode: z.enum(['gemini', 'local']), policies: z.number() })
 
 export const alwaysReady: Readiness = { notReadyReason: () => undefined }
 

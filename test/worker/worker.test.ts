@@ -28,6 +28,8 @@ describe('the Worker', () => {
     const listed = (await (await SELF.fetch('https://moderation.example/v1/policies')).json()) as { policies: { name: string; version: string }[] }
     // Bundled at build time, validated the same way, versioned the same as on Node.
     expect(Object.fromEntries(listed.policies.map((p) => [p.name, p.version]))).toEqual(inject('policyVersions'))
+    expect(((await (await SELF.fetch('https://moderation.example/openapi.json')).json()) as { openapi: string }).openapi).toBe('3.1.0')
+    expect((await SELF.fetch('https://moderation.example/docs')).headers.get('content-type')).toMatch(/text\/html/)
   })
 
   it('judges text through Gemini, with the same verdict shape as on Node', async () => {

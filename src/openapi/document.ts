@@ -1,0 +1,152 @@
+import { z } from 'zod'
+import { googleErrorSchema, PERSPECTIVE_ATTRIBUTES, perspectiveRequestSchema, perspectiveResponseSchema } from '../compat/perspective.js'
+import { openAiModerationRequestSchema, openAiModerationResponseSchema } from '../compat/openai-moderation.js'
+import { verdictSchema } from '../core/verdict.js'
+import { errorEnvelopeSchema } from '../http/errors.js'
+import { moderateJsonSchema } from '../http/read-moderation-body.js'
+import { healthSchema, readySchema } from '../routes/health.js'
+import { policyListSchema } from '../routes/policies.js'
+
+/** Every schema below is generated from the zod schema that validates (or produces) it. */
+const SCHEMAS = {
+  ModerateRequest: moderateJsonSchema,
+  Verdict: verdictSchema,
+  Error: errorEnvelopeSchema,
+  OpenAiModerationRequest: openAiModerationRequestSchema,
+  OpenAiModerationResponse: openAiModerationResponseSchema,
+  PerspectiveRequest: perspectiveRequestSchema,
+  PerspectiveResponse: perspectiveResponseSchema,
+  GoogleError: googleErrorSchema,
+  PolicyList: policyListSchema,
+  Health: healthSchema,
+  Ready: readySchema,
+} satisfies Record<string, z.ZodType>
+
+const ref = (name: keyof typeof SCHEMAS) => ({ $ref: `#/components/schemas/${name}` })
+const json = (name: keyof typeof SCHEMAS) => ({ 'application/json': { schema: ref(name) } })
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [String(status), { description: ERROR_TEXT[status] ?? 'error', content: json('Error') }]))
+const ERROR_TEXT: Record<number, string> = {
+  400: 'invalid_request: malformed JSON, wrong fields, nothing to moderate, unknown policy',
+  401: 'unauthorized: missing or wrong API key (when MODERATION_API_KEYS is set)',
+  413: 'payload_too_large: body, text, image count or image size over the limit',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_content: disguised, corrupt or oversized-in-pixels image',
+  503: 'service_unavailable: shutting down',
+}
+const bearer = [{ bearer: [] }]
+const queryParam = (name: string, description: string, schema: Record<string, unknown>) => ({ name, in: 'query', required: false, description, schema })
+
+function componentSchemas() {
+  return Object.fromEntries(
+    Object.entries(SCHEMAS).map(([name, schema]) => {
+      const { $schema: _draft, ...jsonSchema } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>
+      return [name, jsonSchema]
+    }),
+  )
+}
+
+/**
+ * The OpenAPI 3.1 document of the whole service. Its schemas come from the zod schemas the
+ * routes validate with (OpenAPI 3.1 speaks the same JSON Schema dialect zod emits).
+ *
+ * @example
+ * app.get('/openapi.json', (c) => c.json(buildOpenApiDocument()))
+ */
+export function buildOpenApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'moderation-service',
+      version: '1.0.0',
+      description:
+        'Real-time content moderation: text and images judged by Gemini Flash under a latency budget, with a conservative verdict whenever the model is slow, failing or talking nonsense.',
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'One of MODERATION_API_KEYS (no authentication when unset).' },
+        perspectiveKey: { type: 'apiKey', in: 'query', name: 'key', description: 'The same keys, as Perspective clients send them.' },
+      },
+      schemas: componentSchemas(),
+    },
+    paths: {
+      '/v1/moderate': {
+        post: {
+          summary: 'Moderate one item (text and/or images)',
+          description:
+            'Always 200 with a verdict inside the budget; a failure on the way is the conservative verdict (source "fallback"). Bad input is a 4xx.',
+          security: bearer,
+          parameters: [
+            queryParam('policy', 'Policy name, for raw bodies (image/*, text/plain).', { type: 'string' }),
+            queryParam('budget_ms', 'Lower latency budget, for raw bodies.', { type: 'integer', minimum: 1 }),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              ...json('ModerateRequest'),
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    text: { type: 'string' },
+                    policy: { type: 'string' },
+                    budget_ms: { type: 'integer' },
+                    image: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' } },
+                  },
+                },
+              },
+              'image/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+              'text/plain': { schema: { type: 'string' } },
+            },
+          },
+          responses: { '200': { description: 'The verdict', content: json('Verdict') }, ...errors(400, 401, 413, 415, 422) },
+        },
+      },
+      '/v1/moderations': {
+        post: {
+          summary: 'OpenAI-compatible moderation',
+          description: 'Drop-in for OpenAI\'s POST /v1/moderations. Optional X-Moderation-Policy and X-Moderation-Budget-Ms headers.',
+          security: bearer,
+          requestBody: { required: true, content: json('OpenAiModerationRequest') },
+          responses: { '200': { description: 'One result per input', content: json('OpenAiModerationResponse') }, ...errors(400, 401, 413, 415, 422) },
+        },
+      },
+      '/v1alpha1/comments:analyze': {
+        post: {
+          summary: 'Perspective-compatible comment analysis',
+          description: `Drop-in for Perspective's comments:analyze. Attributes: ${PERSPECTIVE_ATTRIBUTES.join(', ')}. Errors in Google's API shape.`,
+          security: [...bearer, { perspectiveKey: [] }],
+          requestBody: { required: true, content: json('PerspectiveRequest') },
+          responses: {
+            '200': { description: 'Scores for the requested attributes', content: json('PerspectiveResponse') },
+            '400': { description: 'Invalid request or unsupported attribute', content: json('GoogleError') },
+            '401': { description: 'Missing or wrong key', content: json('GoogleError') },
+          },
+        },
+      },
+      '/v1/policies': {
+        get: {
+          summary: 'The policies, their versions, thresholds and failure actions',
+          security: bearer,
+          responses: { '200': { description: 'Policies', content: json('PolicyList') }, ...errors(401) },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'The process answers', content: json('Health') } } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness',
+          security: [],
+          responses: { '200': { description: 'Ready for traffic', content: json('Ready') }, ...errors(503) },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+      },
+      '/docs': {
+        get: { summary: 'The human-readable reference', security: [], responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      },
+    },
+  }
+}
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>
