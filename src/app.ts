@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
-import type { ImageProcessor } from './core/images.js'
+import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import type { Moderator } from './core/moderate.js'
 import type { PolicyRegistry } from './core/policy.js'
 import type { Clock, Logger } from './core/ports.js'
@@ -21,6 +21,7 @@ export interface AppDeps {
   policies: PolicyRegistry
   moderator: Moderator
   images: ImageProcessor
+  imageFetcher?: ImageFetcher
   logger: Logger
   clock: Clock
   limits: Limits

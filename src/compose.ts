@@ -1,7 +1,7 @@
 import { createApp } from './app.js'
 import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
-import type { Config } from './config.js'
-import type { ImageProcessor } from './core/images.js'
+import { ConfigError, type Config } from './config.js'
+import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import { createModerator } from './core/moderate.js'
 import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
@@ -20,6 +20,8 @@ export interface ComposeOptions {
   cache?: VerdictCache
   /** Share one model call among concurrent identical requests (not on Workers). */
   shareModelCalls?: boolean
+  /** The runtime's URL fetcher, used when MODERATION_FETCH_IMAGE_URLS is on. */
+  createImageFetcher?: (allowedHosts: string[]) => ImageFetcher
 }
 
 /**
@@ -38,6 +40,7 @@ export function composeApp({
   telemetry: telemetryOptions,
   readiness = alwaysReady,
   shareModelCalls = true,
+  createImageFetcher,
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
@@ -49,8 +52,11 @@ export function composeApp({
     : undefined
   const telemetry = createTelemetry(telemetryOptions)
   const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls })
+  if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
+  const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
   return createApp({
     policies,
+    imageFetcher,
     moderator,
     images,
     logger,

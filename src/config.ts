@@ -36,6 +36,10 @@ export const configSchema = z.object({
   // 50 megapixels: a 10000x5000 photo passes, a decompression bomb does not.
   MODERATION_MAX_IMAGE_PIXELS: positiveInt(50_000_000),
   MODERATION_IMAGE_MAX_SIDE: positiveInt(1024),
+  // Fetch http(s) image URLs given to /v1/moderations (SSRF-guarded). Off by default.
+  MODERATION_FETCH_IMAGE_URLS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  // Hosts exempt from the private-address refusal when fetching images (tests, private networks).
+  MODERATION_FETCH_ALLOWED_HOSTS: commaList,
   MODERATION_CACHE_MAX_ENTRIES: positiveInt(10_000),
   MODERATION_CACHE_TTL_SECONDS: positiveInt(3600),
   // Workers only: the second cache level, shared across isolates (after the in-memory LRU).

@@ -61,6 +61,11 @@ export interface UploadedImage {
   label: string
 }
 
+/** Fetches an image URL for moderation (off by default): SSRF-guarded, size-capped, abortable. */
+export interface ImageFetcher {
+  fetch(url: string, options: { maxBytes: number; signal: AbortSignal; label: string }): Promise<Checked<UploadedImage>>
+}
+
 const HEIF_FAMILY = new Set(['image/heic', 'image/heif', 'image/heic-sequence', 'image/heif-sequence'])
 
 /** The image type the bytes show, or what they look like instead. */

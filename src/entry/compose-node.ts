@@ -3,6 +3,7 @@ import { composeApp } from '../compose.js'
 import { parseConfig } from '../config.js'
 import { loadPolicies } from '../core/policy.js'
 import { readPolicyFiles } from './read-policy-files.js'
+import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
 import { createSharpImageProcessor } from '../images/sharp-image-processor.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 
@@ -22,6 +23,7 @@ export async function compose(env: Record<string, string | undefined>) {
     config,
     policies,
     images: createSharpImageProcessor(),
+    createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     logger,
     readiness: { notReadyReason: () => (draining ? 'shutting down' : undefined) },
   })

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { beforeDeadline } from '../core/deadline.js'
 import { sha256Hex } from '../core/hash.js'
-import { prepareImage, type ImageProcessor, type UploadedImage } from '../core/images.js'
+import { prepareImage, type ImageFetcher, type ImageProcessor, type UploadedImage } from '../core/images.js'
 import type { Moderator, RequestContext } from '../core/moderate.js'
 import type { PolicyRegistry } from '../core/policy.js'
 import type { Clock, LogFields } from '../core/ports.js'
@@ -26,6 +26,8 @@ export interface JudgeDeps {
   policies: PolicyRegistry
   moderator: Moderator
   images: ImageProcessor
+  /** Fetches http(s) image URLs; absent (the default) means URLs are refused. */
+  imageFetcher?: ImageFetcher
   limits: Limits
   clock: Clock
 }

@@ -7,6 +7,8 @@ import type { AppEnv } from '../http/app-env.js'
 import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
 import { judgeItem, requestContext, type Item, type JudgeDeps } from '../http/judge-item.js'
+import { beforeDeadline } from '../core/deadline.js'
+import type { RequestContext } from '../core/moderate.js'
 import { readJsonBody } from '../http/read-json-body.js'
 
 const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*?);base64,/i
@@ -20,7 +22,7 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
 
   app.post('/moderations', limitBody(deps.limits.maxBodyBytes), async (c) => {
     const body = await readJsonBody(c.req.raw, openAiModerationRequestSchema)
-    const items = toItems(body.input)
+    const items = toItems(body.input, deps.imageFetcher !== undefined)
     if (items.length > deps.limits.maxBatchItems) {
       throw new ApiError('payload_too_large', `${items.length} inputs; at most ${deps.limits.maxBatchItems} per request`)
     }
@@ -28,7 +30,13 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
     const budget = body.budget_ms ?? parseBudgetHeader(c.req.header('x-moderation-budget-ms'))
     const context = requestContext(c, deps, policy, budget)
     const judged = await Promise.all(
-      items.map(async (item) => (item.ok ? { item: item.value, judged: await judgeItem(deps, item.value, context) } : { item: undefined, judged: item })),
+      items.map(async (item) => {
+        if (!item.ok) return { item: undefined, judged: item }
+        const fetched = await fetchImageUrls(deps, item.value, context)
+        if (fetched === 'late') return { item: item.value, judged: { ok: true as const, value: await outOfTime(deps, context) } }
+        if (!fetched.ok) return { item: item.value, judged: fetched }
+        return { item: fetched.value, judged: await judgeItem(deps, fetched.value, context) }
+      }),
     )
     // A single input that cannot be judged is a 4xx, as on /v1/moderate; in a batch, it is that item's result.
     const [only] = judged
@@ -46,6 +54,30 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
   return app
 }
 
+/** An item's image URLs, fetched inside the budget (the fetches are aborted at its end). */
+async function fetchImageUrls({ imageFetcher, limits, clock }: JudgeDeps, item: PendingItem, context: RequestContext): Promise<Checked<Item> | 'late'> {
+  if (item.urls.length === 0 || !imageFetcher) return { ok: true, value: item }
+  const deadline = context.startedAt + context.budgetMs
+  const controller = new AbortController()
+  const timer = clock.timer(deadline - clock.now())
+  void timer.promise.then(() => controller.abort())
+  try {
+    const fetches = Promise.all(item.urls.map(({ url, label }) => imageFetcher.fetch(url, { maxBytes: limits.maxImageBytes, signal: controller.signal, label })))
+    const fetched = await beforeDeadline(fetches, deadline, clock, 'late' as const)
+    if (fetched === 'late') return 'late'
+    const failed = fetched.find((result) => !result.ok)
+    if (failed && !failed.ok) return failed
+    return { ok: true, value: { text: item.text, images: [...item.images, ...fetched.flatMap((r) => (r.ok ? [r.value] : []))] } }
+  } finally {
+    timer.cancel()
+  }
+}
+
+async function outOfTime({ moderator }: JudgeDeps, context: RequestContext) {
+  const verdict = await moderator.outOfTime(context)
+  return { verdict, log: { verdict_id: verdict.id, source: verdict.source, fallback_reason: verdict.fallback_reason } }
+}
+
 function parseBudgetHeader(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const budget = Number(value)
@@ -53,27 +85,40 @@ function parseBudgetHeader(value: string | undefined): number | undefined {
   return budget
 }
 
-function toItems(input: OpenAiModerationRequest['input']): Checked<Item>[] {
-  if (typeof input === 'string') return [{ ok: true, value: { text: input, images: [] } }]
-  if (input.every((entry) => typeof entry === 'string')) return (input as string[]).map((text) => ({ ok: true, value: { text, images: [] } }))
+interface PendingItem extends Item {
+  /** http(s) image URLs still to fetch. */
+  urls: { url: string; label: string }[]
+}
+
+function toItems(input: OpenAiModerationRequest['input'], fetchUrls: boolean): Checked<PendingItem>[] {
+  if (typeof input === 'string') return [{ ok: true, value: { text: input, images: [], urls: [] } }]
+  if (input.every((entry) => typeof entry === 'string')) {
+    return (input as string[]).map((text) => ({ ok: true, value: { text, images: [], urls: [] } }))
+  }
   // An array of parts is one multimodal input.
   const texts: string[] = []
   const images: UploadedImage[] = []
+  const urls: PendingItem['urls'] = []
   for (const [index, part] of (input as Exclude<OpenAiModerationRequest['input'], string | string[]>).entries()) {
     if (part.type === 'text') {
       texts.push(part.text)
       continue
     }
     const label = `input[${index}].image_url`
-    const dataUrl = DATA_URL.exec(part.image_url.url)
-    if (!dataUrl) {
-      return [problem('invalid_request', `${label}: only data URLs (data:image/...;base64,...) are accepted; this service does not fetch image URLs`)]
+    const { url } = part.image_url
+    const dataUrl = DATA_URL.exec(url)
+    if (dataUrl) {
+      const bytes = decodeBase64(url.slice(dataUrl[0].length))
+      if (!bytes) return [problem('invalid_request', `${label} is not valid base64`)]
+      images.push({ bytes, declaredType: dataUrl[1] || undefined, label })
+    } else if (fetchUrls && /^https?:\/\//i.test(url)) {
+      urls.push({ url, label })
+    } else {
+      const fetching = fetchUrls ? 'data: or http(s) URLs' : 'data URLs (data:image/...;base64,...); this service does not fetch image URLs (MODERATION_FETCH_IMAGE_URLS)'
+      return [problem('invalid_request', `${label}: only ${fetching} are accepted`)]
     }
-    const bytes = decodeBase64(part.image_url.url.slice(dataUrl[0].length))
-    if (!bytes) return [problem('invalid_request', `${label} is not valid base64`)]
-    images.push({ bytes, declaredType: dataUrl[1] || undefined, label })
   }
-  return [{ ok: true, value: { text: texts.join('\n'), images } }]
+  return [{ ok: true, value: { text: texts.join('\n'), images, urls } }]
 }
 
 function inputTypes(item: Item): InputType[] {

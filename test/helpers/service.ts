@@ -4,6 +4,7 @@ import type { ImageProcessor } from '../../src/core/images.js'
 import { loadPolicies, type PolicyRegistry } from '../../src/core/policy.js'
 import type { Clock, VerdictCache } from '../../src/core/ports.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
+import { createNodeImageFetcher } from '../../src/images/node-image-fetcher.js'
 import { createSharpImageProcessor } from '../../src/images/sharp-image-processor.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
 import type { Readiness } from '../../src/routes/health.js'
@@ -42,6 +43,7 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
     config,
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor(),
+    createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     logger,
     telemetry,
     clock,

@@ -1,6 +1,7 @@
 import OpenAI from 'openai'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { OPENAI_CATEGORIES } from '../../src/compat/openai-moderation.js'
+import { startImageServer } from '../helpers/image-server.js'
 import { makeImage, toDataUrl } from '../helpers/images.js'
 import { serveForTests } from '../helpers/serve.js'
 import { buildService } from '../helpers/service.js'
@@ -106,5 +107,46 @@ describe('POST /v1/moderations with the official openai client', () => {
     })
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringMatching(/^input/) } })
+  })
+})
+
+describe('image URLs in /v1/moderations, when MODERATION_FETCH_IMAGE_URLS is on', () => {
+  let client: OpenAI
+  let origin: Awaited<ReturnType<typeof startImageServer>>
+  beforeAll(async () => {
+    origin = await startImageServer()
+    const { app } = await buildService({ gemini, env: { MODERATION_FETCH_IMAGE_URLS: 'true', MODERATION_FETCH_ALLOWED_HOSTS: '127.0.0.1' } })
+    client = new OpenAI({ baseURL: `${await serveForTests(app)}/v1`, apiKey: 'none', maxRetries: 0 })
+  })
+
+  it('fetches an http image URL and judges it with the text', async () => {
+    const response = await client.moderations.create({
+      input: [
+        { type: 'text', text: fresh('caption') },
+        { type: 'image_url', image_url: { url: `${origin.base}/ok.png` } },
+      ],
+    })
+    expect(response.results[0]!.category_applied_input_types.sexual).toEqual(['text', 'image'])
+    const parts = gemini.requests.at(-1)?.body.contents[0]?.parts ?? []
+    expect(parts[1]?.inlineData?.mimeType).toBe('image/png')
+  })
+
+  it('answers a URL that hangs with the timeout fallback inside the budget', async () => {
+    const started = performance.now()
+    const response = await client.moderations.create({ input: [{ type: 'image_url', image_url: { url: `${origin.base}/slow` } }], budget_ms: 200 } as never)
+    expect(performance.now() - started).toBeLessThan(200 + 400)
+    expect(response.results[0]).toMatchObject({ flagged: true, moderation: { source: 'fallback', fallback_reason: 'timeout' } })
+  })
+
+  it('refuses a private address that is not allowed, a redirect elsewhere, and a URL that is no image', async () => {
+    await expect(client.moderations.create({ input: [{ type: 'image_url', image_url: { url: 'http://169.254.169.254/latest/meta-data/' } }] })).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringMatching(/not fetched/),
+    })
+    await expect(client.moderations.create({ input: [{ type: 'image_url', image_url: { url: `${origin.base}/other-host` } }] })).rejects.toMatchObject({ status: 422 })
+    await expect(client.moderations.create({ input: [{ type: 'image_url', image_url: { url: `${origin.base}/text` } }] })).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringMatching(/not a supported image/),
+    })
   })
 })
