@@ -64,7 +64,8 @@ async function fetchImageUrls({ imageFetcher, limits, clock }: JudgeDeps, item: 
   try {
     const fetches = Promise.all(item.urls.map(({ url, label }) => imageFetcher.fetch(url, { maxBytes: limits.maxImageBytes, signal: controller.signal, label })))
     const fetched = await beforeDeadline(fetches, deadline, clock, 'late' as const)
-    if (fetched === 'late') return 'late'
+    // The abort at the deadline may settle the fetches (as failures) before the race's own timer.
+    if (fetched === 'late' || controller.signal.aborted) return 'late'
     const failed = fetched.find((result) => !result.ok)
     if (failed && !failed.ok) return failed
     return { ok: true, value: { text: item.text, images: [...item.images, ...fetched.flatMap((r) => (r.ok ? [r.value] : []))] } }
