@@ -222,7 +222,7 @@ describe('latency budget', () => {
     const elapsed = performance.now() - started
     expect(verdict).toMatchObject({ source: 'fallback', fallback_reason: 'timeout', budget_ms: 250, safe: false })
     expect(elapsed).toBeGreaterThanOrEqual(240)
-    expect(elapsed).toBeLessThan(250 + 150)
+    expect(elapsed).toBeLessThan(250 + 300)
   })
 
   it('answers a slow model (slower than the budget) with timeout, and a fast one with its verdict', async () => {
