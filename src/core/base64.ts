@@ -44,3 +44,14 @@ export function decodeBase64(text: string): Uint8Array | undefined {
     return undefined
   }
 }
+
+const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*?);base64,/i
+
+/**
+ * A base64 `data:` URL's media type and base64 payload, or undefined when the text is not one
+ * (a plain base64 string, or a non-base64 data URL).
+ */
+export function splitDataUrl(text: string): { mediaType?: string; base64: string } | undefined {
+  const match = DATA_URL.exec(text)
+  return match ? { mediaType: match[1] || undefined, base64: text.slice(match[0].length) } : undefined
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { decodeBase64 } from '../core/base64.js'
+import { decodeBase64, splitDataUrl } from '../core/base64.js'
 import type { UploadedImage } from '../core/images.js'
 import { problem, type Checked } from '../core/problem.js'
 
@@ -25,7 +25,6 @@ export interface ModerationBody {
   budgetMs?: number
 }
 
-const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*?);base64,/i
 const budgetParam = z.coerce.number().int().positive()
 
 /**
@@ -90,16 +89,10 @@ async function readJson(request: Request, maxImages: number): Promise<Checked<Mo
   const images: UploadedImage[] = []
   for (const [index, image] of entries.entries()) {
     const label = `images[${index}]`
-    let declaredType = image.mime_type
-    let data = image.data
-    const dataUrl = DATA_URL.exec(data)
-    if (dataUrl) {
-      declaredType ??= dataUrl[1] || undefined
-      data = data.slice(dataUrl[0].length)
-    } else if (data.startsWith('data:')) {
-      return problem('invalid_request', `${label}.data is a data URL but not base64-encoded`)
-    }
-    const bytes = decodeBase64(data)
+    const dataUrl = splitDataUrl(image.data)
+    if (!dataUrl && image.data.startsWith('data:')) return problem('invalid_request', `${label}.data is a data URL but not base64-encoded`)
+    const declaredType = image.mime_type ?? dataUrl?.mediaType
+    const bytes = decodeBase64(dataUrl?.base64 ?? image.data)
     if (!bytes) return problem('invalid_request', `${label}.data is not valid base64 or a base64 data URL`)
     images.push({ bytes, declaredType, label })
   }

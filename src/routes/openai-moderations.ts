@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import { decodeBase64 } from '../core/base64.js'
+import { decodeBase64, splitDataUrl } from '../core/base64.js'
 import type { UploadedImage } from '../core/images.js'
 import { problem, type Checked } from '../core/problem.js'
 import { openAiErrorResult, openAiModerationRequestSchema, openAiResult, type InputType, type OpenAiModerationRequest } from '../compat/openai-moderation.js'
@@ -10,8 +10,6 @@ import { judgeItem, requestContext, type Item, type JudgeDeps } from '../http/ju
 import { beforeDeadline } from '../core/deadline.js'
 import type { RequestContext } from '../core/moderate.js'
 import { readJsonBody } from '../http/read-json-body.js'
-
-const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*?);base64,/i
 
 /**
  * POST /v1/moderations, OpenAI-compatible: a string, an array of strings (one result each, judged
@@ -107,11 +105,11 @@ function toItems(input: OpenAiModerationRequest['input'], fetchUrls: boolean): C
     }
     const label = `input[${index}].image_url`
     const { url } = part.image_url
-    const dataUrl = DATA_URL.exec(url)
+    const dataUrl = splitDataUrl(url)
     if (dataUrl) {
-      const bytes = decodeBase64(url.slice(dataUrl[0].length))
+      const bytes = decodeBase64(dataUrl.base64)
       if (!bytes) return [problem('invalid_request', `${label} is not valid base64`)]
-      images.push({ bytes, declaredType: dataUrl[1] || undefined, label })
+      images.push({ bytes, declaredType: dataUrl.mediaType, label })
     } else if (fetchUrls && /^https?:\/\//i.test(url)) {
       urls.push({ url, label })
     } else {
