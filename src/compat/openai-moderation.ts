@@ -69,12 +69,16 @@ const perCategory = <T>(value: (category: OpenAiCategory) => T) =>
 
 /**
  * One OpenAI `results[]` entry from our verdict, which rides along as `moderation`. A fallback
- * is always flagged: never silently unflagged.
+ * is always flagged: never silently unflagged. When a flagged result maps onto none of OpenAI's
+ * categories (a fallback, a low-confidence review, a category OpenAI lacks such as `pii`), every
+ * score is 1: the service cannot say which, and a client thresholding scores must hold it too.
  */
 export function openAiResult(verdict: Verdict, inputTypes: InputType[]) {
   const flagged = verdict.action !== 'allow' || verdict.source === 'fallback'
   const score = (ours: string) => (verdict.categories.includes(ours) ? verdict.confidence : 0)
-  const scores = perCategory((category) => MAPPING[category](score))
+  const mapped = perCategory((category) => MAPPING[category](score))
+  const unmapped = flagged && (verdict.source === 'fallback' || Object.values(mapped).every((value) => value === 0))
+  const scores = unmapped ? perCategory(() => 1) : mapped
   return {
     flagged,
     categories: perCategory((category) => flagged && scores[category] > 0),

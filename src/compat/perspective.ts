@@ -22,7 +22,11 @@ export const PERSPECTIVE_ATTRIBUTES = ['TOXICITY', 'SEVERE_TOXICITY', 'IDENTITY_
 export type PerspectiveAttribute = (typeof PERSPECTIVE_ATTRIBUTES)[number]
 
 type Score = (ours: string) => number
-const toxicity = (s: Score) => Math.max(s('harassment'), s('hate'), s('violence'), s('sexual'))
+// What the policy decided sets a floor, whatever category of ours triggered it (sexual_minors,
+// illicit, self_harm, pii, a low-confidence review): a client's threshold must hold it.
+const TOXICITY_FLOOR = { allow: 0, review: 0.8, block: 1 } as const
+const toxicity = (s: Score, verdict: Verdict) =>
+  Math.max(s('harassment'), s('hate'), s('violence'), s('sexual'), TOXICITY_FLOOR[verdict.action])
 /**
  * How each supported attribute is scored from our verdict (README: "Perspective attribute
  * mapping"): the verdict's confidence for a flagged category of ours, 0 for the others.
@@ -30,7 +34,7 @@ const toxicity = (s: Score) => Math.max(s('harassment'), s('hate'), s('violence'
 const ATTRIBUTES: Record<PerspectiveAttribute, (s: Score, verdict: Verdict) => number> = {
   TOXICITY: toxicity,
   // Severity is the policy's call: the TOXICITY score when the policy blocks, half of it on review.
-  SEVERE_TOXICITY: (s, verdict) => toxicity(s) * (verdict.action === 'block' ? 1 : verdict.action === 'review' ? 0.5 : 0),
+  SEVERE_TOXICITY: (s, verdict) => toxicity(s, verdict) * (verdict.action === 'block' ? 1 : verdict.action === 'review' ? 0.5 : 0),
   IDENTITY_ATTACK: (s) => s('hate'),
   INSULT: (s) => s('harassment'),
   // No profanity category of our own: insults stand for it; swearing at no one is allowed by our policies.
@@ -49,12 +53,15 @@ export function perspectiveResponse(request: PerspectiveRequest, verdict: Verdic
   const score: Score = (ours) => (verdict.categories.includes(ours) ? verdict.confidence : 0)
   const fallbackScore = policy.onFailure === 'allow' ? 0 : 1
   const attributeScores = Object.fromEntries(
-    Object.keys(request.requestedAttributes)
-      .filter(isSupportedAttribute)
-      .map((name) => {
-        const value = verdict.source === 'fallback' ? fallbackScore : ATTRIBUTES[name](score, verdict)
-        return [name, { summaryScore: { value: Math.round(value * 10_000) / 10_000, type: 'PROBABILITY' } }]
-      }),
+    Object.entries(request.requestedAttributes)
+      .filter(([name]) => isSupportedAttribute(name))
+      .map(([name, options]) => {
+        const value = verdict.source === 'fallback' ? fallbackScore : ATTRIBUTES[name as PerspectiveAttribute](score, verdict)
+        return [name, Math.round(value * 10_000) / 10_000, options.scoreThreshold ?? 0] as const
+      })
+      // Perspective leaves out an attribute scored below the threshold the client asked for.
+      .filter(([, value, threshold]) => value >= threshold)
+      .map(([name, value]) => [name, { summaryScore: { value, type: 'PROBABILITY' } }]),
   )
   return {
     attributeScores,

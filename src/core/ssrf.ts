@@ -71,7 +71,12 @@ export function isForbiddenAddress(ip: string): boolean {
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return true // ::1
   if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return isForbiddenAddress(embeddedV4()) // ::ffff:a.b.c.d
   if (g.slice(0, 6).every((x) => x === 0)) return true // deprecated IPv4-compatible ::a.b.c.d
+  if (g.slice(0, 4).every((x) => x === 0) && g[4] === 0xffff && g[5] === 0) return isForbiddenAddress(embeddedV4()) // ::ffff:0:a.b.c.d, IPv4-translated
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return isForbiddenAddress(embeddedV4()) // NAT64
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return true // 64:ff9b:1::/48, local-use NAT64
+  if (g[0] === 0x2002) return isForbiddenAddress(`${g[1]! >> 8}.${g[1]! & 0xff}.${g[2]! >> 8}.${g[2]! & 0xff}`) // 6to4
+  if (g[0] === 0x2001 && g[1] === 0) return true // Teredo: the IPv4 inside is obfuscated; refuse the prefix
+  if ((g[0]! & 0xffc0) === 0xfec0) return true // fec0::/10, deprecated site-local
   if ((g[0]! & 0xfe00) === 0xfc00) return true // fc00::/7 unique local (fd00:ec2::254 is AWS metadata)
   if ((g[0]! & 0xffc0) === 0xfe80) return true // fe80::/10 link-local
   if ((g[0]! & 0xff00) === 0xff00) return true // multicast

@@ -71,7 +71,12 @@ export function createNodeImageFetcher({ allowedHosts = [], resolve = systemReso
         const status = response.statusCode ?? 0
         if (status >= 300 && status < 400 && response.headers.location) {
           response.resume()
-          const next = new URL(response.headers.location, target)
+          let next: URL
+          try {
+            next = new URL(response.headers.location, target)
+          } catch {
+            return problem('unprocessable_content', `${label} redirects to an invalid location`)
+          }
           if (next.host !== origin) return problem('unprocessable_content', `${label} redirects to another host (${next.host}); not followed`)
           target = next
           continue
@@ -80,7 +85,12 @@ export function createNodeImageFetcher({ allowedHosts = [], resolve = systemReso
           response.resume()
           return problem('unprocessable_content', `${label} could not be fetched: HTTP ${status}`)
         }
-        const body = await readCapped(response, maxBytes)
+        let body: Uint8Array | undefined
+        try {
+          body = await readCapped(response, maxBytes)
+        } catch (error) {
+          return problem('unprocessable_content', `${label} could not be fetched: ${(error as Error).message}`)
+        }
         if (!body) return problem('payload_too_large', `${label} is larger than ${maxBytes} bytes`)
         return { ok: true, value: { bytes: body, declaredType: response.headers['content-type'], label } }
       }

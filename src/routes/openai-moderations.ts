@@ -20,7 +20,7 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
 
   app.post('/moderations', limitBody(deps.limits.maxBodyBytes), async (c) => {
     const body = await readJsonBody(c.req.raw, openAiModerationRequestSchema)
-    const items = toItems(body.input, deps.imageFetcher !== undefined)
+    const items = toItems(body.input, deps.imageFetcher !== undefined, deps.limits.maxImages)
     if (items.length > deps.limits.maxBatchItems) {
       throw new ApiError('payload_too_large', `${items.length} inputs; at most ${deps.limits.maxBatchItems} per request`)
     }
@@ -89,7 +89,7 @@ interface PendingItem extends Item {
   urls: { url: string; label: string }[]
 }
 
-function toItems(input: OpenAiModerationRequest['input'], fetchUrls: boolean): Checked<PendingItem>[] {
+function toItems(input: OpenAiModerationRequest['input'], fetchUrls: boolean, maxImages: number): Checked<PendingItem>[] {
   if (typeof input === 'string') return [{ ok: true, value: { text: input, images: [], urls: [] } }]
   if (input.every((entry) => typeof entry === 'string')) {
     return (input as string[]).map((text) => ({ ok: true, value: { text, images: [], urls: [] } }))
@@ -117,12 +117,14 @@ function toItems(input: OpenAiModerationRequest['input'], fetchUrls: boolean): C
       return [problem('invalid_request', `${label}: only ${fetching} are accepted`)]
     }
   }
+  // Counted before any URL is fetched: one body must not make the service fetch without bound.
+  if (images.length + urls.length > maxImages) return [problem('payload_too_large', `${images.length + urls.length} images; at most ${maxImages} per item`)]
   return [{ ok: true, value: { text: texts.join('\n'), images, urls } }]
 }
 
-function inputTypes(item: Item): InputType[] {
+function inputTypes(item: Item & { urls?: unknown[] }): InputType[] {
   const types: InputType[] = []
   if (item.text?.trim()) types.push('text')
-  if (item.images.length > 0) types.push('image')
+  if (item.images.length > 0 || (item.urls?.length ?? 0) > 0) types.push('image')
   return types
 }

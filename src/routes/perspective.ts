@@ -57,6 +57,11 @@ export function perspectiveRoutes(deps: JudgeDeps & { apiKeys: string[]; logger:
     return c.json(perspectiveResponse(body, judged.value.verdict, context.policy))
   })
 
+  // Unknown methods under /v1alpha1 get Google's 404, not the rest of the service's envelope.
+  app.all('*', (c) => {
+    throw new ApiError('not_found', `no method ${c.req.method} ${c.req.path}`)
+  })
+
   return app
 }
 

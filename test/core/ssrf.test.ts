@@ -30,6 +30,11 @@ describe('SSRF guard: addresses', () => {
     'fd00:ec2::254',
     'ff02::1',
     '[::1]',
+    '64:ff9b:1::7f00:1',
+    '::ffff:0:7f00:1',
+    '2002:7f00:1::1',
+    'fec0::1',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
     'not an address',
   ])('refuses %s', (ip) => {
     expect(isForbiddenAddress(ip)).toBe(true)

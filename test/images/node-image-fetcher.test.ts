@@ -34,6 +34,11 @@ describe('image URL fetching (Node), with 127.0.0.1 allowed as a test origin', (
     expect((await pending).ok).toBe(false)
   })
 
+  it('answers an unparsable redirect and a connection dropped mid-body with a problem, not a crash', async () => {
+    expect(await fetcher().fetch(`${origin.base}/bad-redirect`, options())).toMatchObject({ ok: false, problem: { code: 'unprocessable_content' } })
+    expect(await fetcher().fetch(`${origin.base}/reset`, options())).toMatchObject({ ok: false, problem: { code: 'unprocessable_content', message: expect.stringMatching(/could not be fetched/) } })
+  })
+
   it('refuses schemes other than http(s)', async () => {
     expect(await fetcher().fetch('file:///etc/passwd', options())).toMatchObject({ ok: false, problem: { message: expect.stringMatching(/only http and https/) } })
   })

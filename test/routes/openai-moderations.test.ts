@@ -66,12 +66,23 @@ describe('POST /v1/moderations with the official openai client', () => {
     expect(parts.map((p) => (p.text ? 'text' : p.inlineData?.mimeType))).toEqual(['text', 'image/png'])
   })
 
-  it('flags a fallback, with the reason in the moderation field: never silently unflagged', async () => {
+  it('flags a fallback, with the reason in the moderation field, and scores it 1: never silently unflagged', async () => {
     gemini.script({ status: 503 })
     const response = await openai.moderations.create({ input: fresh() })
-    const result = response.results[0] as unknown as { flagged: boolean; moderation: { source: string; fallback_reason: string } }
+    const result = response.results[0]!
     expect(result.flagged).toBe(true)
-    expect(result.moderation).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error' })
+    expect((result as unknown as { moderation: object }).moderation).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error' })
+    // A client that thresholds scores holds it too: the service cannot tell which category.
+    expect(Object.values(result.category_scores).every((score) => score === 1)).toBe(true)
+    expect(Object.values(result.categories).every(Boolean)).toBe(true)
+  })
+
+  it('scores a flagged verdict OpenAI has no category for (strict policy: pii) so thresholds hold it', async () => {
+    gemini.script({ verdict: { safe: false, categories: ['pii'], confidence: 0.9 } })
+    const strict = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'client-key', maxRetries: 0, defaultHeaders: { 'x-moderation-policy': 'strict' } })
+    const [result] = (await strict.moderations.create({ input: fresh('call me on') })).results
+    expect(result!.flagged).toBe(true)
+    expect(Math.max(...Object.values(result!.category_scores))).toBe(1)
   })
 
   it('applies the policy and budget given as headers', async () => {
@@ -136,6 +147,14 @@ describe('image URLs in /v1/moderations, when MODERATION_FETCH_IMAGE_URLS is on'
     const response = await client.moderations.create({ input: [{ type: 'image_url', image_url: { url: `${origin.base}/slow` } }], budget_ms: 200 } as never)
     expect(performance.now() - started).toBeLessThan(200 + 400)
     expect(response.results[0]).toMatchObject({ flagged: true, moderation: { source: 'fallback', fallback_reason: 'timeout' } })
+    expect(response.results[0]!.category_applied_input_types.violence).toEqual(['image'])
+  })
+
+  it('counts image URLs against the image limit before fetching any', async () => {
+    const before = origin.requestCount()
+    const parts = Array.from({ length: 5 }, () => ({ type: 'image_url' as const, image_url: { url: `${origin.base}/ok.png` } }))
+    await expect(client.moderations.create({ input: parts })).rejects.toMatchObject({ status: 413, message: expect.stringMatching(/5 images; at most 4/) })
+    expect(origin.requestCount()).toBe(before)
   })
 
   it('refuses a private address that is not allowed, a redirect elsewhere, and a URL that is no image', async () => {

@@ -32,10 +32,11 @@ describe('POST /v1alpha1/comments:analyze (Perspective)', () => {
     const body = (await res.json()) as Record<string, unknown>
     expect(body).toMatchObject({
       attributeScores: {
-        TOXICITY: { summaryScore: { value: 0.9, type: 'PROBABILITY' } },
+        // Harassment at 0.9 is a block on the default policy: TOXICITY takes the block floor.
+        TOXICITY: { summaryScore: { value: 1, type: 'PROBABILITY' } },
         INSULT: { summaryScore: { value: 0.9, type: 'PROBABILITY' } },
         THREAT: { summaryScore: { value: 0, type: 'PROBABILITY' } },
-        SEVERE_TOXICITY: { summaryScore: { value: 0.9, type: 'PROBABILITY' } },
+        SEVERE_TOXICITY: { summaryScore: { value: 1, type: 'PROBABILITY' } },
       },
       languages: ['en'],
       clientToken: 'abc',
@@ -53,6 +54,35 @@ describe('POST /v1alpha1/comments:analyze (Perspective)', () => {
     expect(body.attributeScores.IDENTITY_ATTACK?.summaryScore.value).toBe(0.7)
     expect(body.attributeScores.PROFANITY?.summaryScore.value).toBe(0)
     expect(body.languages).toEqual(['en'])
+  })
+
+  it('never scores what the policy blocks or reviews below the floor, whatever category triggered it', async () => {
+    gemini.script({ verdict: { safe: false, categories: ['sexual_minors'], confidence: 0.95 } }, { verdict: { safe: true, categories: [], confidence: 0.2 } })
+    const blocked = (await (await analyze({ comment: { text: fresh() }, requestedAttributes: { TOXICITY: {}, SEVERE_TOXICITY: {} } })).json()) as {
+      attributeScores: Record<string, { summaryScore: { value: number } }>
+    }
+    expect(blocked.attributeScores.TOXICITY?.summaryScore.value).toBe(1)
+    expect(blocked.attributeScores.SEVERE_TOXICITY?.summaryScore.value).toBe(1)
+    const reviewed = (await (await analyze({ comment: { text: fresh() }, requestedAttributes: { TOXICITY: {} } })).json()) as {
+      attributeScores: Record<string, { summaryScore: { value: number } }>
+      moderation: { action: string }
+    }
+    expect(reviewed.moderation.action).toBe('review')
+    expect(reviewed.attributeScores.TOXICITY?.summaryScore.value).toBe(0.8)
+  })
+
+  it('leaves out attributes scored below their scoreThreshold, as Perspective does', async () => {
+    gemini.script({ verdict: { safe: false, categories: ['harassment'], confidence: 0.9 } })
+    const body = (await (await analyze({ comment: { text: fresh() }, requestedAttributes: { INSULT: { scoreThreshold: 0.5 }, THREAT: { scoreThreshold: 0.5 } } })).json()) as {
+      attributeScores: Record<string, unknown>
+    }
+    expect(Object.keys(body.attributeScores)).toEqual(['INSULT'])
+  })
+
+  it('answers an unknown method under /v1alpha1 with a Google-shaped 404', async () => {
+    const res = await fetch(`${base}/v1alpha1/comments:suggestscore?key=perspective-key`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(res.status).toBe(404)
+    expect(await res.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } })
   })
 
   it('scores every attribute 1 on a fallback, so a threshold holds the comment', async () => {
