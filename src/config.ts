@@ -25,7 +25,10 @@ export const configSchema = z.object({
   MODERATION_POLICIES_DIR: z.string().default('policies'),
   MODERATION_DEFAULT_POLICY: z.string().default('default'),
   MODERATION_API_KEYS: commaList,
-  WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  // Standard Webhooks secrets, comma-separated while rotating (deliveries carry one signature each).
+  WEBHOOK_SECRET: commaList.refine((secrets) => secrets.every((secret) => /^whsec_[A-Za-z0-9+/=]+$/.test(secret)), {
+    message: 'each secret is whsec_ followed by base64',
+  }),
   WEBHOOK_ALLOWED_HOSTS: commaList,
   MODERATION_MAX_BODY_BYTES: positiveInt(10 * MIB),
   MODERATION_MAX_BUDGET_MS: positiveInt(10_000),

@@ -1,0 +1,64 @@
+import { decodeBase64, encodeBase64 } from './base64.js'
+import { problem, type Checked } from './problem.js'
+
+/**
+ * Standard Webhooks v1 signatures (the scheme Svix and others use): HMAC-SHA256 over
+ * `${id}.${timestamp}.${body}` with the secret's base64 bytes (after `whsec_`), sent as
+ * `v1,<base64>`; several space-separated signatures while a secret is being rotated. Web Crypto
+ * only, so Node and Workers share it.
+ */
+export type WebhookKeys = CryptoKey[]
+
+export async function importWebhookSecrets(secrets: string[]): Promise<WebhookKeys> {
+  return Promise.all(
+    secrets.map(async (secret) => {
+      const bytes = decodeBase64(secret.replace(/^whsec_/, ''))
+      if (!bytes || bytes.length === 0) throw new Error('a webhook secret is whsec_ followed by base64')
+      return crypto.subtle.importKey('raw', bytes as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    }),
+  )
+}
+
+const encoder = new TextEncoder()
+const content = (id: string, timestamp: number, body: string) => encoder.encode(`${id}.${timestamp}.${body}`)
+
+/** The `webhook-signature` header value: one `v1,` signature per key, current key first. */
+export async function signWebhook(keys: WebhookKeys, id: string, timestamp: number, body: string): Promise<string> {
+  const signatures = await Promise.all(keys.map(async (key) => encodeBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, content(id, timestamp, body))))))
+  return signatures.map((signature) => `v1,${signature}`).join(' ')
+}
+
+export interface WebhookHeaders {
+  id?: string
+  timestamp?: string
+  signature?: string
+}
+
+/**
+ * Checks a signed request: a timestamp within `toleranceSeconds` either way of `nowSeconds`, and
+ * a `v1` signature made with one of the keys over the exact raw body (compared in constant time
+ * by Web Crypto's verify).
+ */
+export async function verifyWebhook(
+  keys: WebhookKeys,
+  headers: WebhookHeaders,
+  body: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): Promise<Checked<{ id: string }>> {
+  const { id, timestamp, signature } = headers
+  if (!id || !timestamp || !signature) return problem('invalid_request', 'webhook-id, webhook-timestamp and webhook-signature are all required')
+  if (!/^\d+$/.test(timestamp)) return problem('invalid_request', 'webhook-timestamp is not a number of seconds')
+  const sent = Number(timestamp)
+  if (Math.abs(nowSeconds - sent) > toleranceSeconds) return problem('invalid_request', `webhook-timestamp is more than ${toleranceSeconds} s off`)
+  const data = content(id, sent, body)
+  for (const candidate of signature.split(' ')) {
+    const [version, encoded] = candidate.split(',', 2)
+    const bytes = version === 'v1' && encoded ? decodeBase64(encoded) : undefined
+    if (!bytes) continue
+    for (const key of keys) {
+      if (await crypto.subtle.verify('HMAC', key, bytes as Uint8Array<ArrayBuffer>, data)) return { ok: true, value: { id } }
+    }
+  }
+  return problem('invalid_request', 'no valid webhook signature')
+}
