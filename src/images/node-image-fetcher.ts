@@ -1,23 +1,18 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { LookupFunction } from 'node:net'
 import type { ImageFetcher } from '../core/images.js'
 import { problem, type Checked } from '../core/problem.js'
 import { isForbiddenAddress, isForbiddenHostName } from '../core/ssrf.js'
+import { createGuardedLookup, ForbiddenAddressError, systemResolve, type Resolve } from '../net/guarded-lookup.js'
 
 export interface NodeImageFetcherOptions {
   /** Hosts (names or IPs, exact) exempt from the address guard: tests, private networks. */
   allowedHosts?: string[]
   /** Resolves a name to all its addresses; the system resolver by default. */
-  resolve?: (host: string) => Promise<LookupAddress[]>
+  resolve?: Resolve
   maxRedirects?: number
 }
-
-const systemResolve = (host: string) =>
-  new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))))
-
-class Refused extends Error {}
 
 /**
  * Fetches image URLs on Node. The guard runs inside the socket's own DNS lookup, so the address
@@ -31,19 +26,7 @@ class Refused extends Error {}
 export function createNodeImageFetcher({ allowedHosts = [], resolve = systemResolve, maxRedirects = 3 }: NodeImageFetcherOptions = {}): ImageFetcher {
   const allowed = new Set(allowedHosts.map((host) => host.toLowerCase()))
 
-  const guardedLookup: LookupFunction = (hostname, options, callback) => {
-    resolve(hostname).then(
-      (addresses) => {
-        const forbidden = addresses.find((a) => isForbiddenAddress(a.address))
-        if (addresses.length === 0 || forbidden) {
-          return callback(new Refused(`${hostname} resolves to ${forbidden?.address ?? 'nothing'}, which is not allowed`), '', 4)
-        }
-        if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
-        callback(null, addresses[0]!.address, addresses[0]!.family)
-      },
-      (error: Error) => callback(error, '', 4),
-    )
-  }
+  const guardedLookup = createGuardedLookup(resolve)
 
   return {
     async fetch(url, { maxBytes, signal, label }) {
@@ -65,7 +48,7 @@ export function createNodeImageFetcher({ allowedHosts = [], resolve = systemReso
         try {
           response = await get(target, exempt ? undefined : guardedLookup, signal)
         } catch (error) {
-          if (error instanceof Refused) return problem('unprocessable_content', `${label}: ${error.message}; not fetched`)
+          if (error instanceof ForbiddenAddressError) return problem('unprocessable_content', `${label}: ${error.message}; not fetched`)
           return problem('unprocessable_content', `${label} could not be fetched: ${(error as Error).message}`)
         }
         const status = response.statusCode ?? 0

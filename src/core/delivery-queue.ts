@@ -1,0 +1,198 @@
+import { LRUCache } from 'lru-cache'
+import type { Clock, Logger } from './ports.js'
+import type { Verdict } from './verdict.js'
+import { signWebhook, type WebhookKeys } from './webhook-signature.js'
+
+export type JobStatus = 'queued' | 'running' | 'delivered' | 'failed'
+
+/** What GET /v1/jobs/{id} shows. */
+export interface Job {
+  id: string
+  status: JobStatus
+  callback_url: string
+  /** Stable across retries: receivers deduplicate on it. */
+  webhook_id: string
+  created_at: string
+  updated_at: string
+  attempts: number
+  verdict?: Verdict
+  last_error?: string
+}
+
+/** How one delivery attempt ended. */
+export type AttemptResult =
+  | { kind: 'delivered' }
+  | { kind: 'retry'; detail: string; retryAfterMs?: number }
+  /** 410 Gone: the receiver asks never to be called again at this URL. */
+  | { kind: 'gone'; detail: string }
+  /** Will not succeed by retrying (the URL resolves to a forbidden address). */
+  | { kind: 'refused'; detail: string }
+
+export interface WebhookTransport {
+  post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<AttemptResult>
+}
+
+export interface DeliveryQueueOptions {
+  clock: Clock
+  transport: WebhookTransport
+  keys: WebhookKeys
+  logger: Logger
+  /** Jobs not yet delivered or failed; a full queue refuses new jobs (503), never drops one. */
+  maxPending?: number
+  /** After this long since submission, retries stop and the job is failed. */
+  retryWindowMs?: number
+  initialDelayMs?: number
+  maxDelayMs?: number
+  attemptTimeoutMs?: number
+  /** Wall clock for timestamps (the injected clock may be monotonic). */
+  wallClock?: () => number
+  random?: () => number
+  newId?: () => string
+  onFinished?: (job: Job) => void
+  /** Called when a retry is scheduled, with its delay (metrics, tests). */
+  onRetry?: (job: Job, delayMs: number) => void
+}
+
+export interface Submission {
+  callbackUrl: string
+  /** Produces the verdict; it already runs under its own latency budget. */
+  judge: () => Promise<Verdict>
+  /** A retried submission with the same key returns the same job. */
+  idempotencyKey?: string
+}
+
+export interface DeliveryQueue {
+  submit(submission: Submission): { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' }
+  get(id: string): Job | undefined
+  pending(): number
+  /** Resolves when every pending job is delivered or failed, or at `timeoutMs` with those still pending. */
+  drain(timeoutMs: number): Promise<Job[]>
+}
+
+/**
+ * Asynchronous moderation with signed, retried deliveries (Standard Webhooks): judge, then POST
+ * `{type: "moderation.completed", timestamp, data: verdict}` to the callback until it answers
+ * 2xx, with exponential backoff and jitter, honouring Retry-After, within a bounded window.
+ * In process: what is pending is lost if the process dies (the README says so).
+ *
+ * @example
+ * const queue = createDeliveryQueue({ clock, transport, keys, logger })
+ * queue.submit({ callbackUrl, judge: () => moderator.moderate(request) })
+ */
+export function createDeliveryQueue({
+  clock,
+  transport,
+  keys,
+  logger,
+  maxPending = 1000,
+  retryWindowMs = 60 * 60 * 1000,
+  initialDelayMs = 1000,
+  maxDelayMs = 5 * 60 * 1000,
+  attemptTimeoutMs = 10_000,
+  wallClock = Date.now,
+  random = Math.random,
+  newId = () => crypto.randomUUID(),
+  onFinished,
+  onRetry,
+}: DeliveryQueueOptions): DeliveryQueue {
+  const pending = new Map<string, Job>()
+  const finished = new LRUCache<string, Job>({ max: 10_000 })
+  const byIdempotencyKey = new LRUCache<string, string>({ max: 10_000, ttl: 24 * 60 * 60 * 1000 })
+  const goneEndpoints = new Set<string>()
+  let idle: (() => void)[] = []
+
+  const touch = (job: Job, changes: Partial<Job>) => Object.assign(job, changes, { updated_at: new Date(wallClock()).toISOString() })
+
+  function finish(job: Job, status: 'delivered' | 'failed', error?: string) {
+    touch(job, { status, ...(error ? { last_error: error } : {}) })
+    pending.delete(job.id)
+    finished.set(job.id, job)
+    const fields = { job_id: job.id, webhook_id: job.webhook_id, attempts: job.attempts, callback_host: new URL(job.callback_url).host }
+    if (status === 'failed') logger.error('webhook delivery failed', { ...fields, error })
+    else logger.info('webhook delivered', fields)
+    onFinished?.(job)
+    if (pending.size === 0) {
+      for (const resolve of idle) resolve()
+      idle = []
+    }
+  }
+
+  async function attempt(job: Job, startedAt: number): Promise<void> {
+    if (goneEndpoints.has(job.callback_url)) return finish(job, 'failed', 'the endpoint answered 410 Gone before; not called again')
+    touch(job, { attempts: job.attempts + 1 })
+    const timestamp = Math.floor(wallClock() / 1000)
+    const body = JSON.stringify({ type: 'moderation.completed', timestamp: new Date(timestamp * 1000).toISOString(), data: job.verdict })
+    const headers = {
+      'content-type': 'application/json',
+      'webhook-id': job.webhook_id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': await signWebhook(keys, job.webhook_id, timestamp, body),
+    }
+    const controller = new AbortController()
+    const timer = clock.timer(attemptTimeoutMs)
+    void timer.promise.then(() => controller.abort())
+    let result: AttemptResult
+    try {
+      result = await transport.post(job.callback_url, headers, body, controller.signal)
+    } catch (error) {
+      result = { kind: 'retry', detail: String((error as Error)?.message ?? error) }
+    } finally {
+      timer.cancel()
+    }
+    if (result.kind === 'delivered') return finish(job, 'delivered')
+    if (result.kind === 'gone') {
+      goneEndpoints.add(job.callback_url)
+      return finish(job, 'failed', result.detail)
+    }
+    if (result.kind === 'refused') return finish(job, 'failed', result.detail)
+    const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (job.attempts - 1)) * (0.5 + random() * 0.5)
+    const delay = result.retryAfterMs ?? backoff
+    if (clock.now() + delay - startedAt > retryWindowMs) {
+      return finish(job, 'failed', `${result.detail}; retry window of ${retryWindowMs} ms exhausted after ${job.attempts} attempts`)
+    }
+    touch(job, { last_error: result.detail })
+    logger.warn('webhook delivery will be retried', { job_id: job.id, attempts: job.attempts, delay_ms: Math.round(delay), error: result.detail })
+    const wait = clock.timer(delay)
+    onRetry?.(job, delay)
+    await wait.promise
+    return attempt(job, startedAt)
+  }
+
+  async function run(job: Job, submission: Submission): Promise<void> {
+    await Promise.resolve() // the submitter sees the job queued
+    const startedAt = clock.now()
+    touch(job, { status: 'running' })
+    try {
+      touch(job, { verdict: await submission.judge() })
+    } catch (error) {
+      return finish(job, 'failed', `judging failed: ${String(error)}`)
+    }
+    await attempt(job, startedAt)
+  }
+
+  return {
+    submit(submission) {
+      const known = submission.idempotencyKey ? byIdempotencyKey.get(submission.idempotencyKey) : undefined
+      const existing = known ? (pending.get(known) ?? finished.get(known)) : undefined
+      if (existing) return { ok: true, job: existing, replayed: true }
+      if (pending.size >= maxPending) return { ok: false, reason: 'full' }
+      const id = newId()
+      const now = new Date(wallClock()).toISOString()
+      const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
+      pending.set(id, job)
+      if (submission.idempotencyKey) byIdempotencyKey.set(submission.idempotencyKey, id)
+      void run(job, submission).catch((error: unknown) => finish(job, 'failed', String(error)))
+      return { ok: true, job, replayed: false }
+    },
+    get: (id) => pending.get(id) ?? finished.get(id),
+    pending: () => pending.size,
+    async drain(timeoutMs) {
+      if (pending.size > 0) {
+        const timer = clock.timer(timeoutMs)
+        await Promise.race([new Promise<void>((resolve) => idle.push(resolve)), timer.promise])
+        timer.cancel()
+      }
+      return [...pending.values()]
+    },
+  }
+}

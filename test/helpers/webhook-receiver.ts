@@ -1,0 +1,63 @@
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Webhook } from 'standardwebhooks'
+import { afterAll } from 'vitest'
+
+export interface Received {
+  id: string
+  verified: boolean
+  payload?: { type: string; timestamp: string; data: Record<string, unknown> }
+  status: number
+}
+
+type Answer = { status: number; headers?: Record<string, string> }
+
+/**
+ * A webhook receiver on 127.0.0.1 that verifies every delivery with the reference
+ * `standardwebhooks` library (not our code), answers as scripted (200 by default), and lets a
+ * test wait for the next delivery.
+ */
+export async function startWebhookReceiver(secret: string) {
+  const webhook = new Webhook(secret)
+  const received: Received[] = []
+  const script: Answer[] = []
+  let waiters: ((r: Received) => void)[] = []
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req)
+    let payload: Received['payload']
+    let verified = false
+    try {
+      payload = webhook.verify(body, req.headers as Record<string, string>) as Received['payload']
+      verified = true
+    } catch {
+      verified = false
+    }
+    const answer = script.shift() ?? { status: 200 }
+    const record = { id: String(req.headers['webhook-id']), verified, payload, status: answer.status }
+    received.push(record)
+    res.writeHead(answer.status, answer.headers ?? {}).end()
+    for (const resolve of waiters) resolve(record)
+    waiters = []
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  afterAll(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}/hooks/moderation`,
+    received,
+    /** Scripted answers for the next deliveries, in order. */
+    answer: (...answers: Answer[]) => script.push(...answers),
+    next: () => new Promise<Received>((resolve) => waiters.push(resolve)),
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+  })
+}
