@@ -77,7 +77,7 @@ const uniqueText = () => `bench ${process.pid} message ${seq++}: what a lovely d
 const fake = await startFakeGemini()
 const config = parseConfig({ GEMINI_API_KEY: 'bench', GEMINI_BASE_URL: fake.url, LOG_LEVEL: 'silent' })
 const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
-const app = composeApp({ config, policies, images: createSharpImageProcessor(), logger: createJsonLogger({ level: 'silent' }) })
+const { app } = composeApp({ config, policies, images: createSharpImageProcessor(), logger: createJsonLogger({ level: 'silent' }) })
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
 await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
 const servicePort = String((server.address() as AddressInfo).port)

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
+import type { DeliveryQueue } from './core/delivery-queue.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import type { Moderator } from './core/moderate.js'
 import type { PolicyRegistry } from './core/policy.js'
@@ -22,6 +23,9 @@ export interface AppDeps {
   moderator: Moderator
   images: ImageProcessor
   imageFetcher?: ImageFetcher
+  /** Asynchronous moderation (callback_url); absent without WEBHOOK_SECRET. */
+  deliveries?: DeliveryQueue
+  callbackAllowedHosts: string[]
   logger: Logger
   clock: Clock
   limits: Limits

@@ -2,7 +2,9 @@ import { createApp } from './app.js'
 import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
+import { createDeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
 import { createModerator } from './core/moderate.js'
+import { importWebhookSecrets } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
 import { createGeminiModel } from './model/gemini-model.js'
@@ -22,6 +24,10 @@ export interface ComposeOptions {
   shareModelCalls?: boolean
   /** The runtime's URL fetcher, used when MODERATION_FETCH_IMAGE_URLS is on. */
   createImageFetcher?: (allowedHosts: string[]) => ImageFetcher
+  /** The runtime's webhook transport, used when WEBHOOK_SECRET is set. */
+  createWebhookTransport?: (allowedHosts: string[]) => WebhookTransport
+  /** Told of every finished delivery (the Node entry's shutdown report, metrics). */
+  onDeliveryFinished?: (job: Job) => void
 }
 
 /**
@@ -29,7 +35,7 @@ export interface ComposeOptions {
  * here once and handed to the app. Entries differ only in what they pass in.
  *
  * @example
- * const app = composeApp({ config, policies, images: createSharpImageProcessor(), logger })
+ * const { app, deliveries } = composeApp({ config, policies, images: createSharpImageProcessor(), logger })
  */
 export function composeApp({
   config,
@@ -41,6 +47,8 @@ export function composeApp({
   readiness = alwaysReady,
   shareModelCalls = true,
   createImageFetcher,
+  createWebhookTransport,
+  onDeliveryFinished,
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
@@ -54,9 +62,26 @@ export function composeApp({
   const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
-  return createApp({
+  const deliveries =
+    config.WEBHOOK_SECRET.length > 0 && createWebhookTransport
+      ? createDeliveryQueue({
+          clock,
+          logger,
+          keys: importWebhookSecrets(config.WEBHOOK_SECRET),
+          transport: createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS),
+          maxPending: config.WEBHOOK_MAX_PENDING,
+          retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+          onFinished: (job) => {
+            telemetry.recordDelivery(job.status)
+            onDeliveryFinished?.(job)
+          },
+        })
+      : undefined
+  const app = createApp({
     policies,
     imageFetcher,
+    deliveries,
+    callbackAllowedHosts: config.WEBHOOK_ALLOWED_HOSTS,
     moderator,
     images,
     logger,
@@ -76,4 +101,5 @@ export function composeApp({
       maxBatchItems: config.MODERATION_MAX_BATCH_ITEMS,
     },
   })
+  return { app, deliveries }
 }

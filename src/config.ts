@@ -30,6 +30,12 @@ export const configSchema = z.object({
     message: 'each secret is whsec_ followed by base64',
   }),
   WEBHOOK_ALLOWED_HOSTS: commaList,
+  // Jobs not yet delivered or failed; beyond this, asynchronous submissions get 503.
+  WEBHOOK_MAX_PENDING: positiveInt(1000),
+  // Deliveries are retried for this long after submission, then the job is failed.
+  WEBHOOK_RETRY_WINDOW_SECONDS: positiveInt(3600),
+  // On SIGTERM (Node): how long in-flight requests and pending deliveries get before exit.
+  MODERATION_SHUTDOWN_GRACE_MS: positiveInt(15_000),
   MODERATION_MAX_BODY_BYTES: positiveInt(10 * MIB),
   MODERATION_MAX_BUDGET_MS: positiveInt(10_000),
   MODERATION_MAX_TEXT_CHARS: positiveInt(50_000),

@@ -35,7 +35,8 @@ export interface WebhookTransport {
 export interface DeliveryQueueOptions {
   clock: Clock
   transport: WebhookTransport
-  keys: WebhookKeys
+  /** The signing keys (WEBHOOK_SECRET), or the promise of them while they are imported. */
+  keys: WebhookKeys | Promise<WebhookKeys>
   logger: Logger
   /** Jobs not yet delivered or failed; a full queue refuses new jobs (503), never drops one. */
   maxPending?: number
@@ -126,7 +127,7 @@ export function createDeliveryQueue({
       'content-type': 'application/json',
       'webhook-id': job.webhook_id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': await signWebhook(keys, job.webhook_id, timestamp, body),
+      'webhook-signature': await signWebhook(await keys, job.webhook_id, timestamp, body),
     }
     const controller = new AbortController()
     const timer = clock.timer(attemptTimeoutMs)

@@ -5,6 +5,7 @@ import { loadPolicies } from '../core/policy.js'
 import { readPolicyFiles } from './read-policy-files.js'
 import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
 import { createSharpImageProcessor } from '../images/sharp-image-processor.js'
+import { createNodeWebhookTransport } from '../net/node-webhook-transport.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 
 /**
@@ -19,14 +20,15 @@ export async function compose(env: Record<string, string | undefined>) {
   if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
   if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
   let draining = false
-  const app = composeApp({
+  const { app, deliveries } = composeApp({
     config,
     policies,
     images: createSharpImageProcessor(),
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
+    createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,
     readiness: { notReadyReason: () => (draining ? 'shutting down' : undefined) },
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
-  return { app, config, logger, setDraining: () => (draining = true) }
+  return { app, deliveries, config, logger, setDraining: () => (draining = true) }
 }

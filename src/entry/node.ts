@@ -6,23 +6,36 @@ const started = await compose(process.env).catch((error: Error) => {
   console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'cannot start', error: error.message }))
   process.exit(1)
 })
-const { app, config, logger, setDraining } = started
+const { app, deliveries, config, logger, setDraining } = started
 
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
   logger.info('listening', { host: config.HOST, port: info.port, url: `http://${config.HOST}:${info.port}` })
 })
 
-// Stop accepting, let in-flight requests finish (each is bounded by its budget), then exit.
-const SHUTDOWN_GRACE_MS = 15_000
+// Stop accepting, let in-flight requests finish (each is bounded by its budget) and pending
+// webhook deliveries go out, then exit. Deliveries still pending at the deadline are reported
+// one by one in the log: none vanishes silently (they do not survive the process; README).
 let stopping = false
 function shutdown(signal: string) {
   if (stopping) return
   stopping = true
+  const deadline = Date.now() + config.MODERATION_SHUTDOWN_GRACE_MS
   setDraining()
-  logger.info('shutting down', { signal })
-  server.close((error) => {
-    logger.info('stopped', { error: error?.message })
-    process.exit(error ? 1 : 0)
+  logger.info('shutting down', { signal, pending_deliveries: deliveries?.pending() ?? 0 })
+  server.close(async (error) => {
+    const undelivered = deliveries ? await deliveries.drain(Math.max(0, deadline - Date.now())) : []
+    for (const job of undelivered) {
+      logger.error('webhook undelivered at shutdown', {
+        job_id: job.id,
+        webhook_id: job.webhook_id,
+        status: job.status,
+        attempts: job.attempts,
+        callback_host: new URL(job.callback_url).host,
+        last_error: job.last_error,
+      })
+    }
+    logger.info('stopped', { error: error?.message, undelivered: undelivered.length })
+    process.exit(error || undelivered.length > 0 ? 1 : 0)
   })
   // Keep-alive connections would hold close() open until they time out: drop each as it goes idle.
   if ('closeIdleConnections' in server) {
@@ -30,9 +43,9 @@ function shutdown(signal: string) {
     setInterval(() => server.closeIdleConnections(), 50).unref()
   }
   setTimeout(() => {
-    logger.error('in-flight requests did not finish in time; exiting', { grace_ms: SHUTDOWN_GRACE_MS })
+    logger.error('in-flight requests did not finish in time; exiting', { grace_ms: config.MODERATION_SHUTDOWN_GRACE_MS })
     process.exit(1)
-  }, SHUTDOWN_GRACE_MS).unref()
+  }, config.MODERATION_SHUTDOWN_GRACE_MS + 1000).unref()
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'))
 process.on('SIGINT', () => shutdown('SIGINT'))

@@ -11,7 +11,7 @@ import { createHeaderImageProcessor } from '../images/header-image-processor.js'
 import { createPhotonImageProcessor } from '../images/photon-image-processor.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 
-type WorkerApp = ReturnType<typeof composeApp>
+type WorkerApp = ReturnType<typeof composeApp>['app']
 
 export interface WorkerHandler {
   // Hono's ExecutionContext mirrors the Workers one, without global Workers types in a Node build.
@@ -48,6 +48,7 @@ export function createWorkerHandler(): WorkerHandler {
     }
     if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
     return composeApp({
+      // Cloudflare Queues for deliveries are not wired yet: callback_url answers 400 on Workers.
       config,
       policies,
       images:
@@ -58,7 +59,7 @@ export function createWorkerHandler(): WorkerHandler {
       cache: verdictCache(config, env),
       // workerd forbids one request to touch another's timers or fetches.
       shareModelCalls: false,
-    })
+    }).app
   }
 
   return {

@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { beforeDeadline } from '../core/deadline.js'
 import { sha256Hex } from '../core/hash.js'
 import { prepareImage, type ImageFetcher, type ImageProcessor, type UploadedImage } from '../core/images.js'
-import type { Moderator, RequestContext } from '../core/moderate.js'
+import type { ModerationImage, Moderator, RequestContext } from '../core/moderate.js'
 import type { PolicyRegistry } from '../core/policy.js'
 import type { Clock, LogFields } from '../core/ports.js'
 import { problem, type Checked } from '../core/problem.js'
@@ -57,15 +57,18 @@ export function requestContext(c: Context<AppEnv>, { policies, limits }: JudgeDe
   }
 }
 
+/** An item whose checks passed and whose images are ready for the model. */
+export interface PreparedItem {
+  text?: string
+  textSha256?: string
+  images: ModerationImage[]
+}
+
 /**
- * One item through the pipeline: the checks every endpoint shares (empty, too long, images),
- * image preparation inside the budget, then the moderator. Bad input is a problem, not a verdict.
+ * The checks every endpoint shares (empty, too long, too many images), then image preparation
+ * inside the budget. Bad input is a problem, not a verdict; 'late' means the budget ran out.
  */
-export async function judgeItem(
-  { moderator, images, limits, clock }: JudgeDeps,
-  item: Item,
-  context: RequestContext,
-): Promise<Checked<{ verdict: Verdict; log: LogFields }>> {
+export async function prepareItem({ images, limits, clock }: JudgeDeps, item: Item, context: RequestContext): Promise<Checked<PreparedItem> | 'late'> {
   const text = item.text?.trim() ? item.text : undefined
   if (!text && item.images.length === 0) return problem('invalid_request', 'nothing to moderate: send text and/or images')
   if (text && text.length > limits.maxTextChars) {
@@ -82,19 +85,19 @@ export async function judgeItem(
   }
   const preparing = Promise.all(item.images.map((image) => prepareImage(image, imageLimits, images)))
   // Image work counts against the budget too: past it, the answer is the timeout verdict.
-  const prepared = await beforeDeadline(preparing, deadline, clock, undefined)
-  const failed = prepared?.find((result) => !result.ok)
+  const prepared = await beforeDeadline(preparing, deadline, clock, 'late' as const)
+  if (prepared === 'late') return 'late'
+  const failed = prepared.find((result) => !result.ok)
   if (failed && !failed.ok) return failed
-  const readyImages = (prepared ?? []).flatMap((result) => (result.ok ? [result.value] : []))
+  const readyImages = prepared.flatMap((result) => (result.ok ? [result.value] : []))
+  return { ok: true, value: { text, textSha256: text ? await sha256Hex(text) : undefined, images: readyImages } }
+}
 
-  const textSha256 = text ? await sha256Hex(text) : undefined
-  const verdict = prepared
-    ? await moderator.moderate({ ...context, item: { text, textSha256, images: readyImages } })
-    : await moderator.outOfTime(context)
+/** A prepared item through the moderator ('late': the timeout verdict), with its log fields. */
+export async function judgePrepared({ moderator }: JudgeDeps, prepared: PreparedItem | 'late', context: RequestContext) {
+  const verdict = prepared === 'late' ? await moderator.outOfTime(context) : await moderator.moderate({ ...context, item: prepared })
   const log: LogFields = {
-    text_sha256: textSha256,
-    text_chars: text?.length ?? 0,
-    images: readyImages.map((image) => ({ sha256: image.sha256, bytes: image.data.length, type: image.mimeType })),
+    ...(prepared === 'late' ? {} : itemLogFields(prepared)),
     verdict_id: verdict.id,
     action: verdict.action,
     source: verdict.source,
@@ -102,7 +105,24 @@ export async function judgeItem(
     policy: verdict.policy,
     latency_ms: verdict.latency_ms,
   }
-  return { ok: true, value: { verdict, log } }
+  return { verdict, log }
+}
+
+/** Hashes and sizes of an item's content: what logs carry instead of the content. */
+export const itemLogFields = (item: PreparedItem): LogFields => ({
+  text_sha256: item.textSha256,
+  text_chars: item.text?.length ?? 0,
+  images: item.images.map((image) => ({ sha256: image.sha256, bytes: image.data.length, type: image.mimeType })),
+})
+
+/**
+ * One item through the pipeline: checks, images inside the budget, then the moderator. Bad input
+ * is a problem, not a verdict.
+ */
+export async function judgeItem(deps: JudgeDeps, item: Item, context: RequestContext): Promise<Checked<{ verdict: Verdict; log: LogFields }>> {
+  const prepared = await prepareItem(deps, item, context)
+  if (prepared !== 'late' && !prepared.ok) return prepared
+  return { ok: true, value: await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, context) }
 }
 
 /** The runtime's waitUntil where there is one (Workers); Hono throws on reading it elsewhere. */

@@ -16,6 +16,8 @@ export const moderateJsonSchema = z.object({
     .optional(),
   policy: z.string().min(1).optional(),
   budget_ms: z.number().int().positive().optional(),
+  // Asynchronous: answer 202 at once and deliver the verdict here, signed (Standard Webhooks).
+  callback_url: z.string().min(1).optional(),
 })
 
 export interface ModerationBody {
@@ -23,6 +25,7 @@ export interface ModerationBody {
   images: UploadedImage[]
   policy?: string
   budgetMs?: number
+  callbackUrl?: string
 }
 
 const budgetParam = z.coerce.number().int().positive()
@@ -69,7 +72,8 @@ function withQueryOptions(body: ModerationBody, query: URLSearchParams): Checked
     if (!parsed.success) return problem('invalid_request', 'budget_ms must be a positive whole number of milliseconds')
     budgetMs = parsed.data
   }
-  return { ok: true, value: { ...body, policy, budgetMs } }
+  const callbackUrl = body.callbackUrl ?? (query.get('callback_url') || undefined)
+  return { ok: true, value: { ...body, policy, budgetMs, callbackUrl } }
 }
 
 async function readJson(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
@@ -96,8 +100,8 @@ async function readJson(request: Request, maxImages: number): Promise<Checked<Mo
     if (!bytes) return problem('invalid_request', `${label}.data is not valid base64 or a base64 data URL`)
     images.push({ bytes, declaredType, label })
   }
-  const { text, policy, budget_ms } = parsed.data
-  return { ok: true, value: { text, images, policy, budgetMs: budget_ms } }
+  const { text, policy, budget_ms, callback_url } = parsed.data
+  return { ok: true, value: { text, images, policy, budgetMs: budget_ms, callbackUrl: callback_url } }
 }
 
 async function readMultipart(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
@@ -107,14 +111,15 @@ async function readMultipart(request: Request, maxImages: number): Promise<Check
   } catch {
     return problem('invalid_request', 'body is not valid multipart/form-data')
   }
-  const fileCount = [...form.entries()].filter(([name, value]) => typeof value !== 'string' && !['text', 'policy', 'budget_ms'].includes(name)).length
+  const fileCount = [...form.entries()].filter(([name, value]) => typeof value !== 'string' && !['text', 'policy', 'budget_ms', 'callback_url'].includes(name)).length
   if (fileCount > maxImages) return tooManyImages(fileCount, maxImages)
   let text: string | undefined
   let policy: string | undefined
   let budgetMs: number | undefined
+  let callbackUrl: string | undefined
   const images: UploadedImage[] = []
   for (const [name, value] of form.entries()) {
-    if (typeof value !== 'string' && (name === 'policy' || name === 'budget_ms')) {
+    if (typeof value !== 'string' && (name === 'policy' || name === 'budget_ms' || name === 'callback_url')) {
       return problem('invalid_request', `${name} must be a form field, not a file`)
     }
     if (typeof value !== 'string') {
@@ -129,13 +134,14 @@ async function readMultipart(request: Request, maxImages: number): Promise<Check
       }
     } else if (name === 'text') text = (text ?? '') + value
     else if (name === 'policy') policy = value || undefined
+    else if (name === 'callback_url') callbackUrl = value || undefined
     else if (name === 'budget_ms') {
       const parsed = budgetParam.safeParse(value)
       if (!parsed.success) return problem('invalid_request', 'budget_ms must be a positive whole number of milliseconds')
       budgetMs = parsed.data
     }
   }
-  return { ok: true, value: { text, images, policy, budgetMs } }
+  return { ok: true, value: { text, images, policy, budgetMs, callbackUrl } }
 }
 
 function decodeUtf8(bytes: Uint8Array): string | undefined {

@@ -1,23 +1,67 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
+import { checkCallbackUrl } from '../core/callback-url.js'
+import type { DeliveryQueue } from '../core/delivery-queue.js'
 import type { AppEnv } from '../http/app-env.js'
 import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
-import { judgeItem, requestContext, type JudgeDeps } from '../http/judge-item.js'
+import { itemLogFields, judgePrepared, prepareItem, requestContext, type JudgeDeps } from '../http/judge-item.js'
 import { readModerationBody } from '../http/read-moderation-body.js'
 
-/** POST /v1/moderate: one item, any of the three body forms, a verdict within the budget. */
-export function moderateRoutes(deps: JudgeDeps) {
+export interface ModerateRouteDeps extends JudgeDeps {
+  /** Present when WEBHOOK_SECRET is set: asynchronous moderation with signed deliveries. */
+  deliveries?: DeliveryQueue
+  callbackAllowedHosts: string[]
+}
+
+/**
+ * POST /v1/moderate: one item, any of the three body forms, a verdict within the budget; with a
+ * `callback_url`, 202 at once and the verdict delivered there, signed. GET /v1/jobs/{id}.
+ */
+export function moderateRoutes(deps: ModerateRouteDeps) {
   const app = new Hono<AppEnv>()
 
   app.post('/moderate', limitBody(deps.limits.maxBodyBytes), async (c) => {
     const read = await readModerationBody(c.req.raw, new URL(c.req.url).searchParams, { maxImages: deps.limits.maxImages })
     if (!read.ok) throw ApiError.from(read.problem)
-    const { text, images, policy, budgetMs } = read.value
-    const judged = await judgeItem(deps, { text, images }, requestContext(c, deps, policy, budgetMs))
-    if (!judged.ok) throw ApiError.from(judged.problem)
-    c.set('logFields', judged.value.log)
-    return c.json(judged.value.verdict)
+    const { text, images, policy, budgetMs, callbackUrl } = read.value
+    const context = requestContext(c, deps, policy, budgetMs)
+    if (callbackUrl !== undefined) return submitAsync(c, deps, { text, images }, callbackUrl, context)
+
+    const prepared = await prepareItem(deps, { text, images }, context)
+    if (prepared !== 'late' && !prepared.ok) throw ApiError.from(prepared.problem)
+    const { verdict, log } = await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, context)
+    c.set('logFields', log)
+    return c.json(verdict)
+  })
+
+  app.get('/jobs/:id', (c) => {
+    const job = deps.deliveries?.get(c.req.param('id'))
+    if (!job) throw new ApiError('not_found', `no job ${c.req.param('id')}`)
+    return c.json(job)
   })
 
   return app
+}
+
+/**
+ * The asynchronous path: the same checks as the synchronous one (bad input is still a 4xx, at
+ * once), then 202 with the job; judging and delivery go on in the queue.
+ */
+async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Parameters<typeof prepareItem>[1], callbackUrl: string, context: ReturnType<typeof requestContext>) {
+  const { deliveries } = deps
+  if (!deliveries) throw new ApiError('invalid_request', 'callback_url needs WEBHOOK_SECRET to be set on the service: deliveries are always signed')
+  const url = checkCallbackUrl(callbackUrl, deps.callbackAllowedHosts)
+  if (!url.ok) throw ApiError.from(url.problem)
+  // The budget applies to the judging in the queue; preparing images here uses a generous one.
+  const prepared = await prepareItem(deps, item, { ...context, budgetMs: deps.limits.maxBudgetMs })
+  if (prepared !== 'late' && !prepared.ok) throw ApiError.from(prepared.problem)
+  const submission = deliveries.submit({
+    callbackUrl: url.value.href,
+    idempotencyKey: c.req.header('idempotency-key'),
+    // Judged in the queue, under the request's budget counted from when judging starts.
+    judge: async () => (await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, { ...context, startedAt: deps.clock.now(), waitUntil: undefined })).verdict,
+  })
+  if (!submission.ok) throw new ApiError('service_unavailable', 'the delivery queue is full; retry later', { 'Retry-After': '5' })
+  c.set('logFields', { ...(prepared === 'late' ? {} : itemLogFields(prepared.value)), job_id: submission.job.id, replayed: submission.replayed })
+  return c.json(submission.job, 202, { Location: `/v1/jobs/${submission.job.id}` })
 }

@@ -19,6 +19,8 @@ export interface Telemetry {
   tracer: Tracer
   recordVerdict(verdict: Verdict): void
   recordModelCall(record: ModelCallRecord): void
+  /** A webhook job finished: delivered or failed. */
+  recordDelivery(status: string): void
 }
 
 const SCOPE = 'moderation-service'
@@ -43,6 +45,7 @@ export function createTelemetry({
     unit: 's',
     description: 'GenAI operation duration',
   })
+  const deliveries = meter.createCounter('moderation.webhook.deliveries', { description: 'Webhook jobs finished, by status' })
   const tokenUsage = meter.createHistogram('gen_ai.client.token.usage', {
     unit: '{token}',
     description: 'Tokens used per model call',
@@ -61,6 +64,9 @@ export function createTelemetry({
       if (verdict.fallback_reason) {
         fallbacks.add(1, { 'moderation.fallback_reason': verdict.fallback_reason, 'moderation.policy': verdict.policy })
       }
+    },
+    recordDelivery(status) {
+      deliveries.add(1, { 'moderation.webhook.status': status })
     },
     recordModelCall({ system, model, durationMs, outcome, usage }) {
       const attributes: Attributes = {

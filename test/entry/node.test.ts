@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { describe, expect, it } from 'vitest'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
 interface Started {
   child: ChildProcess
@@ -95,5 +96,35 @@ describe('the Node entry', () => {
     expect(await exited).toBe(0)
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'stopped']))
     await expect(fetch(`${url}/healthz`)).rejects.toThrow()
+  })
+
+  describe('SIGTERM with webhook jobs pending', () => {
+    const secret = `whsec_${Buffer.from('shutdown test secret of 32 bytes').toString('base64')}`
+    const env = () => ({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gemini.url, WEBHOOK_SECRET: secret, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', MODERATION_SHUTDOWN_GRACE_MS: '3000' })
+    const submit = (url: string, callback: string) =>
+      fetch(`${url}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `queued ${Date.now()}`, callback_url: callback }) })
+
+    it('delivers every queued job before exiting 0', async () => {
+      const receiver = await startWebhookReceiver(secret)
+      gemini.setDefault({ delayMs: 300, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } })
+      const { child, url, lines, exited } = await startEntry(env())
+      const jobs = await Promise.all([1, 2, 3].map(async () => ((await (await submit(url, receiver.url)).json()) as { webhook_id: string }).webhook_id))
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(receiver.received.filter((r) => r.verified).map((r) => r.id).sort()).toEqual(jobs.sort())
+      expect(lines.find((l) => l.msg === 'shutting down')).toMatchObject({ pending_deliveries: 3 })
+    })
+
+    it('reports, job by job, what it could not deliver within the grace period, and exits 1', async () => {
+      const failing = await startWebhookReceiver(secret)
+      failing.answer(...Array.from({ length: 20 }, () => ({ status: 500 })))
+      const { child, url, lines, exited } = await startEntry(env())
+      const job = (await (await submit(url, failing.url)).json()) as { id: string }
+      await failing.next() // the first attempt failed; a retry is scheduled
+      child.kill('SIGTERM')
+      expect(await exited).toBe(1)
+      expect(lines.find((l) => l.msg === 'webhook undelivered at shutdown')).toMatchObject({ level: 'error', job_id: job.id, last_error: 'HTTP 500' })
+      expect(lines.find((l) => l.msg === 'stopped')).toMatchObject({ undelivered: 1 })
+    })
   })
 })

@@ -6,6 +6,7 @@ import type { Clock, VerdictCache } from '../../src/core/ports.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
 import { createNodeImageFetcher } from '../../src/images/node-image-fetcher.js'
 import { createSharpImageProcessor } from '../../src/images/sharp-image-processor.js'
+import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
 import type { Readiness } from '../../src/routes/health.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
@@ -39,11 +40,12 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
   })
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
-  const app = composeApp({
+  const { app, deliveries } = composeApp({
     config,
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor(),
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
+    createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,
     telemetry,
     clock,
@@ -56,5 +58,5 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     })
-  return { app, config, logs, moderate }
+  return { app, deliveries, config, logs, moderate }
 }

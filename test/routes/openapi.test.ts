@@ -31,7 +31,7 @@ describe('GET /openapi.json and /docs', () => {
   it('generates the request schemas from the zod schemas that validate them', async () => {
     const { app } = await buildService({ gemini })
     const { components } = (await (await app.request('/openapi.json')).json()) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }
-    expect(Object.keys(components.schemas.ModerateRequest?.properties ?? {})).toEqual(['text', 'images', 'policy', 'budget_ms'])
+    expect(Object.keys(components.schemas.ModerateRequest?.properties ?? {})).toEqual(['text', 'images', 'policy', 'budget_ms', 'callback_url'])
     expect(components.schemas.Verdict?.properties?.fallback_reason).toMatchObject({ enum: ['timeout', 'invalid_output', 'upstream_error', 'rate_limited', 'circuit_open', 'overloaded'] })
     const scores = (components.schemas.OpenAiModerationResponse as { properties: { results: { items: { properties: { category_scores: { properties: object } } } } } })
       .properties.results.items.properties.category_scores.properties

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest'
+import type { Job } from '../../src/core/delivery-queue.js'
+import { buildService } from '../helpers/service.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
+
+const secret = `whsec_${Buffer.from('async route test secret 32 bytes').toString('base64')}`
+const gemini = useFakeGemini()
+const receiver = await startWebhookReceiver(secret)
+const env = { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' }
+
+let counter = 0
+const fresh = (text = 'async upload') => `${text} #${++counter}-${Date.now()}`
+
+describe('POST /v1/moderate with a callback_url', () => {
+  it('answers 202 with the job at once, then delivers the signed verdict, and GET /v1/jobs/{id} follows it', async () => {
+    const { moderate, app, deliveries } = await buildService({ gemini, env })
+    gemini.script({ delayMs: 100, then: { verdict: { safe: false, categories: ['hate'], confidence: 0.93 } } })
+    const res = await moderate({ text: fresh(), callback_url: receiver.url })
+    expect(res.status).toBe(202)
+    const job = (await res.json()) as Job
+    expect(job).toMatchObject({ status: 'queued', callback_url: receiver.url, attempts: 0 })
+    expect(res.headers.get('location')).toBe(`/v1/jobs/${job.id}`)
+    expect(await deliveries!.drain(5000)).toEqual([]) // resolves when every job is delivered or failed
+    const received = receiver.received.find((r) => r.id === job.webhook_id)
+    expect(received).toMatchObject({ verified: true, id: job.webhook_id, payload: { type: 'moderation.completed', data: { action: 'block', categories: ['hate'], source: 'model' } } })
+    const followed = (await (await app.request(`/v1/jobs/${job.id}`)).json()) as Job
+    expect(followed).toMatchObject({ id: job.id, status: 'delivered', attempts: 1, verdict: { action: 'block' } })
+  })
+
+  it('takes callback_url from a form field or the query string too', async () => {
+    const { app, deliveries } = await buildService({ gemini, env })
+    const form = new FormData()
+    form.set('text', fresh())
+    form.set('callback_url', receiver.url)
+    expect((await app.request('/v1/moderate', { method: 'POST', body: form })).status).toBe(202)
+    const raw = await app.request(`/v1/moderate?callback_url=${encodeURIComponent(receiver.url)}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: fresh() })
+    expect(raw.status).toBe(202)
+    expect(await deliveries!.drain(5000)).toEqual([])
+  })
+
+  it('returns the same job for a retried submission with the same Idempotency-Key, judged and delivered once', async () => {
+    const { moderate, deliveries } = await buildService({ gemini, env })
+    const text = fresh()
+    const before = gemini.requests.length
+    const first = (await (await moderate({ text, callback_url: receiver.url }, { 'idempotency-key': `key-${text}` })).json()) as Job
+    const second = (await (await moderate({ text, callback_url: receiver.url }, { 'idempotency-key': `key-${text}` })).json()) as Job
+    expect(second.id).toBe(first.id)
+    expect(await deliveries!.drain(5000)).toEqual([])
+    expect(receiver.received.filter((r) => r.id === first.webhook_id)).toHaveLength(1)
+    expect(gemini.requests.length - before).toBe(1)
+  })
+
+  it('refuses at once what could never be delivered or judged', async () => {
+    const { moderate } = await buildService({ gemini, env })
+    const expectError = async (body: unknown, status: number, message: RegExp) => {
+      const res = await moderate(body)
+      expect(res.status).toBe(status)
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message)
+    }
+    await expectError({ text: 'hi', callback_url: 'http://hooks.example.com/x' }, 400, /must be https/)
+    await expectError({ text: 'hi', callback_url: 'https://169.254.169.254/latest' }, 400, /metadata address/)
+    await expectError({ text: 'hi', callback_url: 'not a url' }, 400, /not a URL/)
+    await expectError({ text: '  ', callback_url: receiver.url }, 400, /nothing to moderate/)
+    await expectError({ images: [{ data: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB' }], callback_url: receiver.url }, 422, /corrupt image\/png/)
+  })
+
+  it('answers 400 for a callback_url when no WEBHOOK_SECRET is set: deliveries are always signed', async () => {
+    const { moderate } = await buildService({ gemini })
+    const res = await moderate({ text: 'hi', callback_url: 'https://hooks.example.com/x' })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ error: { message: expect.stringMatching(/WEBHOOK_SECRET/) } })
+  })
+
+  it('answers 503 with Retry-After when the queue is full, and 404 for an unknown job', async () => {
+    const { moderate, app } = await buildService({ gemini, env: { ...env, WEBHOOK_MAX_PENDING: '1' } })
+    gemini.setDefault({ hang: true })
+    expect((await moderate({ text: fresh(), callback_url: receiver.url })).status).toBe(202)
+    const full = await moderate({ text: fresh(), callback_url: receiver.url })
+    expect(full.status).toBe(503)
+    expect(full.headers.get('retry-after')).toBe('5')
+    expect((await app.request('/v1/jobs/no-such-job')).status).toBe(404)
+  })
+})
