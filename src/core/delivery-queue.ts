@@ -1,23 +1,26 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock, Logger } from './ports.js'
-import type { Verdict } from './verdict.js'
+import { z } from 'zod'
+import { verdictSchema, type Verdict } from './verdict.js'
 import { signWebhook, type WebhookKeys } from './webhook-signature.js'
 
-export type JobStatus = 'queued' | 'running' | 'delivered' | 'failed'
+export const jobStatusSchema = z.enum(['queued', 'running', 'delivered', 'failed'])
+export type JobStatus = z.infer<typeof jobStatusSchema>
 
-/** What GET /v1/jobs/{id} shows. */
-export interface Job {
-  id: string
-  status: JobStatus
-  callback_url: string
-  /** Stable across retries: receivers deduplicate on it. */
-  webhook_id: string
-  created_at: string
-  updated_at: string
-  attempts: number
-  verdict?: Verdict
-  last_error?: string
-}
+/** What the 202 and GET /v1/jobs/{id} show. */
+export const jobSchema = z.object({
+  id: z.string(),
+  status: jobStatusSchema,
+  callback_url: z.string(),
+  // Stable across retries: receivers deduplicate on it.
+  webhook_id: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  attempts: z.number().int(),
+  verdict: verdictSchema.optional(),
+  last_error: z.string().optional(),
+})
+export type Job = z.infer<typeof jobSchema>
 
 /** How one delivery attempt ended. */
 export type AttemptResult =

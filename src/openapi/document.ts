@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { googleErrorSchema, PERSPECTIVE_ATTRIBUTES, perspectiveRequestSchema, perspectiveResponseSchema } from '../compat/perspective.js'
 import { openAiModerationRequestSchema, openAiModerationResponseSchema } from '../compat/openai-moderation.js'
+import { jobSchema } from '../core/delivery-queue.js'
 import { verdictSchema } from '../core/verdict.js'
 import { errorEnvelopeSchema } from '../http/errors.js'
 import { moderateJsonSchema } from '../http/read-moderation-body.js'
@@ -18,6 +19,7 @@ const SCHEMAS = {
   PerspectiveResponse: perspectiveResponseSchema,
   GoogleError: googleErrorSchema,
   PolicyList: policyListSchema,
+  Job: jobSchema,
   Health: healthSchema,
   Ready: readySchema,
 } satisfies Record<string, z.ZodType>
@@ -29,10 +31,11 @@ const errors = (...statuses: number[]) =>
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid_request: malformed JSON, wrong fields, nothing to moderate, unknown policy',
   401: 'unauthorized: missing or wrong API key (when MODERATION_API_KEYS is set)',
+  404: 'not_found',
   413: 'payload_too_large: body, text, image count or image size over the limit',
   415: 'unsupported_media_type',
   422: 'unprocessable_content: disguised, corrupt or oversized-in-pixels image',
-  503: 'service_unavailable: shutting down',
+  503: 'service_unavailable: shutting down, or the delivery queue is full',
 }
 const bearer = [{ bearer: [] }]
 const queryParam = (name: string, description: string, schema: Record<string, unknown>) => ({ name, in: 'query', required: false, description, schema })
@@ -99,7 +102,22 @@ export function buildOpenApiDocument() {
               'text/plain': { schema: { type: 'string' } },
             },
           },
-          responses: { '200': { description: 'The verdict', content: json('Verdict') }, ...errors(400, 401, 413, 415, 422) },
+          responses: {
+            '200': { description: 'The verdict', content: json('Verdict') },
+            '202': {
+              description: 'With callback_url: the job, accepted; the verdict is POSTed to the callback, signed (Standard Webhooks)',
+              content: json('Job'),
+            },
+            ...errors(400, 401, 413, 415, 422, 503),
+          },
+        },
+      },
+      '/v1/jobs/{id}': {
+        get: {
+          summary: 'An asynchronous job: queued, running, delivered or failed, with its verdict once there is one',
+          security: bearer,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'The job', content: json('Job') }, ...errors(401, 404) },
         },
       },
       '/v1/moderations': {

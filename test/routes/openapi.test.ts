@@ -24,7 +24,8 @@ describe('GET /openapi.json and /docs', () => {
     expect(routes.length).toBeGreaterThanOrEqual(8)
     for (const route of new Set(routes)) {
       const [method, path] = route.split(' ') as [string, string]
-      expect(document.paths[path]?.[method.toLowerCase()], route).toBeDefined()
+      const openApiPath = path.replace(/\/:(\w+)/g, '/{$1}')
+      expect(document.paths[openApiPath]?.[method.toLowerCase()], route).toBeDefined()
     }
   })
 
