@@ -25,6 +25,7 @@ export interface AppDeps {
   imageFetcher?: ImageFetcher
   /** Asynchronous moderation (callback_url); absent without WEBHOOK_SECRET. */
   deliveries?: DeliveryQueue
+  asyncUnavailable?: string
   callbackAllowedHosts: string[]
   logger: Logger
   clock: Clock

@@ -81,6 +81,10 @@ export function composeApp({
     policies,
     imageFetcher,
     deliveries,
+    asyncUnavailable:
+      config.WEBHOOK_SECRET.length === 0
+        ? 'WEBHOOK_SECRET is not set on the service, and deliveries are always signed'
+        : 'asynchronous moderation is not available on this runtime yet',
     callbackAllowedHosts: config.WEBHOOK_ALLOWED_HOSTS,
     moderator,
     images,

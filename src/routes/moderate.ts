@@ -10,6 +10,8 @@ import { readModerationBody } from '../http/read-moderation-body.js'
 export interface ModerateRouteDeps extends JudgeDeps {
   /** Present when WEBHOOK_SECRET is set: asynchronous moderation with signed deliveries. */
   deliveries?: DeliveryQueue
+  /** Why there is no delivery queue, for the 400 a callback_url then gets. */
+  asyncUnavailable?: string
   callbackAllowedHosts: string[]
 }
 
@@ -49,7 +51,7 @@ export function moderateRoutes(deps: ModerateRouteDeps) {
  */
 async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Parameters<typeof prepareItem>[1], callbackUrl: string, context: ReturnType<typeof requestContext>) {
   const { deliveries } = deps
-  if (!deliveries) throw new ApiError('invalid_request', 'callback_url needs WEBHOOK_SECRET to be set on the service: deliveries are always signed')
+  if (!deliveries) throw new ApiError('invalid_request', `callback_url is not accepted: ${deps.asyncUnavailable ?? 'asynchronous moderation is off'}`)
   const url = checkCallbackUrl(callbackUrl, deps.callbackAllowedHosts)
   if (!url.ok) throw ApiError.from(url.problem)
   // The budget applies to the judging in the queue; preparing images here uses a generous one.
