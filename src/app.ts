@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import type { DeliveryQueue } from './core/delivery-queue.js'
+import type { WebhookKeys } from './core/webhook-signature.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import type { Moderator } from './core/moderate.js'
 import type { PolicyRegistry } from './core/policy.js'
@@ -25,6 +26,8 @@ export interface AppDeps {
   imageFetcher?: ImageFetcher
   /** Asynchronous moderation (callback_url); absent without WEBHOOK_SECRET. */
   deliveries?: DeliveryQueue
+  /** WEBHOOK_SECRET's keys: requests may be signed with them instead of carrying a bearer key. */
+  webhookKeys?: Promise<WebhookKeys>
   asyncUnavailable?: string
   callbackAllowedHosts: string[]
   logger: Logger
@@ -55,7 +58,8 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', docsRoutes())
   app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length }))
-  app.use('/v1/*', bearerAuth({ keys: deps.apiKeys }))
+  const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes } : undefined
+  app.use('/v1/*', bearerAuth({ keys: deps.apiKeys, signed }))
   app.route('/v1', moderateRoutes(deps))
   app.route('/v1', openAiModerationRoutes(deps))
   app.route('/v1alpha1', perspectiveRoutes(deps))

@@ -62,12 +62,13 @@ export function composeApp({
   const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
+  const webhookKeys = config.WEBHOOK_SECRET.length > 0 ? importWebhookSecrets(config.WEBHOOK_SECRET) : undefined
   const deliveries =
-    config.WEBHOOK_SECRET.length > 0 && createWebhookTransport
+    webhookKeys && createWebhookTransport
       ? createDeliveryQueue({
           clock,
           logger,
-          keys: importWebhookSecrets(config.WEBHOOK_SECRET),
+          keys: webhookKeys,
           transport: createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS),
           maxPending: config.WEBHOOK_MAX_PENDING,
           retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
@@ -81,6 +82,7 @@ export function composeApp({
     policies,
     imageFetcher,
     deliveries,
+    webhookKeys,
     asyncUnavailable:
       config.WEBHOOK_SECRET.length === 0
         ? 'WEBHOOK_SECRET is not set on the service, and deliveries are always signed'

@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
+import { LRUCache } from 'lru-cache'
 import { sha256Hex } from '../core/hash.js'
+import { verifyWebhook, type WebhookKeys } from '../core/webhook-signature.js'
 import type { AppEnv } from './app-env.js'
 import { ApiError } from './errors.js'
 
@@ -8,7 +10,17 @@ export interface BearerAuthOptions {
   keys?: string[]
   /** Also accept the key in this query parameter (Perspective clients send `?key=`). */
   queryParam?: string
+  /**
+   * Also accept a request signed the Standard Webhooks way (webhook-id, -timestamp, -signature
+   * over the raw body) with one of these keys (WEBHOOK_SECRET).
+   */
+  signed?: { keys: Promise<WebhookKeys>; maxBodyBytes: number; now?: () => number }
 }
+
+// Standard Webhooks' tolerance: a signed request more than 5 minutes off either way is refused,
+// and a webhook-id is remembered for longer than that, so a replay inside the window is caught.
+const TOLERANCE_SECONDS = 5 * 60
+const unauthorized = (message: string) => new ApiError('unauthorized', message, { 'WWW-Authenticate': 'Bearer' })
 
 /**
  * Bearer API keys. Keys and the presented token are hashed first, then compared in constant time,
@@ -17,9 +29,22 @@ export interface BearerAuthOptions {
  * @example
  * app.use('/v1/*', bearerAuth({ keys: config.MODERATION_API_KEYS }))
  */
-export function bearerAuth({ keys = [], queryParam }: BearerAuthOptions = {}): MiddlewareHandler<AppEnv> {
+export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions = {}): MiddlewareHandler<AppEnv> {
   const digests = Promise.all(keys.map((key) => sha256Hex(key)))
+  const seenIds = new LRUCache<string, true>({ max: 100_000, ttl: 2 * TOLERANCE_SECONDS * 1000 })
+  const now = signed?.now ?? Date.now
   return async function bearerAuthMiddleware(c, next) {
+    if (signed && c.req.header('webhook-signature') !== undefined) {
+      // The signature covers the raw body: read a copy, capped, and leave the original to the route.
+      const body = await readCapped(c.req.raw.clone(), signed.maxBodyBytes)
+      if (!body) throw new ApiError('payload_too_large', `body exceeds ${signed.maxBodyBytes} bytes`)
+      const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') }
+      const verified = await verifyWebhook(await signed.keys, headers, body, Math.floor(now() / 1000), TOLERANCE_SECONDS)
+      if (!verified.ok) throw unauthorized(`signed request refused: ${verified.problem.message}`)
+      if (seenIds.has(verified.value.id)) throw unauthorized(`signed request refused: webhook-id ${verified.value.id} was already used`)
+      seenIds.set(verified.value.id, true)
+      return next()
+    }
     if (keys.length === 0) return next()
     const header = c.req.header('authorization') ?? ''
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? (queryParam ? c.req.query(queryParam) : undefined)
@@ -37,4 +62,28 @@ function constantTimeEqual(a: string, b: string): boolean {
   let difference = 0
   for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i)
   return difference === 0
+}
+
+/** The body's bytes, or undefined as soon as they pass `maxBytes`. */
+async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) return undefined
+  if (!request.body) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = request.body.getReader()
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.length
+    if (size > maxBytes) {
+      await reader.cancel()
+      return undefined
+    }
+    chunks.push(chunk.value)
+  }
+  const bytes = new Uint8Array(size)
+  let at = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, at)
+    at += chunk.length
+  }
+  return bytes
 }
