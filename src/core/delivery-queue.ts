@@ -65,9 +65,12 @@ export interface Submission {
   idempotencyKey?: string
 }
 
+export type SubmitResult = { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' }
+
+/** Where asynchronous jobs live: in process on Node, a Cloudflare Queue and KV on Workers. */
 export interface DeliveryQueue {
-  submit(submission: Submission): { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' }
-  get(id: string): Job | undefined
+  submit(submission: Submission): Promise<SubmitResult>
+  get(id: string): Promise<Job | undefined>
   pending(): number
   /** Resolves when every pending job is delivered or failed, or at `timeoutMs` with those still pending. */
   drain(timeoutMs: number): Promise<Job[]>
@@ -163,7 +166,6 @@ export function createDeliveryQueue({
   }
 
   async function run(job: Job, submission: Submission): Promise<void> {
-    await Promise.resolve() // the submitter sees the job queued
     const startedAt = clock.now()
     touch(job, { status: 'running' })
     try {
@@ -175,20 +177,25 @@ export function createDeliveryQueue({
   }
 
   return {
-    submit(submission) {
+    async submit(submission) {
       const known = submission.idempotencyKey ? byIdempotencyKey.get(submission.idempotencyKey) : undefined
       const existing = known ? (pending.get(known) ?? finished.get(known)) : undefined
-      if (existing) return { ok: true, job: existing, replayed: true }
+      // Snapshots: what a caller holds does not change under it.
+      if (existing) return { ok: true, job: { ...existing }, replayed: true }
       if (pending.size >= maxPending) return { ok: false, reason: 'full' }
       const id = newId()
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
       pending.set(id, job)
       if (submission.idempotencyKey) byIdempotencyKey.set(submission.idempotencyKey, id)
+      const snapshot = { ...job }
       void run(job, submission).catch((error: unknown) => finish(job, 'failed', String(error)))
-      return { ok: true, job, replayed: false }
+      return { ok: true, job: snapshot, replayed: false }
     },
-    get: (id) => pending.get(id) ?? finished.get(id),
+    get: async (id) => {
+      const job = pending.get(id) ?? finished.get(id)
+      return job && { ...job }
+    },
     pending: () => pending.size,
     async drain(timeoutMs) {
       if (pending.size > 0) {

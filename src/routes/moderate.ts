@@ -36,8 +36,8 @@ export function moderateRoutes(deps: ModerateRouteDeps) {
     return c.json(verdict)
   })
 
-  app.get('/jobs/:id', (c) => {
-    const job = deps.deliveries?.get(c.req.param('id'))
+  app.get('/jobs/:id', async (c) => {
+    const job = await deps.deliveries?.get(c.req.param('id'))
     if (!job) throw new ApiError('not_found', `no job ${c.req.param('id')}`)
     return c.json(job)
   })
@@ -57,7 +57,7 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
   // The budget applies to the judging in the queue; preparing images here uses a generous one.
   const prepared = await prepareItem(deps, item, { ...context, budgetMs: deps.limits.maxBudgetMs })
   if (prepared !== 'late' && !prepared.ok) throw ApiError.from(prepared.problem)
-  const submission = deliveries.submit({
+  const submission = await deliveries.submit({
     callbackUrl: url.value.href,
     idempotencyKey: c.req.header('idempotency-key'),
     // Judged in the queue, under the request's budget counted from when judging starts.

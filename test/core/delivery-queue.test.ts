@@ -40,7 +40,7 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
   it('delivers a signed verdict the receiver verifies', async () => {
     const { queue, finished } = await setup()
     const done = finished()
-    const { job } = queue.submit({ callbackUrl: receiver.url, judge: async () => verdict }) as { job: Job }
+    const { job } = await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict }) as { job: Job }
     expect(job.status).toBe('queued')
     expect(await done).toMatchObject({ status: 'delivered', attempts: 1, verdict })
     const last = receiver.received.at(-1)!
@@ -53,7 +53,7 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
     const before = receiver.received.length
     const done = finished()
     let retry = retried()
-    const { job } = queue.submit({ callbackUrl: receiver.url, judge: async () => verdict }) as { job: Job }
+    const { job } = await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict }) as { job: Job }
     expect(await retry).toBe(1000)
     retry = retried()
     await clock.advance(1000)
@@ -73,7 +73,7 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
     receiver.answer({ status: 503, headers: { 'retry-after': '120' } }, { status: 302, headers: { location: 'https://example.com/' } })
     const done = finished()
     let retry = retried()
-    queue.submit({ callbackUrl: receiver.url, judge: async () => verdict })
+    await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict })
     expect(await retry).toBe(120_000)
     retry = retried()
     await clock.advance(120_000)
@@ -87,11 +87,11 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
     receiver.answer({ status: 410 })
     const url = `${receiver.url}?gone=1`
     let done = finished()
-    queue.submit({ callbackUrl: url, judge: async () => verdict })
+    await queue.submit({ callbackUrl: url, judge: async () => verdict })
     expect(await done).toMatchObject({ status: 'failed', attempts: 1, last_error: 'HTTP 410 Gone' })
     const before = receiver.received.length
     done = finished()
-    queue.submit({ callbackUrl: url, judge: async () => verdict })
+    await queue.submit({ callbackUrl: url, judge: async () => verdict })
     expect(await done).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/410 Gone before/) })
     expect(receiver.received.length).toBe(before)
   })
@@ -101,7 +101,7 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
     receiver.answer(...Array.from({ length: 10 }, () => ({ status: 500 })))
     const done = finished()
     let retry = retried()
-    const { job } = queue.submit({ callbackUrl: receiver.url, judge: async () => verdict }) as { job: Job }
+    const { job } = await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict }) as { job: Job }
     let outcome: Job | undefined
     void done.then((j) => (outcome = j))
     for (let i = 0; i < 10 && !outcome; i++) {
@@ -110,24 +110,24 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
       await clock.advance(delay)
     }
     expect(await done).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/retry window of 10000 ms exhausted after 4 attempts/) })
-    expect(queue.get(job.id)?.status).toBe('failed')
+    expect((await queue.get(job.id))?.status).toBe('failed')
   })
 
   it('refuses, without retrying, a callback whose name resolves to loopback', async () => {
     const { queue, finished } = await setup({ resolve: async () => [{ address: '127.0.0.1', family: 4 }] })
     const done = finished()
-    queue.submit({ callbackUrl: 'https://hooks.example.com/x', judge: async () => verdict })
+    await queue.submit({ callbackUrl: 'https://hooks.example.com/x', judge: async () => verdict })
     expect(await done).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.stringMatching(/resolves to 127\.0\.0\.1/) })
   })
 
   it('returns the same job for the same Idempotency-Key, and refuses when full instead of dropping', async () => {
     const { queue } = await setup({ maxPending: 1 })
     const slow = new Promise<Verdict>(() => {})
-    const first = queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotencyKey: 'upload-7' })
-    const again = queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotencyKey: 'upload-7' })
+    const first = await queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotencyKey: 'upload-7' })
+    const again = await queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotencyKey: 'upload-7' })
     expect(again).toMatchObject({ ok: true, replayed: true })
     expect(first.ok && again.ok && again.job.id === first.job.id).toBe(true)
-    expect(queue.submit({ callbackUrl: receiver.url, judge: () => slow })).toEqual({ ok: false, reason: 'full' })
+    expect(await queue.submit({ callbackUrl: receiver.url, judge: () => slow })).toEqual({ ok: false, reason: 'full' })
     expect(queue.pending()).toBe(1)
   })
 })
