@@ -63,6 +63,9 @@ export function composeApp({
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
   const webhookKeys = config.WEBHOOK_SECRET.length > 0 ? importWebhookSecrets(config.WEBHOOK_SECRET) : undefined
+  if (webhookKeys && config.MODERATION_API_KEYS.length > 0 && config.WEBHOOK_INBOUND_SECRET.length === 0) {
+    logger.warn('signed requests are verified with WEBHOOK_SECRET: whoever can verify deliveries can also call the API; set WEBHOOK_INBOUND_SECRET to separate them')
+  }
   const deliveries =
     webhookKeys && createWebhookTransport
       ? createDeliveryQueue({
@@ -82,7 +85,7 @@ export function composeApp({
     policies,
     imageFetcher,
     deliveries,
-    webhookKeys,
+    webhookKeys: config.WEBHOOK_INBOUND_SECRET.length > 0 ? importWebhookSecrets(config.WEBHOOK_INBOUND_SECRET) : webhookKeys,
     asyncUnavailable:
       config.WEBHOOK_SECRET.length === 0
         ? 'WEBHOOK_SECRET is not set on the service, and deliveries are always signed'

@@ -7,6 +7,11 @@ const commaList = z
   .optional()
   .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean))
 
+// Standard Webhooks secrets: whsec_ and base64 of at least 16 bytes; comma-separated while rotating.
+const webhookSecrets = commaList.refine((secrets) => secrets.every((secret) => /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(secret)), {
+  message: 'each secret is whsec_ followed by the base64 of at least 16 random bytes',
+})
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
 /**
@@ -26,9 +31,10 @@ export const configSchema = z.object({
   MODERATION_DEFAULT_POLICY: z.string().default('default'),
   MODERATION_API_KEYS: commaList,
   // Standard Webhooks secrets, comma-separated while rotating (deliveries carry one signature each).
-  WEBHOOK_SECRET: commaList.refine((secrets) => secrets.every((secret) => /^whsec_[A-Za-z0-9+/=]+$/.test(secret)), {
-    message: 'each secret is whsec_ followed by base64',
-  }),
+  WEBHOOK_SECRET: webhookSecrets,
+  // Verifies signed requests in, when set; otherwise WEBHOOK_SECRET does, and then anyone able to
+  // verify deliveries can also sign requests (README).
+  WEBHOOK_INBOUND_SECRET: webhookSecrets,
   WEBHOOK_ALLOWED_HOSTS: commaList,
   // Jobs not yet delivered or failed; beyond this, asynchronous submissions get 503.
   WEBHOOK_MAX_PENDING: positiveInt(1000),

@@ -48,6 +48,8 @@ export interface DeliveryQueueOptions {
   initialDelayMs?: number
   maxDelayMs?: number
   attemptTimeoutMs?: number
+  /** Judging has its own budget; this only catches a judge that never settles. */
+  judgeTimeoutMs?: number
   /** Wall clock for timestamps (the injected clock may be monotonic). */
   wallClock?: () => number
   random?: () => number
@@ -61,16 +63,22 @@ export interface Submission {
   callbackUrl: string
   /** Produces the verdict; it already runs under its own latency budget. */
   judge: () => Promise<Verdict>
-  /** A retried submission with the same key returns the same job. */
-  idempotencyKey?: string
+  /**
+   * A retried submission with the same key (already scoped to the client) and the same content
+   * fingerprint returns the same job; the same key with other content is a conflict.
+   */
+  idempotency?: { key: string; fingerprint: string }
+  /** Who submitted it: only they can read the job. */
+  owner?: string
 }
 
-export type SubmitResult = { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' }
+export type SubmitResult = { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' | 'conflict' }
 
 /** Where asynchronous jobs live: in process on Node, a Cloudflare Queue and KV on Workers. */
 export interface DeliveryQueue {
   submit(submission: Submission): Promise<SubmitResult>
-  get(id: string): Promise<Job | undefined>
+  /** The job, if it exists and belongs to `owner`. */
+  get(id: string, owner?: string): Promise<Job | undefined>
   pending(): number
   /** Resolves when every pending job is delivered or failed, or at `timeoutMs` with those still pending. */
   drain(timeoutMs: number): Promise<Job[]>
@@ -96,16 +104,20 @@ export function createDeliveryQueue({
   initialDelayMs = 1000,
   maxDelayMs = 5 * 60 * 1000,
   attemptTimeoutMs = 10_000,
+  judgeTimeoutMs = 30_000,
   wallClock = Date.now,
   random = Math.random,
   newId = () => crypto.randomUUID(),
   onFinished,
   onRetry,
 }: DeliveryQueueOptions): DeliveryQueue {
+  const DAY = 24 * 60 * 60 * 1000
   const pending = new Map<string, Job>()
   const finished = new LRUCache<string, Job>({ max: 10_000 })
-  const byIdempotencyKey = new LRUCache<string, string>({ max: 10_000, ttl: 24 * 60 * 60 * 1000 })
-  const goneEndpoints = new Set<string>()
+  const owners = new LRUCache<string, string>({ max: 20_000 })
+  // Up to 10,000 keys for a day each (README); a key keeps its job's id and content fingerprint.
+  const byIdempotencyKey = new LRUCache<string, { jobId: string; fingerprint: string }>({ max: 10_000, ttl: DAY })
+  const goneEndpoints = new LRUCache<string, true>({ max: 10_000, ttl: DAY })
   let idle: (() => void)[] = []
 
   const touch = (job: Job, changes: Partial<Job>) => Object.assign(job, changes, { updated_at: new Date(wallClock()).toISOString() })
@@ -140,7 +152,12 @@ export function createDeliveryQueue({
     void timer.promise.then(() => controller.abort())
     let result: AttemptResult
     try {
-      result = await transport.post(job.callback_url, headers, body, controller.signal)
+      // The signal asks the transport to stop; the race makes sure the queue stops waiting.
+      const late = clock.timer(attemptTimeoutMs + 1000)
+      result = await Promise.race([
+        transport.post(job.callback_url, headers, body, controller.signal),
+        late.promise.then((): AttemptResult => ({ kind: 'retry', detail: 'timed out' })),
+      ]).finally(late.cancel)
     } catch (error) {
       result = { kind: 'retry', detail: String((error as Error)?.message ?? error) }
     } finally {
@@ -148,12 +165,13 @@ export function createDeliveryQueue({
     }
     if (result.kind === 'delivered') return finish(job, 'delivered')
     if (result.kind === 'gone') {
-      goneEndpoints.add(job.callback_url)
+      goneEndpoints.set(job.callback_url, true)
       return finish(job, 'failed', result.detail)
     }
     if (result.kind === 'refused') return finish(job, 'failed', result.detail)
     const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (job.attempts - 1)) * (0.5 + random() * 0.5)
-    const delay = result.retryAfterMs ?? backoff
+    // Retry-After may ask for later, never for sooner: 0 or a past date must not spin.
+    const delay = Math.max(backoff, result.retryAfterMs ?? 0)
     if (clock.now() + delay - startedAt > retryWindowMs) {
       return finish(job, 'failed', `${result.detail}; retry window of ${retryWindowMs} ms exhausted after ${job.attempts} attempts`)
     }
@@ -168,33 +186,45 @@ export function createDeliveryQueue({
   async function run(job: Job, submission: Submission): Promise<void> {
     const startedAt = clock.now()
     touch(job, { status: 'running' })
+    const late = clock.timer(judgeTimeoutMs)
     try {
-      touch(job, { verdict: await submission.judge() })
+      const verdict = await Promise.race([submission.judge(), late.promise.then(() => undefined)])
+      if (!verdict) return finish(job, 'failed', `judging did not finish in ${judgeTimeoutMs} ms`)
+      touch(job, { verdict })
     } catch (error) {
       return finish(job, 'failed', `judging failed: ${String(error)}`)
+    } finally {
+      late.cancel()
     }
     await attempt(job, startedAt)
   }
 
   return {
     async submit(submission) {
-      const known = submission.idempotencyKey ? byIdempotencyKey.get(submission.idempotencyKey) : undefined
-      const existing = known ? (pending.get(known) ?? finished.get(known)) : undefined
-      // Snapshots: what a caller holds does not change under it.
-      if (existing) return { ok: true, job: { ...existing }, replayed: true }
+      const { idempotency } = submission
+      const known = idempotency ? byIdempotencyKey.get(idempotency.key) : undefined
+      const existing = known ? (pending.get(known.jobId) ?? finished.get(known.jobId)) : undefined
+      // A failed job may be submitted again under its key; anything else answers with the job.
+      if (existing && existing.status !== 'failed') {
+        if (known && idempotency && known.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
+        // Snapshots: what a caller holds does not change under it.
+        return { ok: true, job: { ...existing }, replayed: true }
+      }
       if (pending.size >= maxPending) return { ok: false, reason: 'full' }
       const id = newId()
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
       pending.set(id, job)
-      if (submission.idempotencyKey) byIdempotencyKey.set(submission.idempotencyKey, id)
+      if (submission.owner) owners.set(id, submission.owner)
+      if (idempotency) byIdempotencyKey.set(idempotency.key, { jobId: id, fingerprint: idempotency.fingerprint })
       const snapshot = { ...job }
       void run(job, submission).catch((error: unknown) => finish(job, 'failed', String(error)))
       return { ok: true, job: snapshot, replayed: false }
     },
-    get: async (id) => {
+    get: async (id, owner) => {
       const job = pending.get(id) ?? finished.get(id)
-      return job && { ...job }
+      if (!job || (owners.get(id) ?? undefined) !== owner) return undefined
+      return { ...job }
     },
     pending: () => pending.size,
     async drain(timeoutMs) {

@@ -13,17 +13,27 @@ const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOS
 })
 
 // Stop accepting, let in-flight requests finish (each is bounded by its budget) and pending
-// webhook deliveries go out, then exit. Deliveries still pending at the deadline are reported
-// one by one in the log: none vanishes silently (they do not survive the process; README).
+// webhook deliveries go out, then exit. Deliveries still pending when the grace period ends are
+// reported one by one in the log: none vanishes silently (they do not survive the process; README).
 let stopping = false
 function shutdown(signal: string) {
   if (stopping) return
   stopping = true
-  const deadline = Date.now() + config.MODERATION_SHUTDOWN_GRACE_MS
+  const grace = config.MODERATION_SHUTDOWN_GRACE_MS
   setDraining()
   logger.info('shutting down', { signal, pending_deliveries: deliveries?.pending() ?? 0 })
-  server.close(async (error) => {
-    const undelivered = deliveries ? await deliveries.drain(Math.max(0, deadline - Date.now())) : []
+  const closed = new Promise<Error | undefined>((resolve) => server.close((error) => resolve(error)))
+  // Deliveries drain from the start, alongside the requests still in flight.
+  const draining = deliveries ? deliveries.drain(grace) : Promise.resolve([])
+  // Keep-alive connections would hold close() open until they time out: drop each as it goes idle.
+  if ('closeIdleConnections' in server) {
+    server.closeIdleConnections()
+    setInterval(() => server.closeIdleConnections(), 50).unref()
+  }
+  const outOfTime = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), grace).unref())
+  void Promise.race([Promise.all([closed, draining]), outOfTime]).then(async (outcome) => {
+    // Whatever is still pending is reported job by job, whichever way the grace period ended.
+    const undelivered = outcome === 'late' ? await (deliveries?.drain(0) ?? []) : outcome[1]
     for (const job of undelivered) {
       logger.error('webhook undelivered at shutdown', {
         job_id: job.id,
@@ -34,18 +44,10 @@ function shutdown(signal: string) {
         last_error: job.last_error,
       })
     }
-    logger.info('stopped', { error: error?.message, undelivered: undelivered.length })
+    const error = outcome === 'late' ? 'in-flight requests did not finish in time' : outcome[0]?.message
+    logger.info('stopped', { error, undelivered: undelivered.length })
     process.exit(error || undelivered.length > 0 ? 1 : 0)
   })
-  // Keep-alive connections would hold close() open until they time out: drop each as it goes idle.
-  if ('closeIdleConnections' in server) {
-    server.closeIdleConnections()
-    setInterval(() => server.closeIdleConnections(), 50).unref()
-  }
-  setTimeout(() => {
-    logger.error('in-flight requests did not finish in time; exiting', { grace_ms: config.MODERATION_SHUTDOWN_GRACE_MS })
-    process.exit(1)
-  }, config.MODERATION_SHUTDOWN_GRACE_MS + 1000).unref()
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'))
 process.on('SIGINT', () => shutdown('SIGINT'))

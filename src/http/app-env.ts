@@ -8,5 +8,7 @@ export interface AppEnv {
     startedAt: number
     /** Extra fields for the access log line (hashes and sizes, never content). */
     logFields: LogFields
+    /** Who is calling, as far as authentication tells: scopes idempotency keys and jobs. */
+    clientId: string
   }
 }

@@ -43,8 +43,10 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
       if (!verified.ok) throw unauthorized(`signed request refused: ${verified.problem.message}`)
       if (seenIds.has(verified.value.id)) throw unauthorized(`signed request refused: webhook-id ${verified.value.id} was already used`)
       seenIds.set(verified.value.id, true)
+      c.set('clientId', 'signed')
       return next()
     }
+    c.set('clientId', 'anonymous')
     if (keys.length === 0) return next()
     const header = c.req.header('authorization') ?? ''
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? (queryParam ? c.req.query(queryParam) : undefined)
@@ -52,6 +54,7 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
     const presented = await sha256Hex(token)
     let accepted = false
     for (const digest of await digests) accepted = constantTimeEqual(digest, presented) || accepted
+    c.set('clientId', `key:${presented.slice(0, 16)}`)
     if (!accepted) throw new ApiError('unauthorized', 'invalid bearer token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' })
     return next()
   }

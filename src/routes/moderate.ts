@@ -4,7 +4,8 @@ import type { DeliveryQueue } from '../core/delivery-queue.js'
 import type { AppEnv } from '../http/app-env.js'
 import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
-import { itemLogFields, judgePrepared, prepareItem, requestContext, type JudgeDeps } from '../http/judge-item.js'
+import { sha256Hex } from '../core/hash.js'
+import { itemLogFields, judgePrepared, prepareItem, requestContext, type JudgeDeps, type PreparedItem } from '../http/judge-item.js'
 import { readModerationBody } from '../http/read-moderation-body.js'
 
 export interface ModerateRouteDeps extends JudgeDeps {
@@ -37,7 +38,7 @@ export function moderateRoutes(deps: ModerateRouteDeps) {
   })
 
   app.get('/jobs/:id', async (c) => {
-    const job = await deps.deliveries?.get(c.req.param('id'))
+    const job = await deps.deliveries?.get(c.req.param('id'), c.get('clientId'))
     if (!job) throw new ApiError('not_found', `no job ${c.req.param('id')}`)
     return c.json(job)
   })
@@ -57,13 +58,25 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
   // The budget applies to the judging in the queue; preparing images here uses a generous one.
   const prepared = await prepareItem(deps, item, { ...context, budgetMs: deps.limits.maxBudgetMs })
   if (prepared !== 'late' && !prepared.ok) throw ApiError.from(prepared.problem)
+  const idempotencyKey = c.req.header('idempotency-key')
+  const fingerprint = prepared === 'late' ? undefined : await contentFingerprint(prepared.value, context, url.value.href)
   const submission = await deliveries.submit({
     callbackUrl: url.value.href,
-    idempotencyKey: c.req.header('idempotency-key'),
+    owner: c.get('clientId'),
+    // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
+    idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
     // Judged in the queue, under the request's budget counted from when judging starts.
     judge: async () => (await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, { ...context, startedAt: deps.clock.now(), waitUntil: undefined })).verdict,
   })
+  if (!submission.ok && submission.reason === 'conflict') {
+    throw new ApiError('unprocessable_content', `Idempotency-Key ${idempotencyKey} was used for other content; use a new key`)
+  }
   if (!submission.ok) throw new ApiError('service_unavailable', 'the delivery queue is full; retry later', { 'Retry-After': '5' })
   c.set('logFields', { ...(prepared === 'late' ? {} : itemLogFields(prepared.value)), job_id: submission.job.id, replayed: submission.replayed })
   return c.json(submission.job, 202, { Location: `/v1/jobs/${submission.job.id}` })
+}
+
+/** What makes two submissions the same: content, policy, budget and callback. */
+function contentFingerprint(item: PreparedItem, context: ReturnType<typeof requestContext>, callbackUrl: string): Promise<string> {
+  return sha256Hex(JSON.stringify([item.textSha256 ?? null, item.images.map((image) => image.sha256), context.policy.version, context.budgetMs, callbackUrl]))
 }

@@ -14,6 +14,7 @@ const receiver = await startWebhookReceiver(secret)
 
 /** A queue on a manual clock, real HTTP transport to the receiver, and events to wait for. */
 async function setup(options: { retryWindowMs?: number; maxPending?: number; resolve?: NonNullable<Parameters<typeof createNodeWebhookTransport>[0]>['resolve'] } = {}) {
+  receiver.clearAnswers()
   const clock = createManualClock(1_000)
   const finished: ((job: Job) => void)[] = []
   const retries: ((delay: number) => void)[] = []
@@ -82,6 +83,26 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
     expect((await done).status).toBe('delivered')
   })
 
+  it('never retries sooner than the backoff, even with Retry-After: 0', async () => {
+    const { queue, clock, finished, retried } = await setup()
+    receiver.answer({ status: 503, headers: { 'retry-after': '0' } })
+    const done = finished()
+    const retry = retried()
+    await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict })
+    expect(await retry).toBe(1000)
+    await clock.advance(1000)
+    expect((await done).status).toBe('delivered')
+  })
+
+  it('fails, visibly, a job whose judging never finishes, freeing its place', async () => {
+    const { queue, clock, finished } = await setup({ maxPending: 1 })
+    const done = finished()
+    await queue.submit({ callbackUrl: receiver.url, judge: () => new Promise<Verdict>(() => {}) })
+    await clock.advance(60_000)
+    expect(await done).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/judging did not finish/) })
+    expect(queue.pending()).toBe(0)
+  })
+
   it('stops at 410 Gone, and never calls that endpoint again', async () => {
     const { queue, finished } = await setup()
     receiver.answer({ status: 410 })
@@ -120,15 +141,33 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
     expect(await done).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.stringMatching(/resolves to 127\.0\.0\.1/) })
   })
 
-  it('returns the same job for the same Idempotency-Key, and refuses when full instead of dropping', async () => {
+  it('returns the same job for the same Idempotency-Key and content, and refuses when full instead of dropping', async () => {
     const { queue } = await setup({ maxPending: 1 })
     const slow = new Promise<Verdict>(() => {})
-    const first = await queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotencyKey: 'upload-7' })
-    const again = await queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotencyKey: 'upload-7' })
+    const idempotency = { key: 'client-a:upload-7', fingerprint: 'content-1' }
+    const first = await queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotency })
+    const again = await queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotency })
     expect(again).toMatchObject({ ok: true, replayed: true })
     expect(first.ok && again.ok && again.job.id === first.job.id).toBe(true)
+    // The same key with other content is a conflict, not someone else's job.
+    expect(await queue.submit({ callbackUrl: receiver.url, judge: () => slow, idempotency: { ...idempotency, fingerprint: 'content-2' } })).toEqual({
+      ok: false,
+      reason: 'conflict',
+    })
     expect(await queue.submit({ callbackUrl: receiver.url, judge: () => slow })).toEqual({ ok: false, reason: 'full' })
     expect(queue.pending()).toBe(1)
+  })
+
+  it('lets a failed job be submitted again under its Idempotency-Key', async () => {
+    const { queue, finished } = await setup()
+    receiver.answer({ status: 410 })
+    const idempotency = { key: 'client-a:retry-me', fingerprint: 'content' }
+    const url = `${receiver.url}?fresh=${Date.now()}`
+    const done = finished()
+    const first = await queue.submit({ callbackUrl: url, judge: async () => verdict, idempotency })
+    expect((await done).status).toBe('failed')
+    const again = await queue.submit({ callbackUrl: `${url}&second`, judge: async () => verdict, idempotency })
+    expect(again.ok && first.ok && again.job.id !== first.job.id && !again.replayed).toBe(true)
   })
 })
 

@@ -115,6 +115,22 @@ describe('the Node entry', () => {
       expect(lines.find((l) => l.msg === 'shutting down')).toMatchObject({ pending_deliveries: 3 })
     })
 
+    it('reports pending jobs even when an in-flight request outlasts the grace period', async () => {
+      const failing = await startWebhookReceiver(secret)
+      failing.answer(...Array.from({ length: 20 }, () => ({ status: 500 })))
+      const { child, url, lines, exited } = await startEntry({ ...env(), MODERATION_SHUTDOWN_GRACE_MS: '1500' })
+      const job = (await (await submit(url, failing.url)).json()) as { id: string }
+      await failing.next()
+      // A slow upload holds a connection open past the grace period.
+      const socket = (await import('node:net')).connect(Number(new URL(url).port), '127.0.0.1')
+      socket.write('POST /v1/moderate HTTP/1.1\r\nHost: x\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nabc')
+      await new Promise((resolve) => socket.once('ready', resolve))
+      child.kill('SIGTERM')
+      expect(await exited).toBe(1)
+      socket.destroy()
+      expect(lines.find((l) => l.msg === 'webhook undelivered at shutdown')).toMatchObject({ job_id: job.id })
+    })
+
     it('reports, job by job, what it could not deliver within the grace period, and exits 1', async () => {
       const failing = await startWebhookReceiver(secret)
       failing.answer(...Array.from({ length: 20 }, () => ({ status: 500 })))

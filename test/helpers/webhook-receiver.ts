@@ -50,6 +50,8 @@ export async function startWebhookReceiver(secret: string) {
     received,
     /** Scripted answers for the next deliveries, in order. */
     answer: (...answers: Answer[]) => script.push(...answers),
+    /** Forget scripted answers a previous test left unused. */
+    clearAnswers: () => void script.splice(0),
     next: () => new Promise<Received>((resolve) => waiters.push(resolve)),
   }
 }

@@ -51,6 +51,27 @@ describe('POST /v1/moderate with a callback_url', () => {
     expect(gemini.requests.length - before).toBe(1)
   })
 
+  it('scopes Idempotency-Key and jobs to the client: another key holder neither gets nor sees them', async () => {
+    const { app, deliveries } = await buildService({ gemini, env: { ...env, MODERATION_API_KEYS: 'alice-key,bob-key' } })
+    const submit = (key: string, text: string) =>
+      app.request('/v1/moderate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'idempotency-key': 'upload-1' },
+        body: JSON.stringify({ text, callback_url: receiver.url }),
+      })
+    const alice = (await (await submit('alice-key', fresh('hello there'))).json()) as Job
+    const bob = (await (await submit('bob-key', fresh('something else'))).json()) as Job
+    expect(bob.id).not.toBe(alice.id)
+    // Alice reusing her key for other content is a conflict.
+    const conflict = await submit('alice-key', fresh('different content'))
+    expect(conflict.status).toBe(422)
+    expect(await conflict.json()).toMatchObject({ error: { message: expect.stringMatching(/Idempotency-Key upload-1 was used for other content/) } })
+    const peek = (key: string, id: string) => app.request(`/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })
+    expect((await peek('alice-key', alice.id)).status).toBe(200)
+    expect((await peek('bob-key', alice.id)).status).toBe(404)
+    await deliveries!.drain(5000)
+  })
+
   it('refuses at once what could never be delivered or judged', async () => {
     const { moderate } = await buildService({ gemini, env })
     const expectError = async (body: unknown, status: number, message: RegExp) => {

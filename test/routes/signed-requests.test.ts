@@ -64,4 +64,11 @@ describe('requests signed the Standard Webhooks way, instead of a bearer key', (
     expect((await post({ authorization: 'Bearer bearer-key' })).status).toBe(200)
     expect((await post({})).status).toBe(401)
   })
+
+  it('verifies with WEBHOOK_INBOUND_SECRET, when set, so holders of the delivery secret cannot call the API', async () => {
+    const inbound = `whsec_${Buffer.from('a separate inbound secret, 32 b!').toString('base64')}`
+    const { app } = await buildService({ gemini, env: { WEBHOOK_SECRET: secret, WEBHOOK_INBOUND_SECRET: inbound, MODERATION_API_KEYS: 'bearer-key' } })
+    expect((await app.request(signedRequest(body()))).status).toBe(401)
+    expect((await app.request(signedRequest(body(), { key: inbound }))).status).toBe(200)
+  })
 })
