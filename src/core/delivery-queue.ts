@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache'
 import type { Clock, Logger } from './ports.js'
 import { z } from 'zod'
 import { verdictSchema, type Verdict } from './verdict.js'
-import { signWebhook, type WebhookKeys } from './webhook-signature.js'
+import { deliverOnce, retryDelay } from './delivery-attempt.js'
+import type { WebhookKeys } from './webhook-signature.js'
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'delivered', 'failed'])
 export type JobStatus = z.infer<typeof jobStatusSchema>
@@ -139,39 +140,14 @@ export function createDeliveryQueue({
   async function attempt(job: Job, startedAt: number): Promise<void> {
     if (goneEndpoints.has(job.callback_url)) return finish(job, 'failed', 'the endpoint answered 410 Gone before; not called again')
     touch(job, { attempts: job.attempts + 1 })
-    const timestamp = Math.floor(wallClock() / 1000)
-    const body = JSON.stringify({ type: 'moderation.completed', timestamp: new Date(timestamp * 1000).toISOString(), data: job.verdict })
-    const headers = {
-      'content-type': 'application/json',
-      'webhook-id': job.webhook_id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': await signWebhook(await keys, job.webhook_id, timestamp, body),
-    }
-    const controller = new AbortController()
-    const timer = clock.timer(attemptTimeoutMs)
-    void timer.promise.then(() => controller.abort())
-    let result: AttemptResult
-    try {
-      // The signal asks the transport to stop; the race makes sure the queue stops waiting.
-      const late = clock.timer(attemptTimeoutMs + 1000)
-      result = await Promise.race([
-        transport.post(job.callback_url, headers, body, controller.signal),
-        late.promise.then((): AttemptResult => ({ kind: 'retry', detail: 'timed out' })),
-      ]).finally(late.cancel)
-    } catch (error) {
-      result = { kind: 'retry', detail: String((error as Error)?.message ?? error) }
-    } finally {
-      timer.cancel()
-    }
+    const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs })
     if (result.kind === 'delivered') return finish(job, 'delivered')
     if (result.kind === 'gone') {
       goneEndpoints.set(job.callback_url, true)
       return finish(job, 'failed', result.detail)
     }
     if (result.kind === 'refused') return finish(job, 'failed', result.detail)
-    const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (job.attempts - 1)) * (0.5 + random() * 0.5)
-    // Retry-After may ask for later, never for sooner: 0 or a past date must not spin.
-    const delay = Math.max(backoff, result.retryAfterMs ?? 0)
+    const delay = retryDelay(job.attempts, result.retryAfterMs, { initialDelayMs, maxDelayMs, random })
     if (clock.now() + delay - startedAt > retryWindowMs) {
       return finish(job, 'failed', `${result.detail}; retry window of ${retryWindowMs} ms exhausted after ${job.attempts} attempts`)
     }

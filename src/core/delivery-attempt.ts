@@ -1,0 +1,58 @@
+import type { AttemptResult, Job, WebhookTransport } from './delivery-queue.js'
+import type { Clock } from './ports.js'
+import { signWebhook, type WebhookKeys } from './webhook-signature.js'
+
+export interface AttemptOptions {
+  keys: WebhookKeys | Promise<WebhookKeys>
+  transport: WebhookTransport
+  clock: Clock
+  /** Wall clock for timestamps (the injected clock may be monotonic). */
+  wallClock: () => number
+  attemptTimeoutMs: number
+}
+
+/**
+ * One signed POST of a job's verdict: `{type: "moderation.completed", timestamp, data}` with the
+ * job's webhook-id and a fresh timestamp and signature. Never throws; never waits past the
+ * attempt timeout (the signal asks the transport to stop, the race stops the waiting).
+ */
+export async function deliverOnce(job: Job, { keys, transport, clock, wallClock, attemptTimeoutMs }: AttemptOptions): Promise<AttemptResult> {
+  const timestamp = Math.floor(wallClock() / 1000)
+  const body = JSON.stringify({ type: 'moderation.completed', timestamp: new Date(timestamp * 1000).toISOString(), data: job.verdict })
+  const headers = {
+    'content-type': 'application/json',
+    'webhook-id': job.webhook_id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': await signWebhook(await keys, job.webhook_id, timestamp, body),
+  }
+  const controller = new AbortController()
+  const abort = clock.timer(attemptTimeoutMs)
+  void abort.promise.then(() => controller.abort())
+  const late = clock.timer(attemptTimeoutMs + 1000)
+  try {
+    return await Promise.race([
+      transport.post(job.callback_url, headers, body, controller.signal),
+      late.promise.then((): AttemptResult => ({ kind: 'retry', detail: 'timed out' })),
+    ])
+  } catch (error) {
+    return { kind: 'retry', detail: String((error as Error)?.message ?? error) }
+  } finally {
+    abort.cancel()
+    late.cancel()
+  }
+}
+
+export interface BackoffOptions {
+  initialDelayMs: number
+  maxDelayMs: number
+  random: () => number
+}
+
+/**
+ * The wait before the next attempt: exponential backoff scaled by a 0.5-1 jitter, or longer when
+ * Retry-After asks for it; never shorter (0 or a past date must not make retries spin).
+ */
+export function retryDelay(attempts: number, retryAfterMs: number | undefined, { initialDelayMs, maxDelayMs, random }: BackoffOptions): number {
+  const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempts - 1)) * (0.5 + random() * 0.5)
+  return Math.max(backoff, retryAfterMs ?? 0)
+}
