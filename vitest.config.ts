@@ -23,7 +23,13 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               kvNamespaces: ['VERDICT_CACHE'],
-              bindings: { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: inject('geminiUrl'), LOG_LEVEL: 'warn' },
+              bindings: {
+                GEMINI_API_KEY: 'test-key-not-secret',
+                GEMINI_BASE_URL: inject('geminiUrl'),
+                LOG_LEVEL: 'warn',
+                WEBHOOK_SECRET: inject('webhook').secret,
+                WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+              },
             },
           })),
         ],

@@ -2,9 +2,9 @@ import { createApp } from './app.js'
 import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
-import { createDeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
+import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
 import { createModerator } from './core/moderate.js'
-import { importWebhookSecrets } from './core/webhook-signature.js'
+import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
 import { createGeminiModel } from './model/gemini-model.js'
@@ -28,6 +28,8 @@ export interface ComposeOptions {
   createWebhookTransport?: (allowedHosts: string[]) => WebhookTransport
   /** Told of every finished delivery (the Node entry's shutdown report, metrics). */
   onDeliveryFinished?: (job: Job) => void
+  /** A runtime's own job queue (Workers: Cloudflare Queue + KV), instead of the in-process one. */
+  createDeliveries?: (keys: Promise<WebhookKeys>) => DeliveryQueue | undefined
 }
 
 /**
@@ -49,6 +51,7 @@ export function composeApp({
   createImageFetcher,
   createWebhookTransport,
   onDeliveryFinished,
+  createDeliveries,
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
@@ -66,21 +69,24 @@ export function composeApp({
   if (webhookKeys && config.MODERATION_API_KEYS.length > 0 && config.WEBHOOK_INBOUND_SECRET.length === 0) {
     logger.warn('signed requests are verified with WEBHOOK_SECRET: whoever can verify deliveries can also call the API; set WEBHOOK_INBOUND_SECRET to separate them')
   }
-  const deliveries =
-    webhookKeys && createWebhookTransport
-      ? createDeliveryQueue({
-          clock,
-          logger,
-          keys: webhookKeys,
-          transport: createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS),
-          maxPending: config.WEBHOOK_MAX_PENDING,
-          retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
-          onFinished: (job) => {
-            telemetry.recordDelivery(job.status)
-            onDeliveryFinished?.(job)
-          },
-        })
-      : undefined
+  function inProcessDeliveries(keys: Promise<WebhookKeys>, transport: WebhookTransport) {
+    return createDeliveryQueue({
+      clock,
+      logger,
+      keys,
+      transport,
+      maxPending: config.WEBHOOK_MAX_PENDING,
+      retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+      onFinished: (job) => {
+        telemetry.recordDelivery(job.status)
+        onDeliveryFinished?.(job)
+      },
+    })
+  }
+  // Deliveries are always signed: no secret, no asynchronous moderation.
+  let deliveries: DeliveryQueue | undefined
+  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys)
+  else if (webhookKeys && createWebhookTransport) deliveries = inProcessDeliveries(webhookKeys, createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS))
   const app = createApp({
     policies,
     imageFetcher,
@@ -89,7 +95,7 @@ export function composeApp({
     asyncUnavailable:
       config.WEBHOOK_SECRET.length === 0
         ? 'WEBHOOK_SECRET is not set on the service, and deliveries are always signed'
-        : 'asynchronous moderation is not available on this runtime yet',
+        : 'this deployment has no delivery queue (on Workers: bind the JOBS KV namespace and the DELIVERIES queue)',
     callbackAllowedHosts: config.WEBHOOK_ALLOWED_HOSTS,
     moderator,
     images,

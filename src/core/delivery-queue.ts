@@ -71,6 +71,8 @@ export interface Submission {
   idempotency?: { key: string; fingerprint: string }
   /** Who submitted it: only they can read the job. */
   owner?: string
+  /** Keeps judging alive after the 202 where the runtime needs it (Workers' ctx.waitUntil). */
+  waitUntil?: (promise: Promise<unknown>) => void
 }
 
 export type SubmitResult = { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' | 'conflict' }

@@ -2,20 +2,27 @@ import type { ExecutionContext } from 'hono'
 import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import { composeApp } from '../compose.js'
 import { ConfigError, parseConfig, type Config } from '../config.js'
-import type { VerdictCache } from '../core/ports.js'
+import { systemClock, type VerdictCache } from '../core/ports.js'
 import { createCacheApiVerdictCache, createKvVerdictCache, type HttpCache, type KvStore } from '../cache/edge-verdict-caches.js'
 import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { loadPolicies } from '../core/policy.js'
 import { policyFiles } from '../generated/policies.js'
 import { createHeaderImageProcessor } from '../images/header-image-processor.js'
 import { createPhotonImageProcessor } from '../images/photon-image-processor.js'
+import { createFetchWebhookTransport } from '../net/fetch-webhook-transport.js'
+import { createWorkerDeliveryQueue, type JobStore, type QueueMessage, type QueueProducer } from '../webhooks/worker-delivery-queue.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 
-type WorkerApp = ReturnType<typeof composeApp>['app']
+interface Built {
+  app: ReturnType<typeof composeApp>['app']
+  deliveries?: ReturnType<typeof createWorkerDeliveryQueue>
+}
 
 export interface WorkerHandler {
   // Hono's ExecutionContext mirrors the Workers one, without global Workers types in a Node build.
   fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response>
+  /** The Cloudflare Queue consumer: one signed delivery attempt per message. */
+  queue(batch: { messages: readonly QueueMessage[] }, env: Record<string, unknown>, ctx: ExecutionContext): Promise<void>
 }
 
 /**
@@ -27,9 +34,9 @@ export interface WorkerHandler {
  * export default createWorkerHandler()
  */
 export function createWorkerHandler(): WorkerHandler {
-  let built: Promise<WorkerApp> | undefined
+  let built: Promise<Built> | undefined
 
-  async function build(env: Record<string, unknown>, hostname: string): Promise<WorkerApp> {
+  async function build(env: Record<string, unknown>, hostname: string): Promise<Built> {
     try {
       return await buildApp(env, hostname)
     } catch (error) {
@@ -39,7 +46,7 @@ export function createWorkerHandler(): WorkerHandler {
     }
   }
 
-  async function buildApp(env: Record<string, unknown>, hostname: string): Promise<WorkerApp> {
+  async function buildApp(env: Record<string, unknown>, hostname: string): Promise<Built> {
     const config = parseConfig(stringBindings(env))
     const logger = createJsonLogger({ level: config.LOG_LEVEL })
     const policies = await loadPolicies(policyFiles, config.MODERATION_DEFAULT_POLICY)
@@ -47,8 +54,8 @@ export function createWorkerHandler(): WorkerHandler {
       logger.warn('the Cache API does nothing on workers.dev: verdicts are shared across isolates only on a route of your zone, or with MODERATION_EDGE_CACHE=kv')
     }
     if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
-    return composeApp({
-      // Cloudflare Queues for deliveries are not wired yet: callback_url answers 400 on Workers.
+    let deliveries: Built['deliveries']
+    const { app } = composeApp({
       config,
       policies,
       images:
@@ -59,15 +66,32 @@ export function createWorkerHandler(): WorkerHandler {
       cache: verdictCache(config, env),
       // workerd forbids one request to touch another's timers or fetches.
       shareModelCalls: false,
-    }).app
+      // Asynchronous jobs: KV for their state, a Cloudflare Queue for the delivery attempts.
+      createDeliveries: (keys) => {
+        const jobs = env.JOBS as JobStore | undefined
+        const producer = env.DELIVERIES as QueueProducer | undefined
+        if (!jobs || !producer) return undefined
+        deliveries = createWorkerDeliveryQueue({
+          jobs,
+          producer,
+          keys,
+          transport: createFetchWebhookTransport(),
+          clock: systemClock,
+          logger,
+          retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+        })
+        return deliveries
+      },
+    })
+    return { app, deliveries }
   }
 
   return {
     async fetch(request, env, ctx) {
       built ??= build(env, new URL(request.url).hostname)
-      let app: WorkerApp
+      let app: Built['app']
       try {
-        app = await built
+        app = (await built).app
       } catch (error) {
         const request_id = request.headers.get('x-request-id') ?? crypto.randomUUID()
         // The details (which setting) go to the Worker's log, not to whoever sent the request.
@@ -75,6 +99,16 @@ export function createWorkerHandler(): WorkerHandler {
         return Response.json(body, { status: 500, headers: { 'x-request-id': request_id } })
       }
       return app.fetch(request, env, ctx)
+    },
+    async queue(batch, env) {
+      built ??= build(env, 'queue')
+      const { deliveries } = await built
+      if (!deliveries) {
+        // Without WEBHOOK_SECRET or the JOBS binding the messages cannot be sent: keep them for later.
+        for (const message of batch.messages) message.retry({ delaySeconds: 60 })
+        return
+      }
+      await deliveries.consume(batch.messages)
     },
   }
 }

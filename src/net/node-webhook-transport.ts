@@ -2,19 +2,12 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { AttemptResult, WebhookTransport } from '../core/delivery-queue.js'
 import { createGuardedLookup, ForbiddenAddressError, systemResolve, type Resolve } from './guarded-lookup.js'
+import { parseRetryAfter } from './retry-after.js'
 
 export interface NodeWebhookTransportOptions {
   /** Hosts exempt from the address guard (WEBHOOK_ALLOWED_HOSTS). */
   allowedHosts?: string[]
   resolve?: Resolve
-}
-
-/** Retry-After in seconds or as an HTTP date, in milliseconds from `now`. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (!value) return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
 /**

@@ -63,6 +63,7 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
   const submission = await deliveries.submit({
     callbackUrl: url.value.href,
     owner: c.get('clientId'),
+    waitUntil: context.waitUntil,
     // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
     idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
     // Judged in the queue, under the request's budget counted from when judging starts.

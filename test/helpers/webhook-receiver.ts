@@ -17,12 +17,14 @@ type Answer = { status: number; headers?: Record<string, string> }
  * `standardwebhooks` library (not our code), answers as scripted (200 by default), and lets a
  * test wait for the next delivery.
  */
-export async function startWebhookReceiver(secret: string) {
+export async function startWebhookReceiver(secret: string, { closeAfterAll = true } = {}) {
   const webhook = new Webhook(secret)
   const received: Received[] = []
   const script: Answer[] = []
   let waiters: ((r: Received) => void)[] = []
   const server = createServer(async (req, res) => {
+    // For tests in another process (workerd): what was received so far.
+    if (req.method === 'GET' && req.url === '/__received') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received))
     const body = await readBody(req)
     let payload: Received['payload']
     let verified = false
@@ -40,10 +42,11 @@ export async function startWebhookReceiver(secret: string) {
     waiters = []
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  afterAll(() => {
+  const close = () => {
     server.closeAllConnections()
     server.close()
-  })
+  }
+  if (closeAfterAll) afterAll(close)
   const port = (server.address() as AddressInfo).port
   return {
     url: `http://127.0.0.1:${port}/hooks/moderation`,
@@ -53,6 +56,8 @@ export async function startWebhookReceiver(secret: string) {
     /** Forget scripted answers a previous test left unused. */
     clearAnswers: () => void script.splice(0),
     next: () => new Promise<Received>((resolve) => waiters.push(resolve)),
+    controlUrl: `http://127.0.0.1:${port}/__received`,
+    close,
   }
 }
 

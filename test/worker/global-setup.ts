@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node'
 import { loadPolicies } from '../../src/core/policy.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
 import { startFakeGemini } from '../helpers/fake-gemini.js'
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 import { makeAnimation, makeImage, pngBomb, toBase64 } from '../helpers/images.js'
 
 declare module 'vitest' {
@@ -11,6 +12,8 @@ declare module 'vitest' {
     images: { png: string; largePng: string; bomb: string; animatedGif: string; truncatedJpeg: string }
     /** policy name -> policy_version, as the Node service computes them from policies/. */
     policyVersions: Record<string, string>
+    /** A webhook receiver in Node that verifies deliveries with standardwebhooks. */
+    webhook: { url: string; secret: string; controlUrl: string }
   }
 }
 
@@ -27,5 +30,11 @@ export default async function setup(project: TestProject) {
   })
   const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
   project.provide('policyVersions', Object.fromEntries(policies.list().map((policy) => [policy.name, policy.version])))
-  return () => gemini.close()
+  const secret = `whsec_${Buffer.from('workerd delivery secret 32 bytes').toString('base64')}`
+  const receiver = await startWebhookReceiver(secret, { closeAfterAll: false })
+  project.provide('webhook', { url: receiver.url, secret, controlUrl: receiver.controlUrl })
+  return async () => {
+    receiver.close()
+    await gemini.close()
+  }
 }

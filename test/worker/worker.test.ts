@@ -1,5 +1,5 @@
 import { env, SELF } from 'cloudflare:test'
-import { beforeEach, describe, expect, inject, it } from 'vitest'
+import { beforeEach, describe, expect, inject, it, vi } from 'vitest'
 import { imageSize } from 'image-size'
 import { createWorkerHandler } from '../../src/entry/worker-handler.js'
 
@@ -206,5 +206,31 @@ describe('a verdict cache shared across isolates', () => {
     })
     expect(res.status).toBe(500)
     expect(await res.json()).toMatchObject({ error: { code: 'internal_error', message: expect.stringMatching(/misconfigured/) } })
+  })
+})
+
+describe('asynchronous moderation on Workers', () => {
+  it('answers 202, and the queue consumer delivers the signed verdict to the callback', async () => {
+    const webhook = inject('webhook')
+    await script({ verdict: { safe: false, categories: ['violence'], confidence: 0.9 } })
+    const res = await moderate({ text: fresh('async at the edge'), callback_url: webhook.url })
+    expect(res.status).toBe(202)
+    const job = (await res.json()) as { id: string; webhook_id: string; status: string }
+    expect(job.status).toBe('queued')
+    // The consumer runs after the queue's batch timeout (1 s): wait for the receiver to see it.
+    await vi.waitFor(
+      async () => {
+        const received = (await (await fetch(webhook.controlUrl)).json()) as { id: string; verified: boolean; payload?: { data: { action: string } } }[]
+        expect(received.find((r) => r.id === job.webhook_id)).toMatchObject({ verified: true, payload: { data: { action: 'block' } } })
+      },
+      { timeout: 10_000, interval: 100 },
+    )
+    await vi.waitFor(
+      async () => {
+        const status = (await (await SELF.fetch(`https://moderation.example/v1/jobs/${job.id}`)).json()) as { status: string }
+        expect(status.status).toBe('delivered')
+      },
+      { timeout: 5_000, interval: 100 },
+    )
   })
 })
