@@ -14,8 +14,19 @@ export interface QueueProducer {
 }
 export interface QueueMessage {
   body: unknown
+  /** How many times this message has been handed to a consumer, this time included. */
+  attempts?: number
   ack(): void
   retry(options?: { delaySeconds?: number }): void
+}
+
+/**
+ * A delivery message carries everything the attempt needs (job, verdict, first submission time):
+ * the consumer never depends on reading back a KV write, which may not have reached its
+ * location yet. KV only shows the status.
+ */
+interface DeliveryMessage {
+  stored: StoredJob
 }
 
 export interface WorkerDeliveryQueueOptions {
@@ -94,20 +105,25 @@ export function createWorkerDeliveryQueue({
     }
     if (!verdict) return fail(stored, `judging did not finish in ${judgeTimeoutMs} ms`)
     await save(stored, { verdict })
-    await producer.send({ jobId: stored.job.id })
+    await producer.send({ stored } satisfies DeliveryMessage)
   }
 
   async function deliver(message: QueueMessage) {
-    const jobId = (message.body as { jobId?: unknown } | null)?.jobId
-    const stored = typeof jobId === 'string' ? await load(jobId) : null
-    // At-least-once: a message for a finished (or unknown) job is acknowledged and nothing more.
-    if (!stored || stored.job.status === 'delivered' || stored.job.status === 'failed') return message.ack()
+    const stored = (message.body as DeliveryMessage | null)?.stored
+    if (!stored?.job?.verdict) {
+      logger.error('webhook message without a job; dropped', {})
+      return message.ack()
+    }
+    // At-least-once: a job already finished (as far as KV shows) is not delivered again.
+    const current = await load(stored.job.id)
+    if (current && (current.job.status === 'delivered' || current.job.status === 'failed')) return message.ack()
     const { job } = stored
     if (await jobs.get(`gone:${job.callback_url}`, 'json')) {
       await fail(stored, 'the endpoint answered 410 Gone before; not called again')
       return message.ack()
     }
-    await save(stored, { attempts: job.attempts + 1 })
+    // The message's own delivery count is the attempt number: retries re-deliver the same body.
+    await save(stored, { attempts: Math.max(job.attempts + 1, message.attempts ?? 1) })
     const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs })
     if (result.kind === 'delivered') {
       await save(stored, { status: 'delivered' })
@@ -157,7 +173,13 @@ export function createWorkerDeliveryQueue({
     pending: () => 0,
     drain: async () => [],
     async consume(messages) {
-      for (const message of messages) await deliver(message)
+      for (const message of messages) {
+        // One message's trouble (a KV outage, a bug) must not decide the others' fate.
+        await deliver(message).catch((error: unknown) => {
+          logger.error('webhook delivery attempt crashed; retried', { error: String(error) })
+          message.retry({ delaySeconds: Math.ceil(initialDelayMs / 1000) })
+        })
+      }
     },
   }
 }
