@@ -29,7 +29,7 @@ export interface ComposeOptions {
   /** Told of every finished delivery (the Node entry's shutdown report, metrics). */
   onDeliveryFinished?: (job: Job) => void
   /** A runtime's own job queue (Workers: Cloudflare Queue + KV), instead of the in-process one. */
-  createDeliveries?: (keys: Promise<WebhookKeys>) => DeliveryQueue | undefined
+  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void) => DeliveryQueue | undefined
 }
 
 /**
@@ -69,6 +69,10 @@ export function composeApp({
   if (webhookKeys && config.MODERATION_API_KEYS.length > 0 && config.WEBHOOK_INBOUND_SECRET.length === 0) {
     logger.warn('signed requests are verified with WEBHOOK_SECRET: whoever can verify deliveries can also call the API; set WEBHOOK_INBOUND_SECRET to separate them')
   }
+  const deliveryFinished = (job: Job) => {
+    telemetry.recordDelivery(job.status)
+    onDeliveryFinished?.(job)
+  }
   function inProcessDeliveries(keys: Promise<WebhookKeys>, transport: WebhookTransport) {
     return createDeliveryQueue({
       clock,
@@ -77,15 +81,12 @@ export function composeApp({
       transport,
       maxPending: config.WEBHOOK_MAX_PENDING,
       retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
-      onFinished: (job) => {
-        telemetry.recordDelivery(job.status)
-        onDeliveryFinished?.(job)
-      },
+      onFinished: deliveryFinished,
     })
   }
   // Deliveries are always signed: no secret, no asynchronous moderation.
   let deliveries: DeliveryQueue | undefined
-  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys)
+  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished)
   else if (webhookKeys && createWebhookTransport) deliveries = inProcessDeliveries(webhookKeys, createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS))
   const app = createApp({
     policies,

@@ -67,7 +67,7 @@ export function createWorkerHandler(): WorkerHandler {
       // workerd forbids one request to touch another's timers or fetches.
       shareModelCalls: false,
       // Asynchronous jobs: KV for their state, a Cloudflare Queue for the delivery attempts.
-      createDeliveries: (keys) => {
+      createDeliveries: (keys, onFinished) => {
         const jobs = env.JOBS as JobStore | undefined
         const producer = env.DELIVERIES as QueueProducer | undefined
         if (!jobs || !producer) return undefined
@@ -79,6 +79,7 @@ export function createWorkerHandler(): WorkerHandler {
           clock: systemClock,
           logger,
           retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+          onFinished,
         })
         return deliveries
       },

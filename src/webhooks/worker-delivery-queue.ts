@@ -1,5 +1,6 @@
 import { deliverOnce, retryDelay } from '../core/delivery-attempt.js'
 import type { DeliveryQueue, Job, Submission, WebhookTransport } from '../core/delivery-queue.js'
+import { sha256Hex } from '../core/hash.js'
 import type { Clock, Logger } from '../core/ports.js'
 import type { Verdict } from '../core/verdict.js'
 import type { WebhookKeys } from '../core/webhook-signature.js'
@@ -20,15 +21,6 @@ export interface QueueMessage {
   retry(options?: { delaySeconds?: number }): void
 }
 
-/**
- * A delivery message carries everything the attempt needs (job, verdict, first submission time):
- * the consumer never depends on reading back a KV write, which may not have reached its
- * location yet. KV only shows the status.
- */
-interface DeliveryMessage {
-  stored: StoredJob
-}
-
 export interface WorkerDeliveryQueueOptions {
   jobs: JobStore
   producer: QueueProducer
@@ -41,9 +33,12 @@ export interface WorkerDeliveryQueueOptions {
   maxDelayMs?: number
   attemptTimeoutMs?: number
   judgeTimeoutMs?: number
+  /** The consumer's `max_retries` in wrangler.toml: the job fails before the queue drops it. */
+  maxQueueRetries?: number
   wallClock?: () => number
   random?: () => number
   newId?: () => string
+  onFinished?: (job: Job) => void
 }
 
 interface StoredJob {
@@ -53,15 +48,29 @@ interface StoredJob {
   fingerprint?: string
 }
 
+/**
+ * A delivery message carries everything the attempt needs (job, verdict, first submission time):
+ * the consumer never depends on reading back a KV write, which may not have reached its
+ * location yet. KV only shows the status.
+ */
+interface DeliveryMessage {
+  stored: StoredJob
+}
+
 const DAY_SECONDS = 24 * 60 * 60
 const JOB_TTL_SECONDS = 7 * DAY_SECONDS
+// Cloudflare Queues delays a retry by 12 hours at most.
+const MAX_QUEUE_DELAY_SECONDS = 12 * 60 * 60
+// KV takes one write per key per second: a second write that soon is retried once, a bit later.
+const KV_WRITE_SPACING_MS = 1100
 
 /**
- * Asynchronous moderation on Workers: jobs in KV (readable from any isolate), judging in the
- * submitting request's waitUntil, and each delivery attempt as a message on a Cloudflare Queue
- * (durable, at-least-once) whose consumer signs, POSTs and retries with the Node queue's rules.
- * What is on the queue survives an isolate's end; a job still being judged when its request's
- * waitUntil is cut short does not (README).
+ * Asynchronous moderation on Workers: job status in KV (readable from any isolate), judging in
+ * the submitting request's waitUntil, and each delivery attempt as a message on a Cloudflare
+ * Queue (durable, at-least-once) whose consumer signs, POSTs and retries with the Node queue's
+ * rules. Writes to a job's KV record are at least a second apart (KV's limit per key): submit
+ * writes it, then only the consumer does, once per attempt. A job with an Idempotency-Key gets
+ * an id derived from it, so concurrent resubmissions share one webhook-id.
  *
  * @example
  * const deliveries = createWorkerDeliveryQueue({ jobs: env.JOBS, producer: env.DELIVERIES, keys, transport, clock, logger })
@@ -78,90 +87,115 @@ export function createWorkerDeliveryQueue({
   maxDelayMs = 5 * 60 * 1000,
   attemptTimeoutMs = 10_000,
   judgeTimeoutMs = 30_000,
+  maxQueueRetries = 100,
   wallClock = Date.now,
   random = Math.random,
   newId = () => crypto.randomUUID(),
+  onFinished,
 }: WorkerDeliveryQueueOptions): DeliveryQueue & { consume(messages: readonly QueueMessage[]): Promise<void> } {
   const load = async (id: string) => (await jobs.get(`job:${id}`, 'json')) as StoredJob | null
-  const save = (stored: StoredJob, changes: Partial<Job>) => {
+
+  async function save(stored: StoredJob, changes: Partial<Job>): Promise<void> {
     Object.assign(stored.job, changes, { updated_at: new Date(wallClock()).toISOString() })
-    return jobs.put(`job:${stored.job.id}`, JSON.stringify(stored), { expirationTtl: JOB_TTL_SECONDS })
+    const write = () => jobs.put(`job:${stored.job.id}`, JSON.stringify(stored), { expirationTtl: JOB_TTL_SECONDS })
+    try {
+      await write()
+    } catch {
+      await clock.timer(KV_WRITE_SPACING_MS).promise
+      await write().catch((error: unknown) => logger.error('job status not saved', { job_id: stored.job.id, error: String(error) }))
+    }
   }
-  const fail = async (stored: StoredJob, error: string) => {
-    await save(stored, { status: 'failed', last_error: error })
-    logger.error('webhook delivery failed', { job_id: stored.job.id, webhook_id: stored.job.webhook_id, attempts: stored.job.attempts, error })
+
+  async function finish(stored: StoredJob, status: 'delivered' | 'failed', error?: string) {
+    await save(stored, { status, ...(error ? { last_error: error } : {}) })
+    const fields = { job_id: stored.job.id, webhook_id: stored.job.webhook_id, attempts: stored.job.attempts }
+    if (status === 'failed') logger.error('webhook delivery failed', { ...fields, error })
+    else logger.info('webhook delivered', fields)
+    onFinished?.(stored.job)
   }
 
   async function judgeAndEnqueue(stored: StoredJob, judge: () => Promise<Verdict>) {
-    await save(stored, { status: 'running' })
     const late = clock.timer(judgeTimeoutMs)
     let verdict: Verdict | undefined
     try {
       verdict = await Promise.race([judge(), late.promise.then(() => undefined)])
     } catch (error) {
-      return fail(stored, `judging failed: ${String(error)}`)
+      return finish(stored, 'failed', `judging failed: ${String(error)}`)
     } finally {
       late.cancel()
     }
-    if (!verdict) return fail(stored, `judging did not finish in ${judgeTimeoutMs} ms`)
-    await save(stored, { verdict })
+    if (!verdict) return finish(stored, 'failed', `judging did not finish in ${judgeTimeoutMs} ms`)
+    stored.job.verdict = verdict
+    stored.job.status = 'running'
+    // No KV write here: the message carries the verdict, and the consumer records the outcome.
     await producer.send({ stored } satisfies DeliveryMessage)
   }
 
   async function deliver(message: QueueMessage) {
     const stored = (message.body as DeliveryMessage | null)?.stored
     if (!stored?.job?.verdict) {
-      logger.error('webhook message without a job; dropped', {})
+      logger.error('webhook message without a verdict; dropped', {})
       return message.ack()
     }
     // At-least-once: a job already finished (as far as KV shows) is not delivered again.
     const current = await load(stored.job.id)
-    if (current && (current.job.status === 'delivered' || current.job.status === 'failed')) return message.ack()
+    if (current && current.job.webhook_id === stored.job.webhook_id && (current.job.status === 'delivered' || current.job.status === 'failed')) {
+      return message.ack()
+    }
     const { job } = stored
     if (await jobs.get(`gone:${job.callback_url}`, 'json')) {
-      await fail(stored, 'the endpoint answered 410 Gone before; not called again')
+      await finish(stored, 'failed', 'the endpoint answered 410 Gone before; not called again')
       return message.ack()
     }
     // The message's own delivery count is the attempt number: retries re-deliver the same body.
-    await save(stored, { attempts: Math.max(job.attempts + 1, message.attempts ?? 1) })
+    job.attempts = message.attempts ?? job.attempts + 1
     const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs })
     if (result.kind === 'delivered') {
-      await save(stored, { status: 'delivered' })
-      logger.info('webhook delivered', { job_id: job.id, webhook_id: job.webhook_id, attempts: job.attempts })
-      return message.ack()
+      message.ack() // acknowledged first: a slow status write must not cause a second delivery
+      return finish(stored, 'delivered')
     }
-    if (result.kind === 'gone') await jobs.put(`gone:${job.callback_url}`, 'true', { expirationTtl: DAY_SECONDS })
+    if (result.kind === 'gone') await jobs.put(`gone:${job.callback_url}`, 'true', { expirationTtl: DAY_SECONDS }).catch(() => {})
     if (result.kind !== 'retry') {
-      await fail(stored, result.detail)
-      return message.ack()
+      message.ack()
+      return finish(stored, 'failed', result.detail)
     }
-    const delay = retryDelay(job.attempts, result.retryAfterMs, { initialDelayMs, maxDelayMs, random })
-    if (wallClock() + delay - stored.firstAt > retryWindowMs) {
-      await fail(stored, `${result.detail}; retry window of ${retryWindowMs} ms exhausted after ${job.attempts} attempts`)
-      return message.ack()
+    return retryOrFail(message, stored, result.detail, result.retryAfterMs)
+  }
+
+  async function retryOrFail(message: QueueMessage, stored: StoredJob, detail: string, retryAfterMs?: number) {
+    const { job } = stored
+    const delay = retryDelay(Math.max(1, job.attempts), retryAfterMs, { initialDelayMs, maxDelayMs, random })
+    const windowSpent = wallClock() + delay - stored.firstAt > retryWindowMs
+    // Fail the job ourselves before the queue gives up on the message (and drops it silently).
+    const queueSpent = (message.attempts ?? 0) >= maxQueueRetries
+    if (windowSpent || queueSpent || delay > MAX_QUEUE_DELAY_SECONDS * 1000) {
+      message.ack()
+      return finish(stored, 'failed', `${detail}; retries exhausted after ${job.attempts} attempts`)
     }
-    await save(stored, { last_error: result.detail })
-    logger.warn('webhook delivery will be retried', { job_id: job.id, attempts: job.attempts, delay_ms: Math.round(delay), error: result.detail })
     message.retry({ delaySeconds: Math.ceil(delay / 1000) })
+    logger.warn('webhook delivery will be retried', { job_id: job.id, attempts: job.attempts, delay_ms: Math.round(delay), error: detail })
+    await save(stored, { last_error: detail })
   }
 
   return {
     async submit(submission: Submission) {
       const { idempotency } = submission
-      const known = idempotency ? ((await jobs.get(`idem:${idempotency.key}`, 'json')) as { jobId: string; fingerprint: string } | null) : null
-      const existing = known ? await load(known.jobId) : null
-      if (existing && existing.job.status !== 'failed') {
-        if (idempotency && known && known.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
+      // An id derived from the (client-scoped) key: concurrent resubmissions land on one job and
+      // one webhook-id, even though KV cannot claim the key atomically.
+      const id = idempotency ? await keyedId(idempotency.key) : newId()
+      const existing = idempotency ? await load(id) : null
+      // A job with no verdict recorded long after it should have been judged was cut short: redo it.
+      const stale = existing && !existing.job.verdict && wallClock() - existing.firstAt > judgeTimeoutMs + 5 * 60 * 1000
+      if (existing && existing.job.status !== 'failed' && !stale) {
+        if (idempotency && existing.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
         return { ok: true, job: existing.job, replayed: true }
       }
-      const id = newId()
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
-      const stored: StoredJob = { job, owner: submission.owner, firstAt: wallClock() }
+      const stored: StoredJob = { job, owner: submission.owner, firstAt: wallClock(), fingerprint: idempotency?.fingerprint }
       await jobs.put(`job:${id}`, JSON.stringify(stored), { expirationTtl: JOB_TTL_SECONDS })
-      if (idempotency) await jobs.put(`idem:${idempotency.key}`, JSON.stringify({ jobId: id, fingerprint: idempotency.fingerprint }), { expirationTtl: DAY_SECONDS })
       const snapshot = { ...job }
-      const work = judgeAndEnqueue(stored, submission.judge).catch((error: unknown) => fail(stored, String(error)))
+      const work = judgeAndEnqueue(stored, submission.judge).catch((error: unknown) => finish(stored, 'failed', String(error)))
       submission.waitUntil?.(work)
       return { ok: true, job: snapshot, replayed: false }
     },
@@ -169,17 +203,24 @@ export function createWorkerDeliveryQueue({
       const stored = await load(id)
       return stored && stored.owner === owner ? stored.job : undefined
     },
-    // Pending work lives on the queue, not in the isolate.
+    // Pending work lives on the queue, not in the isolate: no local backlog to bound or drain.
     pending: () => 0,
     drain: async () => [],
     async consume(messages) {
       for (const message of messages) {
-        // One message's trouble (a KV outage, a bug) must not decide the others' fate.
+        // One message's trouble (a KV outage, a bug) must not decide the others' fate; it is
+        // retried with the backoff and the window like any failed attempt.
         await deliver(message).catch((error: unknown) => {
-          logger.error('webhook delivery attempt crashed; retried', { error: String(error) })
-          message.retry({ delaySeconds: Math.ceil(initialDelayMs / 1000) })
+          const stored = (message.body as DeliveryMessage | null)?.stored
+          if (!stored) return message.ack()
+          return retryOrFail(message, stored, `delivery attempt crashed: ${String(error)}`)
         })
       }
     },
   }
+}
+
+async function keyedId(key: string): Promise<string> {
+  const hex = await sha256Hex(`idempotency:${key}`)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }

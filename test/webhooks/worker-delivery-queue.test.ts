@@ -33,9 +33,9 @@ function setup() {
     const m: QueueMessage = { body, attempts, ack: () => void (outcome.acked = true), retry: (o) => void (outcome.retried = o?.delaySeconds ?? 0) }
     return { m, outcome }
   }
-  const submitted = async (url = receiver.url) => {
+  const submitted = async (url = receiver.url, idempotency?: { key: string; fingerprint: string }) => {
     const waits: Promise<unknown>[] = []
-    const result = await queue.submit({ callbackUrl: url, judge: async () => verdict, waitUntil: (p) => void waits.push(p) })
+    const result = await queue.submit({ callbackUrl: url, judge: async () => verdict, idempotency, waitUntil: (p) => void waits.push(p) })
     await Promise.all(waits)
     return { job: (result as { job: Job }).job, body: sent.at(-1) }
   }
@@ -46,7 +46,8 @@ describe('the Workers delivery queue (consumer logic)', () => {
   it('enqueues a self-contained message after judging, and the consumer delivers and acks it', async () => {
     const { queue, message, submitted } = await setup()
     const { job, body } = await submitted()
-    expect((await queue.get(job.id))?.status).toBe('running')
+    // Judged and enqueued without another KV write (KV takes one write per key per second).
+    expect((await queue.get(job.id))?.status).toBe('queued')
     const { m, outcome } = message(body)
     await queue.consume([m])
     expect(outcome).toEqual({ acked: true })
@@ -86,5 +87,23 @@ describe('the Workers delivery queue (consumer logic)', () => {
     await queue.consume([again.m])
     expect(again.outcome).toEqual({ acked: true })
     expect(receiver.received.length).toBe(before)
+  })
+
+  it('gives concurrent submissions under one Idempotency-Key one job id and one webhook-id', async () => {
+    const { submitted } = await setup()
+    const idempotency = { key: 'client:upload-9', fingerprint: 'same' }
+    const [a, b] = await Promise.all([submitted(receiver.url, idempotency), submitted(receiver.url, idempotency)])
+    expect(a.job.id).toBe(b.job.id)
+    expect(a.job.webhook_id).toBe(b.job.webhook_id)
+  })
+
+  it('fails the job itself before the queue would drop the message', async () => {
+    const { queue, message, submitted } = await setup()
+    receiver.answer({ status: 500 })
+    const { job, body } = await submitted()
+    const last = message(body, 100)
+    await queue.consume([last.m])
+    expect(last.outcome).toEqual({ acked: true })
+    expect(await queue.get(job.id)).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/retries exhausted after 100 attempts/) })
   })
 })
