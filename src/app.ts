@@ -11,6 +11,7 @@ import { accessLog } from './http/access-log.js'
 import type { AppEnv } from './http/app-env.js'
 import { bearerAuth } from './http/auth.js'
 import { createErrorHandler, notFound } from './http/errors.js'
+import { shedLoad } from './http/load-shed.js'
 import { docsRoutes } from './routes/docs.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import type { Limits } from './http/judge-item.js'
@@ -36,6 +37,10 @@ export interface AppDeps {
   /** Bearer keys for /v1/*; empty means no authentication. */
   apiKeys: string[]
   readiness: Readiness
+  /** The model circuit's state, for /readyz. */
+  circuit: () => string
+  /** Requests in flight beyond which /v1 answers 503. */
+  maxInFlight: number
   /** "gemini" or "local": what answers when the model is asked. */
   mode: string
   defaultModel: string
@@ -57,7 +62,10 @@ export function createApp(deps: AppDeps) {
   app.notFound(notFound)
 
   app.route('/', docsRoutes())
-  app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length }))
+  app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length, circuit: deps.circuit }))
+  const shed = shedLoad({ maxInFlight: deps.maxInFlight })
+  app.use('/v1/*', shed)
+  app.use('/v1alpha1/*', shed)
   const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes } : undefined
   app.use('/v1/*', bearerAuth({ keys: deps.apiKeys, signed }))
   app.route('/v1', moderateRoutes(deps))

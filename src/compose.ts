@@ -3,6 +3,8 @@ import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
+import { createCallLimiter } from './core/call-limiter.js'
+import { createCircuitBreaker } from './core/circuit-breaker.js'
 import { createModerator } from './core/moderate.js'
 import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
@@ -62,7 +64,20 @@ export function composeApp({
     ? createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL })
     : undefined
   const telemetry = createTelemetry(telemetryOptions)
-  const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls })
+  const breaker = model
+    ? createCircuitBreaker({
+        clock,
+        failureThreshold: config.MODERATION_BREAKER_FAILURES,
+        cooldownMs: config.MODERATION_BREAKER_COOLDOWN_MS,
+        onChange: (state) => {
+          telemetry.recordCircuit(state)
+          const log = state === 'open' ? logger.error : logger.info
+          log('circuit breaker', { state })
+        },
+      })
+    : undefined
+  const limiter = model ? createCallLimiter({ maxConcurrent: config.MODERATION_MAX_MODEL_CALLS, clock }) : undefined
+  const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls, breaker, limiter })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
   const webhookKeys = config.WEBHOOK_SECRET.length > 0 ? importWebhookSecrets(config.WEBHOOK_SECRET) : undefined
@@ -103,6 +118,8 @@ export function composeApp({
     logger,
     clock,
     readiness,
+    circuit: () => breaker?.state() ?? 'none',
+    maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     apiKeys: config.MODERATION_API_KEYS,
     mode: model ? 'gemini' : 'local',
     defaultModel: model ? config.GEMINI_MODEL : 'local-rules',

@@ -55,6 +55,14 @@ export const configSchema = z.object({
   MODERATION_FETCH_IMAGE_URLS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   // Hosts exempt from the private-address refusal when fetching images (tests, private networks).
   MODERATION_FETCH_ALLOWED_HOSTS: commaList,
+  // Concurrent model calls; a request that gets no slot before its budget ends is `overloaded`.
+  MODERATION_MAX_MODEL_CALLS: positiveInt(64),
+  // Requests in flight beyond which the HTTP layer answers 503 with Retry-After.
+  MODERATION_MAX_IN_FLIGHT: positiveInt(512),
+  // The circuit opens after this many consecutive upstream failures or timeouts...
+  MODERATION_BREAKER_FAILURES: positiveInt(5),
+  // ...and lets one probe call through after this long.
+  MODERATION_BREAKER_COOLDOWN_MS: positiveInt(10_000),
   MODERATION_CACHE_MAX_ENTRIES: positiveInt(10_000),
   MODERATION_CACHE_TTL_SECONDS: positiveInt(3600),
   // Workers only: the second cache level, shared across isolates (after the in-memory LRU).

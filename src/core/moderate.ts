@@ -1,6 +1,8 @@
 import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { verdictCacheKey } from './cache-key.js'
+import type { CallLimiter } from './call-limiter.js'
+import type { CircuitBreaker } from './circuit-breaker.js'
 import { beforeDeadline } from './deadline.js'
 import { sha256Hex } from './hash.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
@@ -51,6 +53,10 @@ export interface ModeratorDeps {
    * one request may not use another's I/O, and the cache shares judgements instead.
    */
   shareModelCalls?: boolean
+  /** Opens after consecutive upstream failures: calls are refused at once (`circuit_open`). */
+  breaker?: CircuitBreaker
+  /** Bounds concurrent model calls: no slot before the budget ends means `overloaded`. */
+  limiter?: CallLimiter
 }
 
 /** What every request carries besides its content. */
@@ -74,7 +80,7 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true } = deps
+  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, limiter } = deps
   // Concurrent identical requests share one model call (keyed like the cache).
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
 
@@ -126,14 +132,29 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     // Reading the body and preparing images may have spent the budget: then no call is started.
     if (clock.now() >= deadline) return fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, modelId, context)
 
+    if (breaker && !breaker.allow()) {
+      return fail(request, { kind: 'failed', reason: 'circuit_open', detail: 'the model failed repeatedly; calls are paused' }, modelId, context)
+    }
     const call = sharedCalls.join(key, deadline, async (signal) => {
-      const outcome = await judgeWithModel(client, telemetry, clock, parent, {
-        policy,
-        model: modelId,
-        text: item.text,
-        images: item.images,
-        signal,
-      })
+      const slot = limiter ? await limiter.acquire(deadline) : undefined
+      if (slot === 'overloaded') {
+        breaker?.cancel()
+        return { kind: 'failed', reason: 'overloaded', detail: 'no model-call slot free before the budget ran out' }
+      }
+      let outcome: ModelOutcome
+      try {
+        outcome = await judgeWithModel(client, telemetry, clock, parent, {
+          policy,
+          model: modelId,
+          text: item.text,
+          images: item.images,
+          signal,
+        })
+      } finally {
+        slot?.()
+      }
+      // An answer, even a nonsensical one, shows the model is up; errors, 429s and timeouts do not.
+      breaker?.record(outcome.kind === 'judged' || outcome.reason === 'invalid_output' ? 'success' : 'failure')
       // Only model judgements are cached; a fallback never is. The write is not awaited: the
       // verdict does not wait for the cache.
       if (outcome.kind === 'judged') {

@@ -21,6 +21,8 @@ export interface Telemetry {
   recordModelCall(record: ModelCallRecord): void
   /** A webhook job finished: delivered or failed. */
   recordDelivery(status: string): void
+  /** The circuit breaker changed state. */
+  recordCircuit(state: string): void
 }
 
 const SCOPE = 'moderation-service'
@@ -45,6 +47,7 @@ export function createTelemetry({
     unit: 's',
     description: 'GenAI operation duration',
   })
+  const circuit = meter.createCounter('moderation.circuit.transitions', { description: 'Circuit breaker state changes, by new state' })
   const deliveries = meter.createCounter('moderation.webhook.deliveries', { description: 'Webhook jobs finished, by status' })
   const tokenUsage = meter.createHistogram('gen_ai.client.token.usage', {
     unit: '{token}',
@@ -64,6 +67,9 @@ export function createTelemetry({
       if (verdict.fallback_reason) {
         fallbacks.add(1, { 'moderation.fallback_reason': verdict.fallback_reason, 'moderation.policy': verdict.policy })
       }
+    },
+    recordCircuit(state) {
+      circuit.add(1, { 'moderation.circuit.state': state })
     },
     recordDelivery(status) {
       deliveries.add(1, { 'moderation.webhook.status': status })

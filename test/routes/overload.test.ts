@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { systemClock } from '../../src/core/ports.js'
+import { buildService } from '../helpers/service.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
+
+const gemini = useFakeGemini()
+let counter = 0
+const fresh = () => `overload ${++counter}-${Date.now()}`
+const verdictOf = async (res: Response) => (await res.json()) as { source: string; fallback_reason?: string; safe: boolean; action: string }
+
+describe('overload and failing models', () => {
+  it('opens the circuit after consecutive upstream failures: answers circuit_open without calling the model, then probes and closes', async () => {
+    let skew = 0
+    const clock = { now: () => systemClock.now() + skew, timer: systemClock.timer }
+    const { moderate, app } = await buildService({ gemini, clock, env: { MODERATION_BREAKER_FAILURES: '3', MODERATION_BREAKER_COOLDOWN_MS: '10000' } })
+    gemini.setDefault({ status: 500 })
+    for (let i = 0; i < 3; i++) expect((await verdictOf(await moderate({ text: fresh() }))).fallback_reason).toBe('upstream_error')
+    expect(await (await app.request('/readyz')).json()).toMatchObject({ status: 'ready', circuit: 'open' })
+    const calls = gemini.requests.length
+    const refused = await verdictOf(await moderate({ text: fresh() }))
+    expect(refused).toMatchObject({ source: 'fallback', fallback_reason: 'circuit_open', safe: false, action: 'review' })
+    expect(gemini.requests.length).toBe(calls)
+    skew += 10_000 // the cool-down passes
+    gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.99 } })
+    expect((await verdictOf(await moderate({ text: fresh() }))).source).toBe('model')
+    expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
+  })
+
+  it('answers overloaded when no model-call slot frees up before the budget ends', async () => {
+    const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_MODEL_CALLS: '1' } })
+    gemini.setDefault({ hang: true })
+    const [first, second] = await Promise.all([moderate({ text: fresh(), budget_ms: 300 }), moderate({ text: fresh(), budget_ms: 200 })])
+    expect((await verdictOf(first)).fallback_reason).toBe('timeout')
+    expect(await verdictOf(second)).toMatchObject({ source: 'fallback', fallback_reason: 'overloaded', safe: false })
+    expect(gemini.requests).toHaveLength(1)
+  })
+
+  it('sheds load with 503 and Retry-After beyond the in-flight bound, and takes requests again after', async () => {
+    const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_IN_FLIGHT: '2' } })
+    gemini.setDefault({ delayMs: 200, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } })
+    const responses = await Promise.all([1, 2, 3].map(() => moderate({ text: fresh() })))
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 503])
+    const shed = responses.find((r) => r.status === 503)!
+    expect(shed.headers.get('retry-after')).toBe('1')
+    expect(await shed.json()).toMatchObject({ error: { code: 'service_unavailable' } })
+    expect((await moderate({ text: fresh() })).status).toBe(200)
+  })
+})
