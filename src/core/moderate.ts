@@ -1,6 +1,7 @@
 import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { verdictCacheKey } from './cache-key.js'
+import { detectPromptInjection } from './injection-detector.js'
 import type { CallLimiter } from './call-limiter.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { beforeDeadline } from './deadline.js'
@@ -13,7 +14,7 @@ import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls, createUnsharedCalls } from './shared-calls.js'
 import type { Verdict } from './verdict.js'
-import { conservativeVerdict, LOCAL_MODEL, toVerdict, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
+import { conservativeVerdict, LOCAL_MODEL, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
 
 export interface ModerationImage extends ModelImage {
   /** SHA-256 of the bytes as uploaded, before any downscaling. */
@@ -85,6 +86,15 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
 
   async function run(request: ModerationRequest, span: Span): Promise<Verdict> {
+    // Content that addresses the moderator is never allowed on the model's word alone.
+    const injected = detectPromptInjection(request.item.text)
+    const verdict = await decideVerdict(request, span)
+    if (!injected) return verdict
+    span.setAttribute('moderation.prompt_injection', true)
+    return withInjectionFloor(verdict)
+  }
+
+  async function decideVerdict(request: ModerationRequest, span: Span): Promise<Verdict> {
     const { item, policy, budgetMs, startedAt } = request
     const context = (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
     // Explicit parent: workerd has no async context manager by default.

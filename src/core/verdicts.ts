@@ -52,3 +52,16 @@ export function withUnjudgedFrames(verdict: Verdict, policy: Policy): Verdict {
     signals: [...new Set([...(verdict.signals ?? []), 'animation_first_frame_only'])],
   }
 }
+
+/**
+ * A verdict on content that tries to instruct the moderator: at least `review`, never safe,
+ * with the `prompt_injection` signal, whatever the model (which may have obeyed) answered.
+ */
+export function withInjectionFloor(verdict: Verdict): Verdict {
+  return {
+    ...verdict,
+    safe: false,
+    action: strictestAction(verdict.action, 'review'),
+    signals: [...new Set([...(verdict.signals ?? []), 'prompt_injection'])],
+  }
+}
