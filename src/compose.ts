@@ -77,7 +77,7 @@ export function composeApp({
       })
     : undefined
   const limiter = model ? createCallLimiter({ maxConcurrent: config.MODERATION_MAX_MODEL_CALLS, clock }) : undefined
-  const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls, breaker, limiter })
+  const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls, breaker, limiter, hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
   const webhookKeys = config.WEBHOOK_SECRET.length > 0 ? importWebhookSecrets(config.WEBHOOK_SECRET) : undefined

@@ -63,6 +63,8 @@ export const configSchema = z.object({
   MODERATION_BREAKER_FAILURES: positiveInt(5),
   // ...and lets one probe call through after this long.
   MODERATION_BREAKER_COOLDOWN_MS: positiveInt(10_000),
+  // Hedged requests (off when unset): a second model call when the first is slower than this.
+  MODERATION_HEDGE_AFTER_MS: z.coerce.number().int().positive().optional(),
   MODERATION_CACHE_MAX_ENTRIES: positiveInt(10_000),
   MODERATION_CACHE_TTL_SECONDS: positiveInt(3600),
   // Workers only: the second cache level, shared across isolates (after the in-memory LRU).

@@ -6,6 +6,8 @@ export interface CallLimiter {
    * never waits past its budget for a slot.
    */
   acquire(deadline: number): Promise<(() => void) | 'overloaded'>
+  /** A slot now, or undefined: for optional extra calls (hedges) that must not wait. */
+  tryAcquire(): (() => void) | undefined
   inUse(): number
   waiting(): number
 }
@@ -51,6 +53,11 @@ export function createCallLimiter({ maxConcurrent, clock }: { maxConcurrent: num
           resolve('overloaded')
         })
       })
+    },
+    tryAcquire() {
+      if (active >= maxConcurrent) return undefined
+      active++
+      return once(release)
     },
     inUse: () => active,
     waiting: () => queue.length,

@@ -1,6 +1,7 @@
 import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { verdictCacheKey } from './cache-key.js'
+import { hedged } from './hedge.js'
 import { detectPromptInjection } from './injection-detector.js'
 import type { CallLimiter } from './call-limiter.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
@@ -58,6 +59,8 @@ export interface ModeratorDeps {
   breaker?: CircuitBreaker
   /** Bounds concurrent model calls: no slot before the budget ends means `overloaded`. */
   limiter?: CallLimiter
+  /** When set, a second call starts if the first has not answered after this long. */
+  hedgeAfterMs?: number
 }
 
 /** What every request carries besides its content. */
@@ -81,7 +84,7 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, limiter } = deps
+  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, limiter, hedgeAfterMs } = deps
   // Concurrent identical requests share one model call (keyed like the cache).
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
 
@@ -151,15 +154,13 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         breaker?.cancel()
         return { kind: 'failed', reason: 'overloaded', detail: 'no model-call slot free before the budget ran out' }
       }
+      const attempt = (attemptSignal: AbortSignal) =>
+        judgeWithModel(client, telemetry, clock, parent, { policy, model: modelId, text: item.text, images: item.images, signal: attemptSignal })
       let outcome: ModelOutcome
       try {
-        outcome = await judgeWithModel(client, telemetry, clock, parent, {
-          policy,
-          model: modelId,
-          text: item.text,
-          images: item.images,
-          signal,
-        })
+        outcome = hedgeAfterMs
+          ? await hedged(attempt, signal, deadline, { afterMs: hedgeAfterMs, clock, trySlot: limiter ? () => limiter.tryAcquire() : undefined })
+          : await attempt(signal)
       } finally {
         slot?.()
       }

@@ -1,0 +1,60 @@
+import type { ModelOutcome } from './judge-with-model.js'
+import type { Clock } from './ports.js'
+
+export interface HedgeOptions {
+  /** Start a second call when the first has not answered after this long. */
+  afterMs: number
+  clock: Clock
+  /** A free call slot, if any: a hedge never waits for one (it would only add load). */
+  trySlot?: () => (() => void) | undefined
+}
+
+/**
+ * Cuts the tail when the model is slow but alive: if the first call has not answered after
+ * `afterMs` and the budget leaves room, a second identical call starts; the first judged answer
+ * wins and the other call is aborted. Off unless configured.
+ *
+ * @example
+ * const outcome = await hedged((signal) => judge(signal), signal, deadline, { afterMs: 400, clock })
+ */
+export async function hedged(
+  attempt: (signal: AbortSignal) => Promise<ModelOutcome>,
+  signal: AbortSignal,
+  deadline: number,
+  { afterMs, clock, trySlot }: HedgeOptions,
+): Promise<ModelOutcome> {
+  const first = linked(signal)
+  const primary = attempt(first.signal)
+  // No room for a second call to finish before the deadline: do not start one.
+  if (deadline - clock.now() <= afterMs) return primary
+  const wait = clock.timer(afterMs)
+  const early = await Promise.race([primary, wait.promise.then(() => undefined)])
+  wait.cancel()
+  if (early) return early
+  const slot = trySlot ? trySlot() : () => {}
+  if (!slot) return primary
+  const second = linked(signal)
+  const backup = attempt(second.signal)
+  void backup.finally(slot)
+  return new Promise<ModelOutcome>((resolve) => {
+    let failure: ModelOutcome | undefined
+    let pending = 2
+    const settle = (outcome: ModelOutcome, loser: AbortController) => {
+      if (outcome.kind === 'judged') {
+        loser.abort()
+        return resolve(outcome)
+      }
+      failure ??= outcome
+      if (--pending === 0) resolve(failure)
+    }
+    void primary.then((outcome) => settle(outcome, second))
+    void backup.then((outcome) => settle(outcome, first))
+  })
+}
+
+function linked(parent: AbortSignal): AbortController {
+  const controller = new AbortController()
+  if (parent.aborted) controller.abort()
+  else parent.addEventListener('abort', () => controller.abort(), { once: true })
+  return controller
+}
