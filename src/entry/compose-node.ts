@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
 import { parseConfig } from '../config.js'
+import { useSyncSha256 } from '../core/hash.js'
 import { loadPolicies } from '../core/policy.js'
 import { readPolicyFiles } from './read-policy-files.js'
 import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
@@ -13,6 +15,7 @@ import { createJsonLogger } from '../logging/json-logger.js'
  * Throws with a readable message on bad config or policies.
  */
 export async function compose(env: Record<string, string | undefined>) {
+  useSyncSha256((data) => createHash('sha256').update(data).digest('hex'))
   const config = parseConfig(env)
   const logger = createJsonLogger({ level: config.LOG_LEVEL })
   const dir = resolve(config.MODERATION_POLICIES_DIR)

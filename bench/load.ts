@@ -1,0 +1,198 @@
+/**
+ * Load benchmark (npm run bench): the built Node service in its own process, the fake Gemini in
+ * another, autocannon (from this process) at fixed concurrency over loopback.
+ *  A. cache-hit path: the service vs a bare node:http server and a bare Hono app doing the same
+ *     JSON round trip; the service's throughput as a ratio of theirs.
+ *  B. model path with an instant fake: latency, and the service's overhead over calling the
+ *     fake directly at the same concurrency.
+ *  C. realistic model: lognormal latency (p50 300 ms, p99 1.5 s), 2% 500s, 1% hangs, budget
+ *     800 ms: throughput, latency, fallbacks by reason.
+ *  D. hanging model at 256 connections, budget 300 ms: how far past the budget answers come.
+ * Peak RSS of the service process (VmHWM). Writes bench/load-results.json.
+ * Run: npm run bench [-- --seconds N]
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import os from 'node:os'
+import { createInterface } from 'node:readline'
+import autocannon from 'autocannon'
+
+const flag = process.argv.indexOf('--seconds')
+const SECONDS = Number(flag >= 0 ? process.argv[flag + 1] : (process.env.BENCH_SECONDS ?? 8))
+const children: ChildProcess[] = []
+
+/** Starts a process and resolves with the first URL it prints (JSON log line or plain). */
+function start(command: string, args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  children.push(child)
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const url = /"url":"([^"]+)"/.exec(line)?.[1] ?? (/^http:\/\/\S+$/.test(line.trim()) ? line.trim() : undefined)
+      if (url) resolve({ url, child })
+    })
+    child.on('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)))
+  })
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+
+interface Run {
+  rps: number
+  p50: number
+  p99: number
+  max: number
+  non2xx: number
+  errors: number
+  reasons: Record<string, number>
+}
+
+/** One autocannon run; `body` is called per request (unique texts), verdict bodies are tallied. */
+async function load(url: string, path: string, connections: number, body: () => string, seconds = SECONDS): Promise<Run> {
+  const reasons: Record<string, number> = {}
+  const result = await autocannon({
+    url: `${url}${path}`,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [{ setupRequest: (request) => ({ ...request, body: body() }) }],
+    setupClient: (client) => {
+      client.on('body', (buffer: Buffer) => {
+        const text = buffer.toString('utf8')
+        const reason = /"fallback_reason":"(\w+)"/.exec(text)?.[1] ?? /"source":"(\w+)"/.exec(text)?.[1] ?? 'other'
+        reasons[reason] = (reasons[reason] ?? 0) + 1
+      })
+    },
+  })
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    reasons,
+  }
+}
+
+let seq = 0
+const unique = () => JSON.stringify({ text: `load test ${process.pid} #${seq++}: a lovely day for a walk in the park` })
+const same = () => JSON.stringify({ text: 'load test: the same sentence, to hit the cache' })
+
+/** The built service on a free port, logging nothing (so no log line carries the URL): poll /healthz. */
+async function service(fakeUrl: string) {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['dist/entry/node.js'], {
+    env: { ...process.env, PORT: String(port), GEMINI_API_KEY: 'bench', GEMINI_BASE_URL: fakeUrl, LOG_LEVEL: 'silent', MODERATION_MAX_IN_FLIGHT: '2048' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  children.push(child)
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, child }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error('the service did not start')
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+async function withFake<T>(mode: string, work: (fakeUrl: string) => Promise<T>): Promise<T> {
+  const fake = await start(process.execPath, ['--import', 'tsx', 'bench/fake-gemini-server.ts'], { MODE: mode })
+  try {
+    return await work(fake.url)
+  } finally {
+    await stop(fake.child)
+  }
+}
+
+const results: Record<string, unknown> = {}
+console.error(`load benchmark: ${SECONDS} s per run, ${os.cpus().length} cores`)
+
+// A. Cache-hit path, against the bare servers.
+await withFake('instant', async (fakeUrl) => {
+  const svc = await service(fakeUrl)
+  await load(svc.url, '/v1/moderate', 8, same, 1) // warm up (and fill the cache)
+  const cached = await load(svc.url, '/v1/moderate', 64, same)
+  const bareNode = await start(process.execPath, ['--import', 'tsx', 'bench/bare-servers.ts'], { KIND: 'node' })
+  const node = await load(bareNode.url, '/v1/moderate', 64, same)
+  await stop(bareNode.child)
+  const bareHono = await start(process.execPath, ['--import', 'tsx', 'bench/bare-servers.ts'], { KIND: 'hono' })
+  const hono = await load(bareHono.url, '/v1/moderate', 64, same)
+  await stop(bareHono.child)
+  results.cacheHit = { service: cached, bareNode: node, bareHono: hono, ratioToNode: cached.rps / node.rps, ratioToHono: cached.rps / hono.rps }
+
+  // B. Model path, instant fake: the service, and the fake called directly the same way.
+  const model = await load(svc.url, '/v1/moderate', 64, unique)
+  const direct = await load(fakeUrl, '/v1beta/models/gemini-3.5-flash:generateContent', 64, () =>
+    JSON.stringify({ contents: [{ role: 'user', parts: [{ text: `direct ${seq++}` }] }], generationConfig: { temperature: 0 } }),
+  )
+  results.instantModel = { service: model, directFake: direct, overheadP50: model.p50 - direct.p50, overheadP99: model.p99 - direct.p99 }
+  results.rssAfterAB = peakRssMb(svc.child.pid!)
+  await stop(svc.child)
+})
+
+// C. Realistic model latency with errors and hangs.
+await withFake('realistic', async (fakeUrl) => {
+  const svc = await service(fakeUrl)
+  const realistic = await load(svc.url, '/v1/moderate', 64, unique, SECONDS * 2)
+  results.realistic = { ...realistic, peakRssMb: peakRssMb(svc.child.pid!) }
+  await stop(svc.child)
+})
+
+// D. A hanging model at 256 connections: answers must come at the budget.
+await withFake('hang', async (fakeUrl) => {
+  const svc = await service(fakeUrl)
+  const hanging = await load(svc.url, '/v1/moderate', 256, () => JSON.stringify({ text: `hang ${seq++}`, budget_ms: 300 }))
+  results.hanging = { ...hanging, p99OverBudget: hanging.p99 - 300, maxOverBudget: hanging.max - 300, peakRssMb: peakRssMb(svc.child.pid!) }
+  await stop(svc.child)
+})
+
+const r = results as {
+  cacheHit: { service: Run; bareNode: Run; bareHono: Run; ratioToNode: number; ratioToHono: number }
+  instantModel: { service: Run; directFake: Run; overheadP50: number; overheadP99: number }
+  realistic: Run & { peakRssMb: number }
+  hanging: Run & { p99OverBudget: number; maxOverBudget: number; peakRssMb: number }
+}
+const f = (v: number) => v.toFixed(v >= 100 ? 0 : 1)
+const line = (name: string, run: Run, extra = '') =>
+  `${name.padEnd(34)}${f(run.rps).padStart(8)}${f(run.p50).padStart(8)}${f(run.p99).padStart(8)}${f(run.max).padStart(8)}  ${extra}`
+const share = (run: Run) => {
+  const total = Object.values(run.reasons).reduce((a, b) => a + b, 0) || 1
+  return Object.entries(run.reasons)
+    .sort(([, a], [, b]) => b - a)
+    .map(([k, v]) => `${k} ${((v / total) * 100).toFixed(1)}%`)
+    .join(', ')
+}
+const table = [
+  `Load benchmark, ${new Date().toISOString()} | node ${process.version} | ${os.cpus()[0]?.model} | ${os.cpus().length} cores | ${SECONDS} s runs`,
+  `${''.padEnd(34)}${'req/s'.padStart(8)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'max'.padStart(8)}  (latency in ms)`,
+  line('A. bare node:http, 64 conns', r.cacheHit.bareNode),
+  line('A. bare Hono, 64 conns', r.cacheHit.bareHono),
+  line('A. service, cache hit, 64 conns', r.cacheHit.service, `= ${r.cacheHit.ratioToNode.toFixed(2)} of node:http, ${r.cacheHit.ratioToHono.toFixed(2)} of Hono`),
+  line('B. fake Gemini called directly', r.instantModel.directFake),
+  line('B. service, instant model', r.instantModel.service, `overhead p50 ${f(r.instantModel.overheadP50)} ms, p99 ${f(r.instantModel.overheadP99)} ms`),
+  line('C. service, realistic model', r.realistic, `${share(r.realistic)}`),
+  line('D. service, hanging model, 256 c', r.hanging, `p99 ${f(r.hanging.p99OverBudget)} ms over the 300 ms budget; ${share(r.hanging)}`),
+  `non-2xx: A ${r.cacheHit.service.non2xx}, B ${r.instantModel.service.non2xx}, C ${r.realistic.non2xx}, D ${r.hanging.non2xx}; errors: ${r.cacheHit.service.errors + r.instantModel.service.errors + r.realistic.errors + r.hanging.errors}`,
+  `service peak RSS (VmHWM): A+B ${f(results.rssAfterAB as number)} MB, C ${f(r.realistic.peakRssMb)} MB, D ${f(r.hanging.peakRssMb)} MB`,
+].join('\n')
+console.log(`\n${table}\n`)
+writeFileSync('bench/load-results.json', `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, seconds: SECONDS, results }, null, 2)}\n`)
+await Promise.all(children.map(stop))
+process.exit(0)
