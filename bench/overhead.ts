@@ -14,7 +14,7 @@
  *  (e) GET /healthz: the loopback HTTP + Hono floor, to help read (a)-(b).
  *  Budget: the fake hangs; per budget_ms, (client time - budget_ms); every answer must be
  *  source=fallback, fallback_reason=timeout.
- * Run: npm run bench [-- --requests N]  (or BENCH_REQUESTS=N). Writes bench/results.json.
+ * Run: npm run bench:overhead [-- --requests N]  (or BENCH_REQUESTS=N). Writes bench/results.json.
  */
 import { execSync } from 'node:child_process'
 import dc from 'node:diagnostics_channel'
