@@ -76,6 +76,7 @@ export async function prepareItem({ images, limits, clock }: JudgeDeps, item: It
   }
   if (item.images.length > limits.maxImages) return problem('payload_too_large', `${item.images.length} images; at most ${limits.maxImages} per item`)
 
+  if (item.images.length === 0) return { ok: true, value: { text, textSha256: text ? await sha256Hex(text) : undefined, images: [] } }
   const deadline = context.startedAt + context.budgetMs
   const imageLimits = {
     maxBytes: limits.maxImageBytes,
