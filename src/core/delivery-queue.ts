@@ -36,14 +36,13 @@ export interface WebhookTransport {
   post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<AttemptResult>
 }
 
-export interface DeliveryQueueOptions {
+/** What both delivery queues (in process on Node, Cloudflare Queue on Workers) take. */
+export interface DeliveryOptions {
   clock: Clock
   transport: WebhookTransport
   /** The signing keys (WEBHOOK_SECRET), or the promise of them while they are imported. */
   keys: WebhookKeys | Promise<WebhookKeys>
   logger: Logger
-  /** Jobs not yet delivered or failed; a full queue refuses new jobs (503), never drops one. */
-  maxPending?: number
   /** After this long since submission, retries stop and the job is failed. */
   retryWindowMs?: number
   initialDelayMs?: number
@@ -56,6 +55,11 @@ export interface DeliveryQueueOptions {
   random?: () => number
   newId?: () => string
   onFinished?: (job: Job) => void
+}
+
+export interface DeliveryQueueOptions extends DeliveryOptions {
+  /** Jobs not yet delivered or failed; a full queue refuses new jobs (503), never drops one. */
+  maxPending?: number
   /** Called when a retry is scheduled, with its delay (metrics, tests). */
   onRetry?: (job: Job, delayMs: number) => void
 }

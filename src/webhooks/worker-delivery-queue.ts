@@ -1,9 +1,7 @@
 import { deliverOnce, retryDelay } from '../core/delivery-attempt.js'
-import type { DeliveryQueue, Job, Submission, WebhookTransport } from '../core/delivery-queue.js'
+import type { DeliveryOptions, DeliveryQueue, Job, Submission } from '../core/delivery-queue.js'
 import { sha256Hex } from '../core/hash.js'
-import type { Clock, Logger } from '../core/ports.js'
 import type { Verdict } from '../core/verdict.js'
-import type { WebhookKeys } from '../core/webhook-signature.js'
 
 // Structural types for the Workers bindings used, so nothing here needs global Workers types.
 export interface JobStore {
@@ -21,24 +19,11 @@ export interface QueueMessage {
   retry(options?: { delaySeconds?: number }): void
 }
 
-export interface WorkerDeliveryQueueOptions {
+export interface WorkerDeliveryQueueOptions extends DeliveryOptions {
   jobs: JobStore
   producer: QueueProducer
-  keys: WebhookKeys | Promise<WebhookKeys>
-  transport: WebhookTransport
-  clock: Clock
-  logger: Logger
-  retryWindowMs?: number
-  initialDelayMs?: number
-  maxDelayMs?: number
-  attemptTimeoutMs?: number
-  judgeTimeoutMs?: number
   /** The consumer's `max_retries` in wrangler.toml: the job fails before the queue drops it. */
   maxQueueRetries?: number
-  wallClock?: () => number
-  random?: () => number
-  newId?: () => string
-  onFinished?: (job: Job) => void
 }
 
 interface StoredJob {
