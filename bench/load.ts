@@ -12,6 +12,7 @@
  * Run: npm run bench [-- --seconds N]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import os from 'node:os'
@@ -163,6 +164,39 @@ await withFake('hang', async (fakeUrl) => {
   await stop(svc.child)
 })
 
+// E. Memory with images: IMAGE_REQUESTS raw 1 MB PNG uploads, 16 connections, instant model; the
+// service's peak RSS. Every upload is sniffed and fully decoded (before the cache is consulted).
+const IMAGE_REQUESTS = Number(process.env.BENCH_IMAGE_REQUESTS ?? 10_000)
+if (IMAGE_REQUESTS > 0) {
+  await withFake('instant', async (fakeUrl) => {
+    const svc = await service(fakeUrl)
+    const sharp = (await import('sharp')).default
+    const side = 590 // ~1 MB as PNG with noise
+    const raw = randomBytes(side * side * 3) // noise: the PNG stays about as large as the pixels
+    const png = await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer()
+    const started = performance.now()
+    const result = await autocannon({
+      url: `${svc.url}/v1/moderate`,
+      connections: 16,
+      amount: IMAGE_REQUESTS,
+      method: 'POST',
+      headers: { 'content-type': 'image/png' },
+      body: png,
+    })
+    results.images = {
+      requests: result.requests.total,
+      seconds: (performance.now() - started) / 1000,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      imageBytes: png.length,
+      peakRssMb: peakRssMb(svc.child.pid!),
+    }
+    await stop(svc.child)
+  })
+}
+
 const r = results as {
   cacheHit: { service: Run; bareNode: Run; bareHono: Run; ratioToNode: number; ratioToHono: number }
   instantModel: { service: Run; directFake: Run; overheadP50: number; overheadP99: number }
@@ -191,8 +225,24 @@ const table = [
   line('D. service, hanging model, 256 c', r.hanging, `p99 ${f(r.hanging.p99OverBudget)} ms over the 300 ms budget; ${share(r.hanging)}`),
   `non-2xx: A ${r.cacheHit.service.non2xx}, B ${r.instantModel.service.non2xx}, C ${r.realistic.non2xx}, D ${r.hanging.non2xx}; errors: ${r.cacheHit.service.errors + r.instantModel.service.errors + r.realistic.errors + r.hanging.errors}`,
   `service peak RSS (VmHWM): A+B ${f(results.rssAfterAB as number)} MB, C ${f(r.realistic.peakRssMb)} MB, D ${f(r.hanging.peakRssMb)} MB`,
+  ...(results.images ? [imagesLine(results.images as ImagesRun)] : []),
 ].join('\n')
 console.log(`\n${table}\n`)
 writeFileSync('bench/load-results.json', `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, seconds: SECONDS, results }, null, 2)}\n`)
 await Promise.all(children.map(stop))
 process.exit(0)
+
+interface ImagesRun {
+  requests: number
+  seconds: number
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  imageBytes: number
+  peakRssMb: number
+}
+
+function imagesLine(run: ImagesRun): string {
+  return `E. ${run.requests} raw PNG uploads of ${(run.imageBytes / 1e6).toFixed(2)} MB, 16 conns: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, non-2xx ${run.non2xx}, service peak RSS ${run.peakRssMb.toFixed(0)} MB`
+}
