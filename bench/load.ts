@@ -89,10 +89,10 @@ const unique = () => JSON.stringify({ text: `load test ${process.pid} #${seq++}:
 const same = () => JSON.stringify({ text: 'load test: the same sentence, to hit the cache' })
 
 /** The built service on a free port, logging nothing (so no log line carries the URL): poll /healthz. */
-async function service(fakeUrl: string) {
+async function service(fakeUrl: string, extraEnv: Record<string, string> = {}) {
   const port = await freePort()
   const child = spawn(process.execPath, ['dist/entry/node.js'], {
-    env: { ...process.env, PORT: String(port), GEMINI_API_KEY: 'bench', GEMINI_BASE_URL: fakeUrl, LOG_LEVEL: 'silent', MODERATION_MAX_IN_FLIGHT: '2048' },
+    env: { ...process.env, PORT: String(port), GEMINI_API_KEY: 'bench', GEMINI_BASE_URL: fakeUrl, LOG_LEVEL: 'silent', MODERATION_MAX_IN_FLIGHT: '2048', ...extraEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   children.push(child)
@@ -150,10 +150,15 @@ await withFake('instant', async (fakeUrl) => {
 
 // C. Realistic model latency with errors and hangs.
 await withFake('realistic', async (fakeUrl) => {
-  const svc = await service(fakeUrl)
+  // Room for a hedge next to each of the 64 calls (a hedge never waits for a slot).
+  const svc = await service(fakeUrl, { MODERATION_MAX_MODEL_CALLS: '128' })
   const realistic = await load(svc.url, '/v1/moderate', 64, unique, SECONDS * 2)
   results.realistic = { ...realistic, peakRssMb: peakRssMb(svc.child.pid!) }
   await stop(svc.child)
+  // The same with hedging: a second call when the first has not answered after 450 ms.
+  const hedgedSvc = await service(fakeUrl, { MODERATION_MAX_MODEL_CALLS: '128', MODERATION_HEDGE_AFTER_MS: '450' })
+  results.realisticHedged = await load(hedgedSvc.url, '/v1/moderate', 64, unique, SECONDS * 2)
+  await stop(hedgedSvc.child)
 })
 
 // D. A hanging model at 256 connections: answers must come at the budget.
@@ -201,6 +206,7 @@ const r = results as {
   cacheHit: { service: Run; bareNode: Run; bareHono: Run; ratioToNode: number; ratioToHono: number }
   instantModel: { service: Run; directFake: Run; overheadP50: number; overheadP99: number }
   realistic: Run & { peakRssMb: number }
+  realisticHedged: Run
   hanging: Run & { p99OverBudget: number; maxOverBudget: number; peakRssMb: number }
 }
 const f = (v: number) => v.toFixed(v >= 100 ? 0 : 1)
@@ -222,8 +228,9 @@ const table = [
   line('B. fake Gemini called directly', r.instantModel.directFake),
   line('B. service, instant model', r.instantModel.service, `overhead p50 ${f(r.instantModel.overheadP50)} ms, p99 ${f(r.instantModel.overheadP99)} ms`),
   line('C. service, realistic model', r.realistic, `${share(r.realistic)}`),
+  line('C. the same, hedged after 450 ms', r.realisticHedged, `${share(r.realisticHedged)}`),
   line('D. service, hanging model, 256 c', r.hanging, `p99 ${f(r.hanging.p99OverBudget)} ms over the 300 ms budget; ${share(r.hanging)}`),
-  `non-2xx: A ${r.cacheHit.service.non2xx}, B ${r.instantModel.service.non2xx}, C ${r.realistic.non2xx}, D ${r.hanging.non2xx}; errors: ${r.cacheHit.service.errors + r.instantModel.service.errors + r.realistic.errors + r.hanging.errors}`,
+  `non-2xx: A ${r.cacheHit.service.non2xx}, B ${r.instantModel.service.non2xx}, C ${r.realistic.non2xx + r.realisticHedged.non2xx}, D ${r.hanging.non2xx}; errors: ${r.cacheHit.service.errors + r.instantModel.service.errors + r.realistic.errors + r.hanging.errors}`,
   `service peak RSS (VmHWM): A+B ${f(results.rssAfterAB as number)} MB, C ${f(r.realistic.peakRssMb)} MB, D ${f(r.hanging.peakRssMb)} MB`,
   ...(results.images ? [imagesLine(results.images as ImagesRun)] : []),
 ].join('\n')
