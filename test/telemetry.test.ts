@@ -1,7 +1,6 @@
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { describe, expect, it } from 'vitest'
-import type { FakeGemini } from './helpers/fake-gemini.js'
 import { useFakeGemini } from './helpers/use-fake-gemini.js'
 import { buildService } from './helpers/service.js'
 

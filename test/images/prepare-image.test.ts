@@ -2,7 +2,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { sniffImageType } from '../../src/core/images.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
-import { heicBrandOnly, heicImage, makeAnimation, makeImage, toBase64 } from '../helpers/images.js'
+import { heicImage, makeAnimation, makeImage, toBase64 } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
 const gemini = useFakeGemini()
