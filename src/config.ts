@@ -40,6 +40,9 @@ export const configSchema = z.object({
   WEBHOOK_MAX_PENDING: positiveInt(1000),
   // Deliveries are retried for this long after submission, then the job is failed.
   WEBHOOK_RETRY_WINDOW_SECONDS: positiveInt(3600),
+  // Node: a request (headers and body) slower than this is cut off with 408, so trickling
+  // uploads cannot hold MODERATION_MAX_IN_FLIGHT places for minutes.
+  MODERATION_REQUEST_TIMEOUT_MS: positiveInt(30_000),
   // On SIGTERM (Node): how long in-flight requests and pending deliveries get before exit.
   MODERATION_SHUTDOWN_GRACE_MS: positiveInt(15_000),
   MODERATION_MAX_BODY_BYTES: positiveInt(10 * MIB),

@@ -35,7 +35,9 @@ export function createCallLimiter({ maxConcurrent, clock }: { maxConcurrent: num
         active++
         return once(release)
       }
-      const remaining = deadline - clock.now()
+      // Give up just before the deadline, so the request reports 'overloaded' rather than racing
+      // the budget's own timer to 'timeout'.
+      const remaining = deadline - clock.now() - 2
       if (remaining <= 0) return 'overloaded'
       return new Promise((resolve) => {
         const timer = clock.timer(remaining)

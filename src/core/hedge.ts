@@ -7,7 +7,12 @@ export interface HedgeOptions {
   clock: Clock
   /** A free call slot, if any: a hedge never waits for one (it would only add load). */
   trySlot?: () => (() => void) | undefined
+  /** The least time a hedge needs to be worth starting. */
+  minCallMs?: number
 }
+
+// Measured model calls take 100 ms at the very least; a hedge with less left only adds load.
+const MIN_HEDGE_CALL_MS = 100
 
 /**
  * Cuts the tail when the model is slow but alive: if the first call has not answered after
@@ -21,21 +26,24 @@ export async function hedged(
   attempt: (signal: AbortSignal) => Promise<ModelOutcome>,
   signal: AbortSignal,
   deadline: number,
-  { afterMs, clock, trySlot }: HedgeOptions,
+  { afterMs, clock, trySlot, minCallMs = MIN_HEDGE_CALL_MS }: HedgeOptions,
 ): Promise<ModelOutcome> {
+  // An attempt that throws (a bug) is a failure here, never an unhandled rejection.
+  const safely = (controller: AbortController) =>
+    attempt(controller.signal).catch((error: unknown): ModelOutcome => ({ kind: 'failed', reason: 'upstream_error', detail: String(error) }))
   const first = linked(signal)
-  const primary = attempt(first.signal)
-  // No room for a second call to finish before the deadline: do not start one.
-  if (deadline - clock.now() <= afterMs) return primary
+  const primary = safely(first)
+  // A hedge must have time to answer: no second call when less than minCallMs would be left.
+  if (deadline - clock.now() < afterMs + minCallMs) return primary
   const wait = clock.timer(afterMs)
   const early = await Promise.race([primary, wait.promise.then(() => undefined)])
   wait.cancel()
-  if (early) return early
+  if (early || deadline - clock.now() < minCallMs) return early ?? primary
   const slot = trySlot ? trySlot() : () => {}
   if (!slot) return primary
   const second = linked(signal)
-  const backup = attempt(second.signal)
-  void backup.finally(slot)
+  const backup = safely(second)
+  void backup.then(slot)
   return new Promise<ModelOutcome>((resolve) => {
     let failure: ModelOutcome | undefined
     let pending = 2

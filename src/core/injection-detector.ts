@@ -6,31 +6,33 @@
  */
 const PATTERNS: RegExp[] = [
   // English
-  /\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|all|any|your|the|these|system|moderation|safety)\b[^.!?\n]{0,25}\b(?:instructions?|rules?|guidelines?|polic(?:y|ies)|prompts?|directives?|filters?)\b/i,
+  /\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}\b(?:previous|prior|above|earlier|all|any|your|the|these|system|moderation|safety)\b[^.!?\n]{0,25}\b(?:instructions?|rules?|guidelines?|polic(?:y|ies)|prompts?|directives?|filters?|programming)\b/i,
+  /\b(?:ignore|disregard|forget)\s+(?:everything|all)\s+(?:above|before|previous|prior)\b/i,
+  /\b(?:ignore|disregard|forget)\s+your\s+(?:programming|training|guidelines|rules|instructions)\b/i,
   /\b(?:you are|you're|act as|pretend to be|role-?play as|from now on you are)\b[^.!?\n]{0,40}\b(?:moderator|classifier|system|admin|developer mode|dan|unfiltered|jailbroken)\b/i,
   /\b(?:respond|answer|reply|output|return|print|say|classify|label|mark|rate|flag|tag|judge|treat|consider)\b[^.!?\n]{0,40}\b(?:as|with|is|that)\b[^.!?\n]{0,15}["'`]?(?:safe|allowed|acceptable|approved|harmless|clean|not harmful|compliant)\b/i,
   /\b(?:this|the following|the above|my)\s+(?:content|message|post|text|comment|image)\s+(?:is|was)\s+(?:(?:already|pre-?)\s*)?(?:approved|verified|cleared|whitelisted|exempt)\b/i,
   /["']?safe["']?\s*:\s*true/i,
   /["']?(?:action|verdict)["']?\s*:\s*["']?(?:allow|safe|approve)/i,
   /\b(?:system|developer|admin)\s*(?:prompt|message|override|instruction|mode)\s*[:\]>]/i,
-  /<\|?\s*(?:system|im_start|im_end|endoftext|assistant)\s*\|?>|\[\/?(?:system|inst|assistant)\]|^\s*#{2,}\s*(?:system|instruction|new rules)/im,
+  /<\|?[ \t]*(?:system|im_start|im_end|endoftext|assistant)[ \t]*\|?>|\[\/?(?:system|inst|assistant)\]|^[ \t]*#{2,}[ \t]*(?:system|instruction|new rules)/im,
   /\b(?:new|updated|real|actual|true)\s+(?:instructions?|rules?|system prompt|task)\s*[:\-]/i,
   // German
-  /\b(?:ignorier(?:e|en|t)?|vergiss|missachte|übergehe?)\b[^.!?\n]{0,40}\b(?:anweisungen|regeln|richtlinien|vorgaben|instruktionen)\b/i,
-  /\b(?:antworte|bewerte|markiere|stufe|klassifiziere|gib)\b[^.!?\n]{0,40}\b(?:als|mit)\b[^.!?\n]{0,15}\b(?:sicher|unbedenklich|harmlos|erlaubt|safe)\b/i,
+  /(?<!\p{L})(?:ignorier\p{L}*|vergiss|missachte\p{L}*|übergeh\p{L}*)(?!\p{L})[^.!?\n]{0,40}(?<!\p{L})(?:anweisung\p{L}*|regel\p{L}*|richtlinie\p{L}*|vorgabe\p{L}*|instruktion\p{L}*)/iu,
+  /(?<!\p{L})(?:antworte\p{L}*|bewerte\p{L}*|markiere\p{L}*|stufe|klassifiziere\p{L}*|gib)(?!\p{L})[^.!?\n]{0,40}(?<!\p{L})(?:als|mit)(?!\p{L})[^.!?\n]{0,15}(?<!\p{L})(?:sicher|unbedenklich|harmlos|erlaubt|safe)(?!\p{L})/iu,
   // French
-  /\b(?:ignore[zr]?|oublie[zr]?|néglige[zr]?)\b[^.!?\n]{0,40}\b(?:instructions|règles|consignes|directives)\b/i,
-  /\b(?:réponds|répondez|classe[zr]?|marque[zr]?|considère[zr]?|évalue[zr]?)\b[^.!?\n]{0,40}\b(?:comme|par|avec|que)\b[^.!?\n]{0,15}\b(?:sûr|sure|inoffensif|acceptable|autorisé|safe)\b/i,
+  /(?<!\p{L})(?:ignore[zr]?|oublie[zr]?|néglige[zr]?)(?!\p{L})[^.!?\n]{0,40}(?<!\p{L})(?:instruction\p{L}*|règle\p{L}*|consigne\p{L}*|directive\p{L}*)/iu,
+  /(?<!\p{L})(?:réponds|répondez|classe[zr]?|marque[zr]?|considère[zr]?|évalue[zr]?)(?!\p{L})[^.!?\n]{0,40}(?<!\p{L})(?:comme|par|avec|que)(?!\p{L})[^.!?\n]{0,15}(?<!\p{L})(?:sûr|sure|inoffensif|acceptable|autorisé|safe)(?!\p{L})/iu,
   // Spanish and Portuguese
-  /\b(?:ignora|ignore|olvida|esquece|desconsidera)\b[^.!?\n]{0,40}\b(?:instrucciones|instruções|reglas|regras|normas|directrices)\b/i,
-  /\b(?:responde|contesta|marca|clasifica|classifique|marque|responda)\b[^.!?\n]{0,40}\b(?:como|con|com)\b[^.!?\n]{0,15}\b(?:seguro|segura|inofensivo|aceptable|aceitável|permitido|safe)\b/i,
+  /(?<!\p{L})(?:ignora|ignore|olvida|esquece|desconsidera)(?!\p{L})[^.!?\n]{0,40}(?<!\p{L})(?:instrucci\p{L}*|instruç\p{L}*|regla\p{L}*|regra\p{L}*|norma\p{L}*|directri\p{L}*)/iu,
+  /(?<!\p{L})(?:responde|contesta|marca|clasifica|classifique|marque|responda)(?!\p{L})[^.!?\n]{0,40}(?<!\p{L})(?:como|con|com)(?!\p{L})[^.!?\n]{0,15}(?<!\p{L})(?:seguro|segura|inofensivo|aceptable|aceitável|permitido|safe)(?!\p{L})/iu,
   // Korean
-  /(?:이전|위의|모든|앞의)?\s*(?:지시|지침|규칙|명령|프롬프트)[을를은는]?\s*(?:모두\s*)?(?:무시|잊어)/,
+  /(?:지시|지침|규칙|명령|프롬프트)(?:사항|들)?[을를은는]?[ \t]*(?:모두[ \t]*)?(?:무시|잊어)/,
   /(?:안전|문제\s*없음|허용)(?:하다|한다|함|이라|으로|라고)[^.!?\n]{0,12}(?:답|응답|분류|표시|판단)/,
   // Chinese
-  /(?:忽略|无视|忘记|不要理会|忽视)[^。！？\n]{0,12}(?:指令|指示|规则|提示|要求|说明)/,
-  /(?:回答|回复|输出|标记|判定|分类|认定)[^。！？\n]{0,12}(?:安全|无害|合规|通过)/,
-  /(?:你现在是|扮演|假装你是)[^。！？\n]{0,12}(?:审核|系统|管理员|开发者)/,
+  /(?:忽略|无视|無視|忘记|忘記|不要理会|不要理會|忽视|忽視)[^。！？\n]{0,12}(?:指令|指示|规则|規則|提示|要求|说明|說明)/,
+  /(?:回答|回复|回覆|输出|輸出|标记|標記|判定|分类|分類|认定|認定)[^。！？\n]{0,12}(?:安全|无害|無害|合规|合規|通过|通過)/,
+  /(?:你现在是|你現在是|扮演|假装你是|假裝你是)[^。！？\n]{0,12}(?:审核|審核|系统|系統|管理员|管理員|开发者|開發者)/,
   // Arabic
   /(?:تجاهل|انس|تخطى)[^.!؟\n]{0,30}(?:التعليمات|القواعد|الإرشادات|الأوامر)/,
   /(?:أجب|صنف|اعتبر|ضع علامة)[^.!؟\n]{0,30}(?:آمن|آمنة|مسموح|مقبول)/,
@@ -39,6 +41,7 @@ const PATTERNS: RegExp[] = [
 /** Whether text tries to instruct the moderator. */
 export function detectPromptInjection(text: string | undefined): boolean {
   if (!text) return false
-  const normalized = text.normalize('NFKC').replace(/[\u200b-\u200d\u2060\ufeff\u00ad]/g, '')
+  // Format characters and combining marks hidden inside words (zero-width joiners, U+034F) go.
+  const normalized = text.normalize('NFKC').replace(/[\p{Cf}\u034f]/gu, '')
   return PATTERNS.some((pattern) => pattern.test(normalized))
 }

@@ -161,6 +161,9 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         outcome = hedgeAfterMs
           ? await hedged(attempt, signal, deadline, { afterMs: hedgeAfterMs, clock, trySlot: limiter ? () => limiter.tryAcquire() : undefined })
           : await attempt(signal)
+      } catch (error) {
+        // A throw is a bug in an adapter; it still counts for the breaker, or a probe would never finish.
+        outcome = { kind: 'failed', reason: 'upstream_error', detail: String(error) }
       } finally {
         slot?.()
       }

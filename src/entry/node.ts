@@ -8,9 +8,19 @@ const started = await compose(process.env).catch((error: Error) => {
 })
 const { app, deliveries, config, logger, setDraining } = started
 
-const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-  logger.info('listening', { host: config.HOST, port: info.port, url: `http://${config.HOST}:${info.port}` })
-})
+const requestTimeout = config.MODERATION_REQUEST_TIMEOUT_MS
+const server = serve(
+  {
+    fetch: app.fetch,
+    port: config.PORT,
+    hostname: config.HOST,
+    // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check often.
+    serverOptions: { requestTimeout, headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.min(1_000, requestTimeout) },
+  },
+  (info) => {
+    logger.info('listening', { host: config.HOST, port: info.port, url: `http://${config.HOST}:${info.port}` })
+  },
+)
 
 // Stop accepting, let in-flight requests finish (each is bounded by its budget) and pending
 // webhook deliveries go out, then exit. Deliveries still pending when the grace period ends are

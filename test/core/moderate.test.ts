@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { createLruVerdictCache } from '../../src/cache/lru-verdict-cache.js'
+import { createCircuitBreaker } from '../../src/core/circuit-breaker.js'
 import { createModerator } from '../../src/core/moderate.js'
 import { silentLogger, systemClock, type VerdictCache } from '../../src/core/ports.js'
 import { createGeminiModel } from '../../src/model/gemini-model.js'
@@ -56,4 +57,19 @@ it('keys the cache on the text itself when no digest is passed in', async () => 
   expect(await ask('first text')).toMatchObject({ source: 'model', action: 'block' })
   expect(await ask('second text')).toMatchObject({ source: 'model', action: 'allow' })
   expect(await ask('first text')).toMatchObject({ source: 'cache', action: 'block' })
+})
+
+it('counts a model call that throws (an adapter bug) for the breaker, so a probe never leaves it stuck half-open', async () => {
+  let skew = 0
+  const clock = { now: () => systemClock.now() + skew, timer: systemClock.timer }
+  const breaker = createCircuitBreaker({ clock, failureThreshold: 1, cooldownMs: 1_000 })
+  const throwing = { system: 'test', defaultModel: 'm', generate: async (): Promise<never> => { throw new Error('adapter bug') } }
+  const { moderate } = createModerator({ model: throwing, cache: createLruVerdictCache(), clock, telemetry: createTelemetry(), logger: silentLogger, breaker })
+  const policy = (await shippedPolicies()).get('default')!
+  const ask = async (text: string) => moderate({ item: { text, images: [] }, policy, budgetMs: 500, startedAt: clock.now(), requestId: 'r' })
+  expect(await ask('one')).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error' })
+  expect(breaker.state()).toBe('open')
+  skew += 1_000
+  expect(await ask('two')).toMatchObject({ fallback_reason: 'upstream_error' }) // the probe, which throws too
+  expect(breaker.state()).toBe('open')
 })

@@ -71,6 +71,22 @@ describe('the Node entry', () => {
     expect(missingDefault.output).toMatch(/default policy \\"kids\\" not found/)
   })
 
+  it('cuts off an upload that trickles in slower than MODERATION_REQUEST_TIMEOUT_MS (408), freeing its place', async () => {
+    const { child, url, exited } = await startEntry({ MODERATION_REQUEST_TIMEOUT_MS: '500', MODERATION_MAX_IN_FLIGHT: '1' })
+    const socket = (await import('node:net')).connect(Number(new URL(url).port), '127.0.0.1')
+    socket.write('POST /v1/moderate HTTP/1.1\r\nHost: x\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nabc')
+    const answer = await new Promise<string>((resolve) => {
+      let data = ''
+      socket.on('data', (chunk) => (data += chunk))
+      socket.on('close', () => resolve(data))
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 408/)
+    // The place it held is free again.
+    expect((await fetch(`${url}/v1/moderate`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })).status).toBe(200)
+    child.kill('SIGTERM')
+    await exited
+  })
+
   it('never logs the Gemini key', async () => {
     const { child, url, lines, exited } = await startEntry({ GEMINI_API_KEY: 'super-secret-key-123', GEMINI_BASE_URL: gemini.url })
     await fetch(`${url}/v1/moderate`, { method: 'POST', body: 'hi', headers: { 'content-type': 'text/plain' } })

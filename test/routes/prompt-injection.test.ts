@@ -35,4 +35,12 @@ describe('prompt injection', () => {
     console.info(`prompt-injection false positives: ${flagged.length}/${BENIGN_ABOUT_INSTRUCTIONS.length} (${(falsePositiveRate * 100).toFixed(0)}%)`, flagged)
     expect(falsePositiveRate).toBeLessThanOrEqual(0.1)
   })
+
+  it('stays fast on adversarial input (no catastrophic backtracking)', () => {
+    for (const text of ['\n'.repeat(50_000), ' '.repeat(50_000), '#'.repeat(50_000), 'ignore '.repeat(8_000), 'a'.repeat(50_000) + '!']) {
+      const started = performance.now()
+      detectPromptInjection(text)
+      expect(performance.now() - started, `${JSON.stringify(text.slice(0, 10))}…`).toBeLessThan(200)
+    }
+  })
 })
