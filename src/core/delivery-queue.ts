@@ -57,6 +57,18 @@ export interface DeliveryOptions {
   onFinished?: (job: Job) => void
 }
 
+/** The retry rules both queues default to (README: Asynchronous moderation). */
+export const DELIVERY_DEFAULTS = {
+  retryWindowMs: 60 * 60 * 1000,
+  initialDelayMs: 1000,
+  maxDelayMs: 5 * 60 * 1000,
+  attemptTimeoutMs: 10_000,
+  judgeTimeoutMs: 30_000,
+  wallClock: Date.now,
+  random: Math.random,
+  newId: (): string => crypto.randomUUID(),
+}
+
 export interface DeliveryQueueOptions extends DeliveryOptions {
   /** Jobs not yet delivered or failed; a full queue refuses new jobs (503), never drops one. */
   maxPending?: number
@@ -101,23 +113,9 @@ export interface DeliveryQueue {
  * const queue = createDeliveryQueue({ clock, transport, keys, logger })
  * queue.submit({ callbackUrl, judge: () => moderator.moderate(request) })
  */
-export function createDeliveryQueue({
-  clock,
-  transport,
-  keys,
-  logger,
-  maxPending = 1000,
-  retryWindowMs = 60 * 60 * 1000,
-  initialDelayMs = 1000,
-  maxDelayMs = 5 * 60 * 1000,
-  attemptTimeoutMs = 10_000,
-  judgeTimeoutMs = 30_000,
-  wallClock = Date.now,
-  random = Math.random,
-  newId = () => crypto.randomUUID(),
-  onFinished,
-  onRetry,
-}: DeliveryQueueOptions): DeliveryQueue {
+export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueue {
+  const { clock, transport, keys, logger, maxPending = 1000, onFinished, onRetry } = options
+  const { retryWindowMs, initialDelayMs, maxDelayMs, attemptTimeoutMs, judgeTimeoutMs, wallClock, random, newId } = { ...DELIVERY_DEFAULTS, ...definedOnly(options) }
   const DAY = 24 * 60 * 60 * 1000
   const pending = new Map<string, Job>()
   const finished = new LRUCache<string, Job>({ max: 10_000 })
@@ -218,4 +216,9 @@ export function createDeliveryQueue({
       return [...pending.values()]
     },
   }
+}
+
+/** The options actually given: an explicit undefined must not override a default. */
+export function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>
 }

@@ -68,7 +68,8 @@ export interface PreparedItem {
  * The checks every endpoint shares (empty, too long, too many images), then image preparation
  * inside the budget. Bad input is a problem, not a verdict; 'late' means the budget ran out.
  */
-export async function prepareItem({ images, limits, clock }: JudgeDeps, item: Item, context: RequestContext): Promise<Checked<PreparedItem> | 'late'> {
+export async function prepareItem(deps: JudgeDeps, item: Item, context: RequestContext): Promise<Checked<PreparedItem> | 'late'> {
+  const { limits } = deps
   const text = item.text?.trim() ? item.text : undefined
   if (!text && item.images.length === 0) return problem('invalid_request', 'nothing to moderate: send text and/or images')
   if (text && text.length > limits.maxTextChars) {
@@ -76,7 +77,13 @@ export async function prepareItem({ images, limits, clock }: JudgeDeps, item: It
   }
   if (item.images.length > limits.maxImages) return problem('payload_too_large', `${item.images.length} images; at most ${limits.maxImages} per item`)
 
-  if (item.images.length === 0) return { ok: true, value: { text, textSha256: text ? await sha256Hex(text) : undefined, images: [] } }
+  const images = item.images.length === 0 ? [] : await prepareImages(deps, item.images, context)
+  if (images === 'late' || !Array.isArray(images)) return images
+  return { ok: true, value: { text, textSha256: text ? await sha256Hex(text) : undefined, images } }
+}
+
+/** Images checked and prepared, racing the budget: past it, the answer is the timeout verdict. */
+async function prepareImages({ images, limits, clock }: JudgeDeps, uploads: UploadedImage[], context: RequestContext) {
   const deadline = context.startedAt + context.budgetMs
   const imageLimits = {
     maxBytes: limits.maxImageBytes,
@@ -84,14 +91,12 @@ export async function prepareItem({ images, limits, clock }: JudgeDeps, item: It
     maxSide: limits.imageMaxSide,
     remainingMs: () => deadline - clock.now(),
   }
-  const preparing = Promise.all(item.images.map((image) => prepareImage(image, imageLimits, images)))
-  // Image work counts against the budget too: past it, the answer is the timeout verdict.
+  const preparing = Promise.all(uploads.map((image) => prepareImage(image, imageLimits, images)))
   const prepared = await beforeDeadline(preparing, deadline, clock, 'late' as const)
   if (prepared === 'late') return 'late'
   const failed = prepared.find((result) => !result.ok)
   if (failed && !failed.ok) return failed
-  const readyImages = prepared.flatMap((result) => (result.ok ? [result.value] : []))
-  return { ok: true, value: { text, textSha256: text ? await sha256Hex(text) : undefined, images: readyImages } }
+  return prepared.flatMap((result) => (result.ok ? [result.value] : []))
 }
 
 /** A prepared item through the moderator ('late': the timeout verdict), with its log fields. */

@@ -6,7 +6,7 @@ import { openAiErrorResult, openAiModerationRequestSchema, openAiResult, type In
 import type { AppEnv } from '../http/app-env.js'
 import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
-import { judgeItem, requestContext, type Item, type JudgeDeps } from '../http/judge-item.js'
+import { judgeItem, judgePrepared, requestContext, type Item, type JudgeDeps } from '../http/judge-item.js'
 import { beforeDeadline } from '../core/deadline.js'
 import type { RequestContext } from '../core/moderate.js'
 import { readJsonBody } from '../http/read-json-body.js'
@@ -31,7 +31,7 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
       items.map(async (item) => {
         if (!item.ok) return { item: undefined, judged: item }
         const fetched = await fetchImageUrls(deps, item.value, context)
-        if (fetched === 'late') return { item: item.value, judged: { ok: true as const, value: await outOfTime(deps, context) } }
+        if (fetched === 'late') return { item: item.value, judged: { ok: true as const, value: await judgePrepared(deps, 'late', context) } }
         if (!fetched.ok) return { item: item.value, judged: fetched }
         return { item: fetched.value, judged: await judgeItem(deps, fetched.value, context) }
       }),
@@ -70,11 +70,6 @@ async function fetchImageUrls({ imageFetcher, limits, clock }: JudgeDeps, item: 
   } finally {
     timer.cancel()
   }
-}
-
-async function outOfTime({ moderator }: JudgeDeps, context: RequestContext) {
-  const verdict = await moderator.outOfTime(context)
-  return { verdict, log: { verdict_id: verdict.id, source: verdict.source, fallback_reason: verdict.fallback_reason } }
 }
 
 function parseBudgetHeader(value: string | undefined): number | undefined {

@@ -1,5 +1,5 @@
 import { deliverOnce, retryDelay } from '../core/delivery-attempt.js'
-import type { DeliveryOptions, DeliveryQueue, Job, Submission } from '../core/delivery-queue.js'
+import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type Submission } from '../core/delivery-queue.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Verdict } from '../core/verdict.js'
 
@@ -60,24 +60,9 @@ const KV_WRITE_SPACING_MS = 1100
  * @example
  * const deliveries = createWorkerDeliveryQueue({ jobs: env.JOBS, producer: env.DELIVERIES, keys, transport, clock, logger })
  */
-export function createWorkerDeliveryQueue({
-  jobs,
-  producer,
-  keys,
-  transport,
-  clock,
-  logger,
-  retryWindowMs = 60 * 60 * 1000,
-  initialDelayMs = 1000,
-  maxDelayMs = 5 * 60 * 1000,
-  attemptTimeoutMs = 10_000,
-  judgeTimeoutMs = 30_000,
-  maxQueueRetries = 100,
-  wallClock = Date.now,
-  random = Math.random,
-  newId = () => crypto.randomUUID(),
-  onFinished,
-}: WorkerDeliveryQueueOptions): DeliveryQueue & { consume(messages: readonly QueueMessage[]): Promise<void> } {
+export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): DeliveryQueue & { consume(messages: readonly QueueMessage[]): Promise<void> } {
+  const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished } = options
+  const { retryWindowMs, initialDelayMs, maxDelayMs, attemptTimeoutMs, judgeTimeoutMs, wallClock, random, newId } = { ...DELIVERY_DEFAULTS, ...definedOnly(options) }
   const load = async (id: string) => (await jobs.get(`job:${id}`, 'json')) as StoredJob | null
 
   async function save(stored: StoredJob, changes: Partial<Job>): Promise<void> {
