@@ -76,7 +76,7 @@ export function composeApp({
         },
       })
     : undefined
-  const limiter = model ? createCallLimiter({ maxConcurrent: config.MODERATION_MAX_MODEL_CALLS, clock }) : undefined
+  const limiter = model ? createCallLimiter({ maxConcurrent: config.MODERATION_MAX_MODEL_CALLS }) : undefined
   const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls, breaker, limiter, hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined

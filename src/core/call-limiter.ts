@@ -1,11 +1,9 @@
-import type { Clock } from './ports.js'
-
 export interface CallLimiter {
   /**
-   * A slot for one model call, or 'overloaded' when none frees up before `deadline`: a request
-   * never waits past its budget for a slot.
+   * A slot for one model call, or 'overloaded' when none frees up before `signal` aborts (at the
+   * call's deadline, the latest of its callers'): a call never waits past its budget for a slot.
    */
-  acquire(deadline: number): Promise<(() => void) | 'overloaded'>
+  acquire(signal: AbortSignal): Promise<(() => void) | 'overloaded'>
   /** A slot now, or undefined: for optional extra calls (hedges) that must not wait. */
   tryAcquire(): (() => void) | undefined
   inUse(): number
@@ -13,13 +11,14 @@ export interface CallLimiter {
 }
 
 /**
- * Bounds concurrent model calls. Waiters queue in order; each gives up at its own deadline, so
- * the queue can never hold a request longer than its budget.
+ * Bounds concurrent model calls. Waiters queue in order; each gives up when its signal aborts, so
+ * the queue can never hold a call longer than its budget.
  *
  * @example
- * const limiter = createCallLimiter({ maxConcurrent: 64, clock })
+ * const limiter = createCallLimiter({ maxConcurrent: 64 })
+ * const slot = await limiter.acquire(signal)
  */
-export function createCallLimiter({ maxConcurrent, clock }: { maxConcurrent: number; clock: Clock }): CallLimiter {
+export function createCallLimiter({ maxConcurrent }: { maxConcurrent: number }): CallLimiter {
   let active = 0
   const queue: { grant: () => void }[] = []
 
@@ -30,30 +29,27 @@ export function createCallLimiter({ maxConcurrent, clock }: { maxConcurrent: num
   }
 
   return {
-    async acquire(deadline) {
+    async acquire(signal) {
       if (active < maxConcurrent) {
         active++
         return once(release)
       }
-      // Give up just before the deadline, so the request reports 'overloaded' rather than racing
-      // the budget's own timer to 'timeout'.
-      const remaining = deadline - clock.now() - 2
-      if (remaining <= 0) return 'overloaded'
+      if (signal.aborted) return 'overloaded'
       return new Promise((resolve) => {
-        const timer = clock.timer(remaining)
-        const waiter = {
-          grant: () => {
-            timer.cancel()
-            resolve(once(release))
-          },
-        }
-        queue.push(waiter)
-        void timer.promise.then(() => {
+        const giveUp = () => {
           const index = queue.indexOf(waiter)
           if (index === -1) return
           queue.splice(index, 1)
           resolve('overloaded')
-        })
+        }
+        const waiter = {
+          grant: () => {
+            signal.removeEventListener('abort', giveUp)
+            resolve(once(release))
+          },
+        }
+        queue.push(waiter)
+        signal.addEventListener('abort', giveUp, { once: true })
       })
     },
     tryAcquire() {

@@ -73,6 +73,7 @@ export interface Moderator {
 }
 
 const TIMEOUT: ModelOutcome = { kind: 'failed', reason: 'timeout', detail: 'latency budget exhausted' }
+const OVERLOADED: ModelOutcome = { kind: 'failed', reason: 'overloaded', detail: 'no model-call slot free before the budget ran out' }
 const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before the model call' } as const
 
 /**
@@ -87,6 +88,8 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, limiter, hedgeAfterMs } = deps
   // Concurrent identical requests share one model call (keyed like the cache).
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
+  // Whether each call in flight is still queued for a model-call slot.
+  const callPhases = new WeakMap<Promise<ModelOutcome>, { waitingForSlot: boolean }>()
 
   async function run(request: ModerationRequest, span: Span): Promise<Verdict> {
     // Content that addresses the moderator is never allowed on the model's word alone.
@@ -148,11 +151,25 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     if (breaker && !breaker.allow()) {
       return fail(request, { kind: 'failed', reason: 'circuit_open', detail: 'the model failed repeatedly; calls are paused' }, modelId, context)
     }
-    const call = sharedCalls.join(key, deadline, async (signal) => {
-      const slot = limiter ? await limiter.acquire(deadline) : undefined
+    const call = sharedCalls.join(key, deadline, (signal) => {
+      const phase = { waitingForSlot: limiter !== undefined }
+      const started = callModel(signal, phase)
+      callPhases.set(started, phase)
+      return started
+    })
+    // A caller whose budget ends while its (shared) call still waits for a slot was overloaded,
+    // even though the call may go on for a caller with more budget.
+    const phase = callPhases.get(call)
+    const outcome = await withinBudget(call, deadline, () => (phase?.waitingForSlot ? OVERLOADED : TIMEOUT))
+    if (outcome.kind === 'judged') return toVerdict(outcome.judgement, 'model', context())
+    return fail(request, outcome, modelId, context)
+
+    async function callModel(signal: AbortSignal, phase: { waitingForSlot: boolean }): Promise<ModelOutcome> {
+      const slot = limiter ? await limiter.acquire(signal) : undefined
+      phase.waitingForSlot = false
       if (slot === 'overloaded') {
         breaker?.cancel()
-        return { kind: 'failed', reason: 'overloaded', detail: 'no model-call slot free before the budget ran out' }
+        return OVERLOADED
       }
       const attempt = (attemptSignal: AbortSignal) =>
         judgeWithModel(client, telemetry, clock, parent, { policy, model: modelId, text: item.text, images: item.images, signal: attemptSignal })
@@ -176,11 +193,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         request.waitUntil?.(write)
       }
       return outcome
-    })
-
-    const outcome = await withinBudget(call, deadline)
-    if (outcome.kind === 'judged') return toVerdict(outcome.judgement, 'model', context())
-    return fail(request, outcome, modelId, context)
+    }
   }
 
   function fail(
@@ -199,13 +212,14 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     return conservativeVerdict(failure.reason, modelId, context())
   }
 
-  function withinBudget(call: Promise<ModelOutcome>, deadline: number): Promise<ModelOutcome> {
+  async function withinBudget(call: Promise<ModelOutcome>, deadline: number, late: () => ModelOutcome): Promise<ModelOutcome> {
     const guarded = call.catch((error: unknown): ModelOutcome => {
       // A throw here is a bug in an adapter, still answered conservatively.
       logger.error('model call threw', { error: String(error) })
       return { kind: 'failed', reason: 'upstream_error', detail: String(error) }
     })
-    return beforeDeadline(guarded, deadline, clock, TIMEOUT)
+    const outcome = await beforeDeadline(guarded, deadline, clock, undefined)
+    return outcome ?? late()
   }
 
   /** Every verdict goes through here: one span, the metrics, the same attributes. */

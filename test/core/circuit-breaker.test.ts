@@ -39,18 +39,20 @@ describe('circuit breaker', () => {
 })
 
 describe('call limiter', () => {
-  it('grants up to the bound, queues the rest in order, and gives up at each waiter\'s deadline', async () => {
-    const clock = createManualClock(1_000)
-    const limiter = createCallLimiter({ maxConcurrent: 1, clock })
-    const first = await limiter.acquire(2_000)
+  it('grants up to the bound, queues the rest in order, and gives up when a waiter\'s signal aborts', async () => {
+    const limiter = createCallLimiter({ maxConcurrent: 1 })
+    const first = await limiter.acquire(new AbortController().signal)
     expect(typeof first).toBe('function')
-    const second = limiter.acquire(1_500)
-    const third = limiter.acquire(3_000)
+    const secondBudget = new AbortController()
+    const second = limiter.acquire(secondBudget.signal)
+    const third = limiter.acquire(new AbortController().signal)
     expect(limiter.waiting()).toBe(2)
-    await clock.advance(600) // past the second's deadline
+    secondBudget.abort() // the second's budget ends
     expect(await second).toBe('overloaded')
+    expect(limiter.waiting()).toBe(1)
     ;(first as () => void)()
     expect(typeof (await third)).toBe('function')
     expect(limiter.inUse()).toBe(1)
+    expect(await limiter.acquire(AbortSignal.abort())).toBe('overloaded')
   })
 })

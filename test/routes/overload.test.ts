@@ -35,6 +35,21 @@ describe('overload and failing models', () => {
     expect(gemini.requests).toHaveLength(1)
   })
 
+  it('keeps a shared call waiting for a slot until the longest budget among its callers runs out', async () => {
+    const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_MODEL_CALLS: '1' } })
+    gemini.setDefault({ delayMs: 400, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } })
+    const holder = moderate({ text: fresh(), budget_ms: 2_000 }) // holds the only slot for 400 ms
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const text = fresh()
+    // Same content: the second request joins the first's call, which is still waiting for the slot.
+    const short = moderate({ text, budget_ms: 150 })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const long = moderate({ text, budget_ms: 2_000 })
+    expect(await verdictOf(await short)).toMatchObject({ source: 'fallback', fallback_reason: 'overloaded' })
+    expect((await verdictOf(await long)).source).toBe('model')
+    expect((await verdictOf(await holder)).source).toBe('model')
+  })
+
   it('sheds load with 503 and Retry-After beyond the in-flight bound, and takes requests again after', async () => {
     const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_IN_FLIGHT: '2' } })
     gemini.setDefault({ delayMs: 200, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } })
