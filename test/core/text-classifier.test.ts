@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { encodeTextModel, loadTextClassifier, prepareText, textFeatures } from '../../src/core/text-classifier.js'
+
+const shipped = loadTextClassifier(readFileSync('models/text-classifier.bin'))
+
+describe('the shipped text classifier', () => {
+  it('scores hate and harassment, with thresholds and the languages it was trained on', () => {
+    expect(shipped.header.categories).toEqual(['hate', 'harassment'])
+    for (const category of ['hate', 'harassment']) {
+      const t = shipped.header.thresholds[category]!
+      expect(t.pass_below).toBeLessThanOrEqual(t.review_at)
+      expect(t.review_at).toBeLessThanOrEqual(t.block_at)
+    }
+    expect(shipped.header.languages.hate).toEqual(expect.arrayContaining(['ar', 'de', 'en', 'fr', 'ko', 'zh']))
+    expect(shipped.header.trainedOn.length).toBe(6)
+  })
+
+  it('scores attacks on groups far above everyday text, in several languages', () => {
+    const benign = ['What a lovely day for a walk in the park with the kids', 'Die Bahn hat heute wieder Verspätung, aber das Wetter ist schön', '오늘 날씨가 정말 좋네요 산책하러 가요']
+    const hateful = ['those people are vermin and should be thrown out of the country', '黑人就是低等的，滚出中国']
+    for (const text of benign) expect(shipped.score(text).hate).toBeLessThan(shipped.header.thresholds.hate!.review_at)
+    for (const text of hateful) expect(shipped.score(text).hate).toBeGreaterThan(shipped.header.thresholds.hate!.review_at)
+  })
+
+  it('gives scores in 0..1 for empty, huge and odd text', () => {
+    for (const text of ['', '   ', '🙂'.repeat(5000), 'a'.repeat(100_000), '\u200b\u200b']) {
+      for (const score of Object.values(shipped.score(text))) expect(score).toBeGreaterThanOrEqual(0), expect(score).toBeLessThanOrEqual(1)
+    }
+  })
+})
+
+describe('features and the artifact format', () => {
+  it('reads text the same however it is styled: case, full-width letters, zero-width characters, links, handles', () => {
+    const hashes = (text: string) => {
+      const out: number[] = []
+      textFeatures(prepareText(text), (h) => out.push(h))
+      return out
+    }
+    expect(hashes('ＹＯＵ  A\u200bre   GREAT')).toEqual(hashes('you are great'))
+    expect(prepareText('@bob look https://x.y/z &amp; sooooooo')).toBe('@user look url & sooo')
+  })
+
+  it('refuses a file that is not an artifact, or is cut short', () => {
+    expect(() => loadTextClassifier(new TextEncoder().encode('{"not":"a model"}'))).toThrow(/bad magic/)
+    const header = { format: 'moderation-text-classifier/1' as const, bucketBits: 4, categories: ['hate'], scales: [1], bias: [0], thresholds: {}, languages: {}, trainedOn: [] }
+    const bytes = encodeTextModel(header, [new Int8Array(16)])
+    expect(loadTextClassifier(bytes).score('x')).toEqual({ hate: 0.5 })
+    expect(() => loadTextClassifier(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/)
+  })
+})
