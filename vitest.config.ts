@@ -1,9 +1,10 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { bundlePolicies } from './scripts/bundle-policies.js'
+import { bundlePolicies, bundleTextClassifier } from './scripts/bundle-policies.js'
 
-// The Worker imports policies bundled from policies/*.yaml: make them fresh for this run.
+// The Worker imports policies and the text classifier bundled at build: make them fresh for this run.
 await bundlePolicies()
+await bundleTextClassifier()
 
 export default defineConfig({
   test: {

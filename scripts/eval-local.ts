@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadTextClassifier } from '../src/core/text-classifier.js'
+import { everydayTexts } from './everyday-texts.js'
 import { CATEGORIES, defaultDataDir, readDatasets, type Row } from './local-data.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -66,6 +67,12 @@ const threshold = (category: string) => classifier.header.thresholds[category]!
 const fpr = (key: 'review_at' | 'block_at') =>
   neutral.filter(({ scores }) => CATEGORIES.some((c) => (scores[c] ?? 0) >= threshold(c)[key])).length / neutral.length
 
+// Everyday benign texts written for this probe (scripts/everyday-texts.ts), per language.
+const everyday = Object.entries(everydayTexts).map(([lang, texts]) => {
+  const over = (key: 'review_at' | 'block_at') => texts.filter((text) => CATEGORIES.some((c) => (classifier.score(text)[c] ?? 0) >= threshold(c)[key])).length
+  return { lang, n: texts.length, flagged: over('review_at'), blocked: over('block_at') }
+})
+
 // Speed: every held-out text scored once more, timed as a whole, after the pass above warmed up.
 const started = performance.now()
 let chars = 0
@@ -86,5 +93,6 @@ console.log(table)
 console.log()
 console.log(`Shipped thresholds: ${thresholds}.`)
 console.log(`Benign texts mentioning identity groups (toxigen neutral, held out, n=${neutral.length}): flagged at review_at ${(fpr('review_at') * 100).toFixed(1)}%, at block_at ${(fpr('block_at') * 100).toFixed(1)}%.`)
+console.log(`Everyday benign texts (written probe, scripts/everyday-texts.ts) at review_at / block_at: ${everyday.map((e) => `${e.lang} ${e.flagged}/${e.n} / ${e.blocked}/${e.n}`).join(', ')}.`)
 console.log(`Speed: ${perText.toFixed(1)} µs per text on one core (${scored.length} held-out texts, mean ${Math.round(chars / scored.length)} characters), artifact ${(artifact.length / 1024).toFixed(0)} KiB.`)
-writeFileSync(resolve(root, 'models/text-classifier.eval.json'), JSON.stringify({ lines, thresholds: classifier.header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, microsecondsPerText: perText, heldOut: scored.length }, null, 2) + '\n')
+writeFileSync(resolve(root, 'models/text-classifier.eval.json'), JSON.stringify({ lines, thresholds: classifier.header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, everyday, microsecondsPerText: perText, heldOut: scored.length }, null, 2) + '\n')

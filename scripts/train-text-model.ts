@@ -4,7 +4,7 @@
  * the same bytes. Thresholds are chosen on the validation rows with the quantised model, the one
  * that ships.
  */
-import { encodeTextModel, loadTextClassifier, prepareText, textFeatures, type CategoryThresholds, type TextModelHeader } from '../src/core/text-classifier.js'
+import { encodeTextModel, featureValue, loadTextClassifier, prepareText, textFeatures, type CategoryThresholds, type TextModelHeader } from '../src/core/text-classifier.js'
 
 export interface TrainingRow {
   text: string
@@ -20,11 +20,14 @@ export interface TrainingOptions {
   learningRate?: number
   l2?: number
   seed?: number
+  lengthDamping?: number
+  /** Balance classes per language and category, or over all rows. */
+  balance?: 'language' | 'global'
   trainedOn: string[]
 }
 
 export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): Uint8Array {
-  const { categories, bucketBits = 19, epochs = 8, learningRate = 0.1, l2 = 1e-7, seed = 7, trainedOn } = options
+  const { categories, bucketBits = 19, epochs = 8, learningRate = 0.1, l2 = 1e-7, seed = 7, trainedOn, lengthDamping = 0, balance = 'global' } = options
   const buckets = 1 << bucketBits
   const mask = buckets - 1
   const train = rows.filter((row) => row.split === 'train')
@@ -37,12 +40,29 @@ export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): U
   const weights = categories.map(() => new Float32Array(buckets))
   const squared = categories.map(() => new Float32Array(buckets).fill(1e-6))
   const bias = categories.map(() => 0)
-  // Positives are rarer in most sets: weight them up to a balance, at most 4 to 1.
-  const positiveWeight = categories.map((category) => {
-    const positives = train.filter((row) => row.labels[category] === 1).length
-    const negatives = train.filter((row) => row.labels[category] === 0).length
-    return positives === 0 ? 1 : Math.min(4, Math.max(1, negatives / positives))
-  })
+  // Classes balanced per language and category: the sets' base rates differ wildly (most Arabic
+  // rows are hostile, most English ones are not), and unbalanced the model learns the script.
+  const globalPositiveWeight = new Map(
+    categories.map((category) => {
+      const positives = train.filter((row) => row.labels[category] === 1).length
+      const negatives = train.filter((row) => row.labels[category] === 0).length
+      return [category, positives === 0 ? 1 : Math.min(4, Math.max(1, negatives / positives))]
+    }),
+  )
+  const counts = new Map<string, number>()
+  const countKey = (lang: string, category: string, label: number) => `${lang}|${category}|${label}`
+  for (const row of train) {
+    for (const category of categories) {
+      const label = row.labels[category]
+      if (label === 0 || label === 1) counts.set(countKey(row.lang, category, label), (counts.get(countKey(row.lang, category, label)) ?? 0) + 1)
+    }
+  }
+  const classWeight = (lang: string, category: string, label: number) => {
+    if (balance === 'global') return label === 1 ? globalPositiveWeight.get(category)! : 1
+    const mine = counts.get(countKey(lang, category, label)) ?? 1
+    const all = mine + (counts.get(countKey(lang, category, 1 - label)) ?? 0)
+    return Math.min(5, Math.max(0.2, all / (2 * mine)))
+  }
 
   const order = train.map((_, i) => i)
   const random = xorshift(seed)
@@ -55,7 +75,7 @@ export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): U
     for (const index of order) {
       const row = train[index]!
       const hashes = features[index]!
-      const value = 1 / Math.sqrt(hashes.length)
+      const value = featureValue(hashes.length, lengthDamping)
       for (let c = 0; c < categories.length; c++) {
         const label = row.labels[categories[c]!]
         if (label === null || label === undefined) continue
@@ -64,7 +84,7 @@ export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): U
         let z = bias[c]!
         for (let k = 0; k < hashes.length; k++) z += w[hashes[k]!]! * value
         const p = 1 / (1 + Math.exp(-z))
-        const gradient = (p - label) * (label === 1 ? positiveWeight[c]! : 1)
+        const gradient = (p - label) * classWeight(row.lang, categories[c]!, label)
         bias[c]! -= rate * 0.1 * gradient
         for (let k = 0; k < hashes.length; k++) {
           const h = hashes[k]!
@@ -88,6 +108,7 @@ export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): U
   const header: TextModelHeader = {
     format: 'moderation-text-classifier/1',
     bucketBits,
+    lengthDamping,
     categories: [...categories],
     scales: quantised.map((x) => x.scale),
     bias: bias.map((b) => Math.round(b * 1e6) / 1e6),

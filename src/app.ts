@@ -19,6 +19,7 @@ import { moderateRoutes } from './routes/moderate.js'
 import { openAiModerationRoutes } from './routes/openai-moderations.js'
 import { perspectiveRoutes } from './routes/perspective.js'
 import { policyRoutes } from './routes/policies.js'
+import type { TextClassifier } from './core/text-classifier.js'
 
 export interface AppDeps {
   policies: PolicyRegistry
@@ -44,6 +45,8 @@ export interface AppDeps {
   /** "gemini" or "local": what answers when the model is asked. */
   mode: string
   defaultModel: string
+  /** The embedded text classifier, for what /v1/policies says about it. */
+  classifier?: TextClassifier
 }
 
 /**

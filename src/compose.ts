@@ -6,6 +6,8 @@ import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTranspor
 import { createCallLimiter } from './core/call-limiter.js'
 import { createCircuitBreaker } from './core/circuit-breaker.js'
 import { createModerator } from './core/moderate.js'
+import type { TextClassifier } from './core/text-classifier.js'
+import { LOCAL_MODEL } from './core/verdicts.js'
 import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
@@ -18,6 +20,8 @@ export interface ComposeOptions {
   policies: PolicyRegistry
   images: ImageProcessor
   logger: Logger
+  /** The embedded text classifier, loaded by the entry (absent: word lists only). */
+  classifier?: TextClassifier
   clock?: Clock
   telemetry?: TelemetryOptions
   readiness?: Readiness
@@ -46,6 +50,7 @@ export function composeApp({
   policies,
   images,
   logger,
+  classifier,
   clock = systemClock,
   telemetry: telemetryOptions,
   readiness = alwaysReady,
@@ -77,7 +82,7 @@ export function composeApp({
       })
     : undefined
   const limiter = model ? createCallLimiter({ maxConcurrent: config.MODERATION_MAX_MODEL_CALLS }) : undefined
-  const moderator = createModerator({ model, cache, clock, telemetry, logger, shareModelCalls, breaker, limiter, hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS })
+  const moderator = createModerator({ model, classifier, cache, clock, telemetry, logger, shareModelCalls, breaker, limiter, hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
   const webhookKeys = config.WEBHOOK_SECRET.length > 0 ? importWebhookSecrets(config.WEBHOOK_SECRET) : undefined
@@ -122,7 +127,8 @@ export function composeApp({
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     apiKeys: config.MODERATION_API_KEYS,
     mode: model ? 'gemini' : 'local',
-    defaultModel: model ? config.GEMINI_MODEL : 'local-rules',
+    defaultModel: model ? config.GEMINI_MODEL : LOCAL_MODEL,
+    classifier,
     limits: {
       maxBodyBytes: config.MODERATION_MAX_BODY_BYTES,
       maxBudgetMs: config.MODERATION_MAX_BUDGET_MS,

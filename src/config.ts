@@ -29,6 +29,9 @@ export const configSchema = z.object({
   GEMINI_MODEL: z.string().default('gemini-3.5-flash'),
   MODERATION_POLICIES_DIR: z.string().default('policies'),
   MODERATION_DEFAULT_POLICY: z.string().default('default'),
+  // The embedded text classifier: 'on' (the shipped models/text-classifier.bin), 'off' (word lists
+  // only), or on Node the path of another artifact made by `npm run train:local`.
+  MODERATION_LOCAL_CLASSIFIER: z.string().min(1).default('on'),
   MODERATION_API_KEYS: commaList,
   // Standard Webhooks secrets, comma-separated while rotating (deliveries carry one signature each).
   WEBHOOK_SECRET: webhookSecrets,

@@ -16,6 +16,24 @@ export const localRulesSchema = z
     // Phrases removed before matching, so "Scunthorpe" is not read as a slur.
     allow: termList.default([]),
     block_without_model: z.boolean().default(true),
+    // The embedded text classifier (hate, harassment): scores every text unless off.
+    classifier: z.boolean().default(true),
+    // A classifier score at or above its block_at is refused without the model. Off: the model
+    // decides; the classifier is less precise than the lists (see the README's evaluation).
+    classifier_block_without_model: z.boolean().default(false),
+    // Text with no list hit and every classifier score under its pass_below is allowed without
+    // a model call. Off by default: the classifier knows hate and harassment only.
+    skip_model_when_clean: z.boolean().default(false),
+    // When the model fails, local hits shape the conservative verdict: a clear hit blocks, a
+    // suspicion adds its categories. Nothing makes a failure `allow`.
+    enrich_fallback: z.boolean().default(true),
+    // Overrides of the shipped thresholds (models/text-classifier.bin), per category.
+    classifier_thresholds: z
+      .record(
+        categoryName,
+        z.object({ review_at: z.number().min(0).max(1), block_at: z.number().min(0).max(1), pass_below: z.number().min(0).max(1) }).partial().strict(),
+      )
+      .default({}),
   })
   .strict()
 
@@ -31,6 +49,13 @@ export interface LocalRules {
   review: CategoryMatcher[]
   allow: RegExp | undefined
   blockWithoutModel: boolean
+  classifier: {
+    enabled: boolean
+    blockWithoutModel: boolean
+    skipModelWhenClean: boolean
+    enrichFallback: boolean
+    thresholds: Record<string, { review_at?: number; block_at?: number; pass_below?: number }>
+  }
   /** Number of terms, for /v1/policies. */
   termCount: number
 }
@@ -78,8 +103,22 @@ export function compileLocalRules(file: LocalRulesFile, categories: string[]): L
     review: compileLists(file.review, categories, 'review'),
     allow: allow.length > 0 ? new RegExp(allow.map((re) => `(?:${re.source})`).join('|'), 'giu') : undefined,
     blockWithoutModel: file.block_without_model,
+    classifier: {
+      enabled: file.classifier,
+      blockWithoutModel: file.classifier_block_without_model,
+      skipModelWhenClean: file.skip_model_when_clean,
+      enrichFallback: file.enrich_fallback,
+      thresholds: compileThresholds(file.classifier_thresholds, categories),
+    },
     termCount,
   }
+}
+
+function compileThresholds(overrides: LocalRulesFile['classifier_thresholds'], categories: string[]) {
+  for (const category of Object.keys(overrides)) {
+    if (!categories.includes(category)) throw new Error(`classifier_thresholds.${category}: not a category of this policy`)
+  }
+  return overrides
 }
 
 /** NFKC folds full-width and styled letters; zero-width characters are a common way around word lists. */

@@ -1,33 +1,44 @@
 import { decide } from './decide.js'
-import type { LocalResult } from './local-rules.js'
+import type { LocalCheck } from './local-check.js'
 import type { Policy } from './policy.js'
 import { strictestAction, type Action, type Judgement, type Verdict } from './verdict.js'
 import { LOCAL_MODEL, toVerdict, type VerdictContext } from './verdicts.js'
 
 // Word lists are precise on what they list and blind to the rest: a clear hit is near certain,
-// a pattern hit is a suspicion, a clean pass says little.
+// a pattern hit is a suspicion, a clean pass says little. Classifier hits carry their score.
 const BLOCK_LIST_CONFIDENCE = 0.95
 const REVIEW_LIST_CONFIDENCE = 0.6
 const CLEAN_PASS_CONFIDENCE = 0.5
 
+const highest = (scores: Record<string, number> | undefined, categories: string[]) =>
+  Math.max(0, ...categories.map((category) => scores?.[category] ?? 0))
+
 /**
- * The verdict of the local classifier alone: for a clear block-list hit, and for every request
- * when no model is configured. Images it cannot judge get the policy's failure action.
+ * The verdict of the local check alone: for a hit the policy lets it decide, a confident pass the
+ * policy lets skip the model, and every request when no model is configured. Images it cannot
+ * judge get the policy's failure action.
  */
-export function localVerdict(policy: Policy, local: LocalResult, hasImages: boolean, ctx: VerdictContext): Verdict {
+export function localVerdict(policy: Policy, local: LocalCheck, hasImages: boolean, ctx: VerdictContext): Verdict {
   const signals: string[] = []
   let judgement: Judgement
-  if (local.block.length > 0) {
-    signals.push('local_block_list')
-    judgement = { safe: false, action: 'block', categories: local.block, confidence: BLOCK_LIST_CONFIDENCE, model: LOCAL_MODEL }
-  } else if (local.review.length > 0) {
-    signals.push('local_review_list')
-    judgement = { safe: false, action: 'review', categories: local.review, confidence: REVIEW_LIST_CONFIDENCE, model: LOCAL_MODEL }
+  if (local.block.length > 0 || local.clear.length > 0) {
+    if (local.block.length > 0) signals.push('local_block_list')
+    if (local.clear.length > 0) signals.push('local_classifier')
+    const confidence = local.block.length > 0 ? BLOCK_LIST_CONFIDENCE : highest(local.scores, local.clear)
+    judgement = { safe: false, action: 'block', categories: [...new Set([...local.block, ...local.clear])], confidence, model: LOCAL_MODEL }
+  } else if (local.review.length > 0 || local.suspect.length > 0) {
+    if (local.review.length > 0) signals.push('local_review_list')
+    if (local.suspect.length > 0) signals.push('local_classifier')
+    const confidence = Math.max(local.review.length > 0 ? REVIEW_LIST_CONFIDENCE : 0, highest(local.scores, local.suspect))
+    judgement = { safe: false, action: 'review', categories: [...new Set([...local.review, ...local.suspect])], confidence, model: LOCAL_MODEL }
   } else {
-    // The same rule as for the model: a clean pass counts as safe only if sure enough for the policy.
-    const { signals: clean = [], ...decision } = decide(policy, [], CLEAN_PASS_CONFIDENCE)
-    signals.push(...clean)
-    judgement = { ...decision, confidence: CLEAN_PASS_CONFIDENCE, model: LOCAL_MODEL }
+    // A confident pass the policy trusts is as sure as the classifier's scores say; any other
+    // clean pass says little. The same rule as for the model decides whether it is safe.
+    const trusted = local.pass && policy.local.classifier.skipModelWhenClean
+    const confidence = trusted ? Math.round((1 - highest(local.scores, Object.keys(local.scores ?? {}))) * 1000) / 1000 : CLEAN_PASS_CONFIDENCE
+    const { signals: clean = [], ...decision } = decide(policy, [], confidence)
+    signals.push(...clean, ...(trusted ? ['local_pass'] : []))
+    judgement = { ...decision, confidence, model: LOCAL_MODEL }
   }
   if (hasImages && judgement.action !== 'block') {
     // There is no local image model: images are not judged, and the verdict says so.
@@ -49,5 +60,28 @@ export function withLocalBlock(verdict: Verdict, blocked: string[]): Verdict {
     action: 'block',
     categories: [...new Set([...verdict.categories, ...blocked])],
     signals: [...new Set([...(verdict.signals ?? []), 'local_block_list'])],
+  }
+}
+
+/**
+ * The conservative verdict of a failed model call, shaped by what the local check found: a clear
+ * hit blocks, a suspicion names its categories and is at least review. Without a hit it is
+ * unchanged: nothing here makes a failure `allow`.
+ */
+export function withLocalEvidence(verdict: Verdict, local: LocalCheck): Verdict {
+  const clear = [...local.block, ...local.clear]
+  const suspect = [...local.review, ...local.suspect]
+  if (clear.length === 0 && suspect.length === 0) return verdict
+  const signals = [
+    ...(local.block.length > 0 ? ['local_block_list'] : []),
+    ...(local.review.length > 0 ? ['local_review_list'] : []),
+    ...(local.clear.length > 0 || local.suspect.length > 0 ? ['local_classifier'] : []),
+  ]
+  return {
+    ...verdict,
+    safe: false,
+    action: strictestAction(verdict.action, clear.length > 0 ? 'block' : 'review'),
+    categories: [...new Set([...verdict.categories, ...clear, ...suspect])],
+    signals: [...new Set([...(verdict.signals ?? []), ...signals])],
   }
 }

@@ -8,12 +8,13 @@ import type { CircuitBreaker } from './circuit-breaker.js'
 import { beforeDeadline } from './deadline.js'
 import { sha256Hex } from './hash.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
-import { classifyLocally } from './local-rules.js'
-import { localVerdict, withLocalBlock } from './local-verdict.js'
+import { checkLocally, type LocalCheck } from './local-check.js'
+import { localVerdict, withLocalBlock, withLocalEvidence } from './local-verdict.js'
 import type { ModelClient, ModelImage } from './model.js'
 import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls, createUnsharedCalls } from './shared-calls.js'
+import type { TextClassifier } from './text-classifier.js'
 import type { Verdict } from './verdict.js'
 import { conservativeVerdict, LOCAL_MODEL, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
 
@@ -45,6 +46,8 @@ export interface ModerationRequest {
 export interface ModeratorDeps {
   /** Absent: the local classifier serves alone. */
   model?: ModelClient
+  /** The embedded text classifier (models/text-classifier.bin); absent: word lists only. */
+  classifier?: TextClassifier
   cache: VerdictCache
   clock: Clock
   telemetry: Telemetry
@@ -85,7 +88,7 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model: client, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, limiter, hedgeAfterMs } = deps
+  const { model: client, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, limiter, hedgeAfterMs } = deps
   // Concurrent identical requests share one model call (keyed like the cache).
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
   // Whether each call in flight is still queued for a model-call slot.
@@ -106,13 +109,28 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     // Explicit parent: workerd has no async context manager by default.
     const parent = trace.setSpan(otelContext.active(), span)
 
-    const local = inChildSpan(telemetry, parent, 'moderation.local_check', () => classifyLocally(policy.local, item.text))
-    if (!client || (local.block.length > 0 && policy.local.blockWithoutModel)) {
-      return localVerdict(policy, local, item.images.length > 0, context())
+    const local = inChildSpan(telemetry, parent, 'moderation.local_check', (span) => {
+      const check = checkLocally(policy, classifier, item.text)
+      for (const [category, score] of Object.entries(check.scores ?? {})) span.setAttribute(`moderation.local_score.${category}`, score)
+      return check
+    })
+    const verdict = await decideWith(local)
+    return local.scores ? { ...verdict, local_scores: local.scores } : verdict
+
+    async function decideWith(local: LocalCheck): Promise<Verdict> {
+      const { classifier: settings } = policy.local
+      const hasImages = item.images.length > 0
+      const localDecides =
+        !client ||
+        (local.block.length > 0 && policy.local.blockWithoutModel) ||
+        (local.clear.length > 0 && settings.blockWithoutModel) ||
+        (local.pass && settings.skipModelWhenClean && !hasImages)
+      if (localDecides) return localVerdict(policy, local, hasImages, context())
+      let verdict = await judgeByModel(client, request, parent, context)
+      if (verdict.source === 'fallback' && settings.enrichFallback) verdict = withLocalEvidence(verdict, local)
+      if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
+      return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
     }
-    let verdict = await judgeByModel(client, request, parent, context)
-    if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
-    return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
   }
 
   async function judgeByModel(
@@ -263,10 +281,10 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       }),
   }
 }
-function inChildSpan<T>(telemetry: Telemetry, parent: Context, name: string, work: () => T): T {
+function inChildSpan<T>(telemetry: Telemetry, parent: Context, name: string, work: (span: Span) => T): T {
   const span = telemetry.tracer.startSpan(name, {}, parent)
   try {
-    return work()
+    return work(span)
   } finally {
     span.end()
   }

@@ -30,7 +30,7 @@ export const policyFileSchema = z
     categories: z.record(categoryName, categorySchema).refine((c) => Object.keys(c).length > 0, {
       message: 'a policy needs at least one category',
     }),
-    local: localRulesSchema.default({ block: {}, review: {}, allow: [], block_without_model: true }),
+    local: localRulesSchema.prefault({}),
   })
   .strict()
 

@@ -12,6 +12,8 @@ export interface TextModelHeader {
   format: 'moderation-text-classifier/1'
   /** log2 of the number of hash buckets per category. */
   bucketBits: number
+  /** See `featureValue`. */
+  lengthDamping: number
   categories: string[]
   /** Per category: weight = int8 × scale. */
   scales: number[]
@@ -115,6 +117,12 @@ export function textFeatures(prepared: string, emit: (hash: number) => void): nu
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z))
 
+/**
+ * Each feature of a text with n features weighs 1/sqrt(n + damping): a long text is normalised,
+ * and with damping a two-word text does not ride on a handful of n-grams.
+ */
+export const featureValue = (count: number, damping: number) => 1 / Math.sqrt(count + damping)
+
 /** Encodes a trained model: magic, header length, header JSON, then int8 weights per category. */
 export function encodeTextModel(header: TextModelHeader, weights: Int8Array[]): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header))
@@ -144,6 +152,10 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length, true)
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as TextModelHeader
   if (header.format !== 'moderation-text-classifier/1') throw new Error(`unknown text classifier format ${String(header.format)}`)
+  const sized = (list: unknown) => Array.isArray(list) && list.length === header.categories.length && list.every((x) => typeof x === 'number')
+  if (!Number.isInteger(header.bucketBits) || typeof header.lengthDamping !== 'number' || !sized(header.scales) || !sized(header.bias)) {
+    throw new Error('text classifier header is incomplete')
+  }
   const buckets = 1 << header.bucketBits
   const mask = buckets - 1
   const start = MAGIC.length + 4 + headerLength
@@ -160,7 +172,7 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
         const bucket = hash & mask
         for (let c = 0; c < categories.length; c++) sums[c]! += weights[c * buckets + bucket]!
       })
-      const scale = n > 0 ? 1 / Math.sqrt(n) : 0
+      const scale = featureValue(n, header.lengthDamping)
       const scores: Record<string, number> = {}
       for (let c = 0; c < categories.length; c++) {
         scores[categories[c]!] = Math.round(sigmoid(header.bias[c]! + sums[c]! * header.scales[c]! * scale) * 1000) / 1000

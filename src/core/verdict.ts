@@ -27,6 +27,8 @@ export const verdictSchema = z.object({
   fallback_reason: fallbackReasonSchema.optional(),
   // Extra facts a client may act on: model_safety_block, local_block_list, image_not_judged, ...
   signals: z.array(z.string()).optional(),
+  // The embedded classifier's scores (0..1) for the categories it knows, whenever it read the text.
+  local_scores: z.record(z.string(), z.number().min(0).max(1)).optional(),
   policy: z.string(),
   policy_version: z.string(),
   model: z.string(),

@@ -8,7 +8,7 @@ export interface VerdictContext {
   latencyMs: number
 }
 
-export const LOCAL_MODEL = 'local-rules'
+export const LOCAL_MODEL = 'local-classifier'
 
 export function toVerdict(judgement: Judgement, source: VerdictSource, ctx: VerdictContext): Verdict {
   return {

@@ -5,6 +5,7 @@ import { parseConfig } from '../config.js'
 import { useSyncSha256 } from '../core/hash.js'
 import { loadPolicies } from '../core/policy.js'
 import { readPolicyFiles } from './read-policy-files.js'
+import { readTextClassifier } from './read-text-classifier.js'
 import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
 import { createSharpImageProcessor } from '../images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../net/node-webhook-transport.js'
@@ -20,13 +21,15 @@ export async function compose(env: Record<string, string | undefined>) {
   const logger = createJsonLogger({ level: config.LOG_LEVEL })
   const dir = resolve(config.MODERATION_POLICIES_DIR)
   const policies = await loadPolicies(await readPolicyFiles(dir), config.MODERATION_DEFAULT_POLICY)
+  const classifier = readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER)
   if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
-  if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
+  if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
   let draining = false
   const { app, deliveries } = composeApp({
     config,
     policies,
     images: createSharpImageProcessor(),
+    classifier,
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,

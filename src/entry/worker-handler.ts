@@ -7,6 +7,9 @@ import { createCacheApiVerdictCache, createKvVerdictCache, type HttpCache, type 
 import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { loadPolicies } from '../core/policy.js'
 import { policyFiles } from '../generated/policies.js'
+import { textClassifierBase64 } from '../generated/text-classifier.js'
+import { decodeBase64 } from '../core/base64.js'
+import { loadTextClassifier, type TextClassifier } from '../core/text-classifier.js'
 import { createHeaderImageProcessor } from '../images/header-image-processor.js'
 import { createPhotonImageProcessor } from '../images/photon-image-processor.js'
 import { createFetchWebhookTransport } from '../net/fetch-webhook-transport.js'
@@ -53,7 +56,7 @@ export function createWorkerHandler(): WorkerHandler {
     if (config.MODERATION_EDGE_CACHE === 'cache-api' && hostname.endsWith('.workers.dev')) {
       logger.warn('the Cache API does nothing on workers.dev: verdicts are shared across isolates only on a route of your zone, or with MODERATION_EDGE_CACHE=kv')
     }
-    if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier (word lists and patterns) answers alone')
+    if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
     let deliveries: Built['deliveries']
     const { app } = composeApp({
       config,
@@ -63,6 +66,7 @@ export function createWorkerHandler(): WorkerHandler {
           ? createPhotonImageProcessor({ maxDecodePixels: config.MODERATION_EDGE_DECODE_MAX_PIXELS })
           : createHeaderImageProcessor(),
       logger,
+      classifier: bundledClassifier(config.MODERATION_LOCAL_CLASSIFIER),
       cache: verdictCache(config, env),
       // workerd forbids one request to touch another's timers or fetches.
       shareModelCalls: false,
@@ -144,4 +148,13 @@ function stringBindings(env: Record<string, unknown>): Record<string, string> {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') settings[name] = String(value)
   }
   return settings
+}
+
+/** The classifier bundled into the Worker (scripts/bundle-policies.ts), decoded once per isolate. */
+function bundledClassifier(setting: string): TextClassifier | undefined {
+  if (setting === 'off') return undefined
+  if (setting !== 'on') throw new ConfigError('MODERATION_LOCAL_CLASSIFIER: on Workers the classifier is bundled at build time: use on or off')
+  const bytes = decodeBase64(textClassifierBase64)
+  if (!bytes) throw new ConfigError('the bundled text classifier is not valid base64: rebuild')
+  return loadTextClassifier(bytes)
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import type { PolicyRegistry } from '../core/policy.js'
+import type { Policy, PolicyRegistry } from '../core/policy.js'
+import type { TextClassifier } from '../core/text-classifier.js'
 import type { AppEnv } from '../http/app-env.js'
 
 /** The answer of GET /v1/policies. */
@@ -17,12 +18,23 @@ export const policyListSchema = z.object({
       thinking_level: z.enum(['minimal', 'low', 'medium', 'high']),
       categories: z.array(z.object({ name: z.string(), description: z.string(), review_at: z.number(), block_at: z.number() })),
       local_terms: z.number(),
+      // Absent when the service runs without the classifier (MODERATION_LOCAL_CLASSIFIER=off).
+      local_classifier: z
+        .object({
+          enabled: z.boolean(),
+          block_without_model: z.boolean(),
+          skip_model_when_clean: z.boolean(),
+          enrich_fallback: z.boolean(),
+          // Per category the policy and the classifier share: the shipped thresholds with the policy's overrides.
+          categories: z.array(z.object({ name: z.string(), review_at: z.number(), block_at: z.number(), pass_below: z.number(), languages: z.array(z.string()) })),
+        })
+        .optional(),
     }),
   ),
 })
 
 /** GET /v1/policies: what each policy judges and how strictly. */
-export function policyRoutes({ policies, defaultModel }: { policies: PolicyRegistry; defaultModel: string }) {
+export function policyRoutes({ policies, defaultModel, classifier }: { policies: PolicyRegistry; defaultModel: string; classifier?: TextClassifier | undefined }) {
   const app = new Hono<AppEnv>()
   app.get('/policies', (c) =>
     c.json({
@@ -37,8 +49,23 @@ export function policyRoutes({ policies, defaultModel }: { policies: PolicyRegis
         thinking_level: policy.thinkingLevel,
         categories: policy.categoryNames.map((name) => ({ name, ...policy.categories[name] })),
         local_terms: policy.local.termCount,
+        ...(classifier ? { local_classifier: classifierSettings(policy, classifier) } : {}),
       })),
     }),
   )
   return app
+}
+
+function classifierSettings(policy: Policy, classifier: TextClassifier) {
+  const { enabled, blockWithoutModel, skipModelWhenClean, enrichFallback, thresholds } = policy.local.classifier
+  const { header } = classifier
+  return {
+    enabled,
+    block_without_model: blockWithoutModel,
+    skip_model_when_clean: skipModelWhenClean,
+    enrich_fallback: enrichFallback,
+    categories: header.categories
+      .filter((name) => policy.categories[name] && header.thresholds[name])
+      .map((name) => ({ name, ...header.thresholds[name]!, ...thresholds[name], languages: header.languages[name] ?? [] })),
+  }
 }

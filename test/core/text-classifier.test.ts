@@ -43,7 +43,7 @@ describe('features and the artifact format', () => {
 
   it('refuses a file that is not an artifact, or is cut short', () => {
     expect(() => loadTextClassifier(new TextEncoder().encode('{"not":"a model"}'))).toThrow(/bad magic/)
-    const header = { format: 'moderation-text-classifier/1' as const, bucketBits: 4, categories: ['hate'], scales: [1], bias: [0], thresholds: {}, languages: {}, trainedOn: [] }
+    const header = { format: 'moderation-text-classifier/1' as const, bucketBits: 4, lengthDamping: 0, categories: ['hate'], scales: [1], bias: [0], thresholds: {}, languages: {}, trainedOn: [] }
     const bytes = encodeTextModel(header, [new Int8Array(16)])
     expect(loadTextClassifier(bytes).score('x')).toEqual({ hate: 0.5 })
     expect(() => loadTextClassifier(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/)

@@ -1,4 +1,5 @@
 import { composeApp } from '../../src/compose.js'
+import { readTextClassifier } from '../../src/entry/read-text-classifier.js'
 import { parseConfig } from '../../src/config.js'
 import type { ImageProcessor } from '../../src/core/images.js'
 import { loadPolicies, type PolicyRegistry } from '../../src/core/policy.js'
@@ -44,6 +45,7 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
     config,
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor(),
+    classifier: readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER),
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,

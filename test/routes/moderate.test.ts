@@ -326,7 +326,7 @@ describe('local classifier', () => {
       safe: true,
       action: 'allow',
       source: 'local',
-      model: 'local-rules',
+      model: 'local-classifier',
     })
     expect(await verdictOf(await moderate({ text: 'I want to kill myself' }))).toMatchObject({
       safe: false,

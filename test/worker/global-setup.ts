@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import type { TestProject } from 'vitest/node'
+import { loadTextClassifier } from '../../src/core/text-classifier.js'
 import { loadPolicies } from '../../src/core/policy.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
 import { startFakeGemini } from '../helpers/fake-gemini.js'
@@ -14,6 +16,8 @@ declare module 'vitest' {
     policyVersions: Record<string, string>
     /** A webhook receiver in Node that verifies deliveries with standardwebhooks. */
     webhook: { url: string; secret: string; controlUrl: string }
+    /** The shipped text classifier's scores for `text`, computed in Node. */
+    classifierProbe: { text: string; scores: Record<string, number> }
   }
 }
 
@@ -30,6 +34,8 @@ export default async function setup(project: TestProject) {
   })
   const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
   project.provide('policyVersions', Object.fromEntries(policies.list().map((policy) => [policy.name, policy.version])))
+  const probe = 'black people are subhuman animals'
+  project.provide('classifierProbe', { text: probe, scores: loadTextClassifier(readFileSync('models/text-classifier.bin')).score(probe) })
   const secret = `whsec_${Buffer.from('workerd delivery secret 32 bytes').toString('base64')}`
   const receiver = await startWebhookReceiver(secret, { closeAfterAll: false })
   project.provide('webhook', { url: receiver.url, secret, controlUrl: receiver.controlUrl })

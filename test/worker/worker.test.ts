@@ -121,6 +121,17 @@ describe('the Worker', () => {
     expect(await (await moderate({ text: fresh() })).json()).toMatchObject({ source: 'fallback', fallback_reason: 'invalid_output', confidence: 0 })
   })
 
+  it('runs the bundled text classifier: the same scores as on Node, a clear hit blocks when the model fails', async () => {
+    const { text, scores } = inject('classifierProbe')
+    await script({ status: 500 })
+    const verdict = await (await moderate({ text })).json() // fallbacks are never cached: no need for fresh text
+    expect(verdict).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error', action: 'block', signals: expect.arrayContaining(['local_classifier']) })
+    const handler = createWorkerHandler()
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} }
+    const local = await handler.fetch(new Request('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text }), {}, ctx)
+    expect(await local.json()).toMatchObject({ source: 'local', action: 'block', categories: ['hate'], local_scores: scores })
+  })
+
   it('gives bad input the same 4xx envelope as on Node', async () => {
     const malformed = await SELF.fetch('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })
     expect(malformed.status).toBe(400)

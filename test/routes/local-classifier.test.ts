@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
+import { ConfigError } from '../../src/config.js'
+import { loadPolicies, PolicyError } from '../../src/core/policy.js'
+import { readTextClassifier } from '../../src/entry/read-text-classifier.js'
+import { makeImage, toBase64 } from '../helpers/images.js'
+import { buildService } from '../helpers/service.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
+
+const gemini = useFakeGemini()
+// Scores with the shipped model: hate 0.93 (block_at 0.868), and 0.17 (review_at 0.554).
+const HATEFUL = 'black people are subhuman animals'
+const BENIGN = 'I watered the tomatoes this morning'
+
+type Body = {
+  source: string
+  safe: boolean
+  action: string
+  categories: string[]
+  signals?: string[]
+  fallback_reason?: string
+  local_scores?: Record<string, number>
+  model: string
+  confidence: number
+}
+const verdictOf = async (res: Response) => {
+  expect(res.status).toBe(200)
+  return (await res.json()) as Body
+}
+
+/** The shipped policies plus `custom`: the default policy with its `local` settings changed. */
+async function withCustomPolicy(local: Record<string, unknown>, top: Record<string, unknown> = {}) {
+  const defaultYaml = readFileSync('policies/default.yaml', 'utf8')
+  const file = parse(defaultYaml) as Record<string, unknown> & { local: Record<string, unknown> }
+  const custom = stringify({ ...file, ...top, local: { ...file.local, ...local } })
+  return loadPolicies({ 'default.yaml': defaultYaml, 'custom.yaml': custom }, 'default')
+}
+
+describe('the embedded classifier with no model key', () => {
+  it('blocks a clear hit on its own, with its scores and the path that decided', async () => {
+    const { moderate } = await buildService()
+    const verdict = await verdictOf(await moderate({ text: HATEFUL }))
+    expect(verdict).toMatchObject({ source: 'local', safe: false, action: 'block', categories: ['hate'], model: 'local-classifier' })
+    expect(verdict.signals).toContain('local_classifier')
+    expect(verdict.local_scores?.hate).toBeGreaterThan(0.868)
+    expect(verdict.confidence).toBe(verdict.local_scores?.hate)
+  })
+
+  it('allows everyday text, still showing the scores it read', async () => {
+    const { moderate } = await buildService()
+    const verdict = await verdictOf(await moderate({ text: BENIGN }))
+    expect(verdict).toMatchObject({ source: 'local', safe: true, action: 'allow', categories: [] })
+    expect(Object.keys(verdict.local_scores ?? {}).sort()).toEqual(['harassment', 'hate'])
+  })
+
+  it('gives images the conservative verdict with the reason: there is no local image model', async () => {
+    const { moderate } = await buildService()
+    const verdict = await verdictOf(await moderate({ images: [{ data: toBase64(await makeImage('png', 16, 16)) }] }))
+    expect(verdict).toMatchObject({ source: 'local', safe: false, action: 'review', confidence: 0 })
+    expect(verdict.signals).toContain('image_not_judged')
+  })
+
+  it('can be switched off (word lists only), and a missing artifact stops the start', async () => {
+    const { moderate } = await buildService({ env: { MODERATION_LOCAL_CLASSIFIER: 'off' } })
+    const verdict = await verdictOf(await moderate({ text: HATEFUL }))
+    expect(verdict.local_scores).toBeUndefined()
+    expect(verdict.action).toBe('allow')
+    expect(() => readTextClassifier('models/nope.bin')).toThrow(ConfigError)
+    expect(() => readTextClassifier('package.json')).toThrow(/cannot load .*package\.json: not a text classifier/)
+  })
+})
+
+describe('the classifier in front of the model', () => {
+  it('by default screens but lets the model decide: a clear local hit is not blocked on its word', async () => {
+    const { moderate } = await buildService({ gemini })
+    gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.95 } })
+    const verdict = await verdictOf(await moderate({ text: HATEFUL }))
+    expect(verdict).toMatchObject({ source: 'model', action: 'allow' })
+    expect(verdict.local_scores?.hate).toBeGreaterThan(0.868)
+    expect(gemini.requests).toHaveLength(1)
+  })
+
+  it('blocks a clear hit without a model call when the policy says so', async () => {
+    const policies = await withCustomPolicy({ classifier_block_without_model: true })
+    const { moderate } = await buildService({ gemini, policies })
+    const verdict = await verdictOf(await moderate({ text: HATEFUL, policy: 'custom' }))
+    expect(verdict).toMatchObject({ source: 'local', action: 'block', categories: ['hate'] })
+    expect(gemini.requests).toHaveLength(0)
+  })
+
+  it('lets a confident pass skip the model only when the policy opts in, and never for images', async () => {
+    const policies = await withCustomPolicy({ skip_model_when_clean: true, classifier_thresholds: { hate: { pass_below: 0.5 }, harassment: { pass_below: 0.5 } } })
+    const { moderate } = await buildService({ gemini, policies })
+    gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.95 } })
+    const skipped = await verdictOf(await moderate({ text: BENIGN, policy: 'custom' }))
+    expect(skipped).toMatchObject({ source: 'local', safe: true, action: 'allow' })
+    expect(skipped.signals).toContain('local_pass')
+    expect(gemini.requests).toHaveLength(0)
+    const withImage = await verdictOf(await moderate({ text: BENIGN, policy: 'custom', images: [{ data: toBase64(await makeImage('png', 16, 16)) }] }))
+    expect(withImage.source).toBe('model')
+    expect((await verdictOf(await moderate({ text: BENIGN }))).source).toBe('model') // the default policy: off
+  })
+})
+
+describe('the classifier when the model fails', () => {
+  it('turns the conservative review into block on a clear hit, and leaves everything else at review', async () => {
+    const { moderate } = await buildService({ gemini })
+    gemini.setDefault({ status: 500 })
+    const hit = await verdictOf(await moderate({ text: HATEFUL }))
+    expect(hit).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error', safe: false, action: 'block' })
+    expect(hit.categories).toContain('hate') // and harassment, a suspicion at 0.53
+    expect(hit.signals).toContain('local_classifier')
+    const clean = await verdictOf(await moderate({ text: BENIGN }))
+    expect(clean).toMatchObject({ source: 'fallback', safe: false, action: 'review', categories: [] })
+  })
+
+  it('never turns a failure into allow: a fail-open policy still reviews a suspicion', async () => {
+    const policies = await withCustomPolicy(
+      { classifier_thresholds: { hate: { review_at: 0.5, block_at: 0.99 }, harassment: { review_at: 0.99, block_at: 0.99 } } },
+      { on_failure: 'allow' },
+    )
+    const { moderate } = await buildService({ gemini, policies })
+    gemini.setDefault({ status: 500 })
+    const suspect = await verdictOf(await moderate({ text: HATEFUL, policy: 'custom' }))
+    expect(suspect).toMatchObject({ source: 'fallback', safe: false, action: 'review', categories: ['hate'] })
+    const clean = await verdictOf(await moderate({ text: BENIGN, policy: 'custom' }))
+    expect(clean).toMatchObject({ source: 'fallback', safe: false, action: 'allow' })
+  })
+
+  it('leaves the fallback alone when the policy turns enrichment off', async () => {
+    const policies = await withCustomPolicy({ enrich_fallback: false })
+    const { moderate } = await buildService({ gemini, policies })
+    gemini.setDefault({ status: 500 })
+    expect(await verdictOf(await moderate({ text: HATEFUL, policy: 'custom' }))).toMatchObject({ source: 'fallback', action: 'review', categories: [] })
+  })
+})
+
+describe('classifier settings in policies', () => {
+  it('shows each policy\'s classifier settings and effective thresholds in GET /v1/policies', async () => {
+    const policies = await withCustomPolicy({ skip_model_when_clean: true, classifier_thresholds: { hate: { block_at: 0.95 } } })
+    const { app } = await buildService({ gemini, policies })
+    type Listed = { name: string; local_classifier?: { skip_model_when_clean: boolean; categories: { name: string; review_at: number; block_at: number; languages: string[] }[] } }
+    const listed = ((await (await app.request('/v1/policies')).json()) as { policies: Listed[] }).policies
+    const custom = listed.find((p) => p.name === 'custom')!.local_classifier!
+    const shipped = listed.find((p) => p.name === 'default')!.local_classifier!
+    expect(custom.skip_model_when_clean).toBe(true)
+    expect(custom.categories.find((c) => c.name === 'hate')).toMatchObject({ block_at: 0.95, review_at: shipped.categories.find((c) => c.name === 'hate')!.review_at })
+    expect(shipped.categories.map((c) => c.name)).toEqual(['hate', 'harassment'])
+    expect(shipped.categories[0]!.languages).toContain('ko')
+    const off = await buildService({ env: { MODERATION_LOCAL_CLASSIFIER: 'off' } })
+    expect(((await (await off.app.request('/v1/policies')).json()) as { policies: Listed[] }).policies[0]!.local_classifier).toBeUndefined()
+  })
+
+  it('refuses thresholds for a category the policy does not have, naming the file and field', async () => {
+    const defaultYaml = readFileSync('policies/default.yaml', 'utf8')
+    const file = parse(defaultYaml) as { local: Record<string, unknown> }
+    const bad = stringify({ ...file, local: { ...file.local, classifier_thresholds: { spam: { review_at: 0.5 } } } })
+    await expect(loadPolicies({ 'bad.yaml': bad }, 'bad')).rejects.toThrow(PolicyError)
+    await expect(loadPolicies({ 'bad.yaml': bad }, 'bad')).rejects.toThrow(/bad\.yaml: local: classifier_thresholds\.spam: not a category/)
+    const outOfRange = stringify({ ...file, local: { ...file.local, classifier_thresholds: { hate: { block_at: 2 } } } })
+    await expect(loadPolicies({ 'x.yaml': outOfRange }, 'x')).rejects.toThrow(/x\.yaml: local\.classifier_thresholds\.hate\.block_at/)
+  })
+})
