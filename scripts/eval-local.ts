@@ -43,6 +43,7 @@ function at(points: { score: number; positive: boolean }[], threshold: number) {
   return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) }
 }
 
+const uncovered: string[] = []
 interface Line { category: string; lang: string; positives: number; negatives: number; auc: number; f1: number; precision: number; recall: number; blockPrecision: number; blockRecall: number }
 const lines: Line[] = []
 for (const category of CATEGORIES) {
@@ -54,7 +55,10 @@ for (const category of CATEGORIES) {
       .filter(({ row }) => lang === 'all' || row.lang === lang)
       .map(({ row, scores }) => ({ score: scores[category] ?? 0, positive: row.labels[category] === 1 }))
     const positives = points.filter((p) => p.positive).length
-    if (positives === 0) continue
+    if (positives === 0) {
+      uncovered.push(`${category}/${lang}`)
+      continue
+    }
     const review = at(points, review_at)
     const block = at(points, block_at)
     lines.push({ category, lang, positives, negatives: points.length - positives, auc: auc(points), ...review, blockPrecision: block.precision, blockRecall: block.recall })
@@ -65,7 +69,7 @@ for (const category of CATEGORIES) {
 const neutral = scored.filter(({ row }: { row: Row }) => row.identityNeutral)
 const threshold = (category: string) => classifier.header.thresholds[category]!
 const fpr = (key: 'review_at' | 'block_at') =>
-  neutral.filter(({ scores }) => CATEGORIES.some((c) => (scores[c] ?? 0) >= threshold(c)[key])).length / neutral.length
+  neutral.length === 0 ? NaN : neutral.filter(({ scores }) => CATEGORIES.some((c) => (scores[c] ?? 0) >= threshold(c)[key])).length / neutral.length
 
 // Everyday benign texts written for this probe (scripts/everyday-texts.ts), per language.
 const everyday = Object.entries(everydayTexts).map(([lang, texts]) => {
@@ -81,6 +85,16 @@ for (const { row } of scored) {
   chars += row.text.length
 }
 const perText = ((performance.now() - started) * 1000) / scored.length
+// And by length: held-out texts joined into one text of 1k, 10k and 50k characters (the default
+// MODERATION_MAX_TEXT_CHARS), each scored 20 times.
+const joined = scored.map(({ row }) => row.text).join(' ')
+const byLength = [1_000, 10_000, 50_000].map((length) => {
+  const text = joined.slice(0, length)
+  classifier.score(text)
+  const t0 = performance.now()
+  for (let i = 0; i < 20; i++) classifier.score(text)
+  return { chars: length, ms: (performance.now() - t0) / 20 }
+})
 
 const pct = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3))
 const table = [
@@ -94,5 +108,6 @@ console.log()
 console.log(`Shipped thresholds: ${thresholds}.`)
 console.log(`Benign texts mentioning identity groups (toxigen neutral, held out, n=${neutral.length}): flagged at review_at ${(fpr('review_at') * 100).toFixed(1)}%, at block_at ${(fpr('block_at') * 100).toFixed(1)}%.`)
 console.log(`Everyday benign texts (written probe, scripts/everyday-texts.ts) at review_at / block_at: ${everyday.map((e) => `${e.lang} ${e.flagged}/${e.n} / ${e.blocked}/${e.n}`).join(', ')}.`)
-console.log(`Speed: ${perText.toFixed(1)} µs per text on one core (${scored.length} held-out texts, mean ${Math.round(chars / scored.length)} characters), artifact ${(artifact.length / 1024).toFixed(0)} KiB.`)
-writeFileSync(resolve(root, 'models/text-classifier.eval.json'), JSON.stringify({ lines, thresholds: classifier.header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, everyday, microsecondsPerText: perText, heldOut: scored.length }, null, 2) + '\n')
+if (uncovered.length > 0) console.log(`No labelled positives, so not scored as a language of that category: ${uncovered.join(', ')}.`)
+console.log(`Speed: ${perText.toFixed(1)} µs per text on one core (${scored.length} held-out texts, mean ${Math.round(chars / scored.length)} characters); ${byLength.map((b) => `${b.ms.toFixed(2)} ms at ${b.chars / 1000}k characters`).join(', ')}. Artifact ${(artifact.length / 1024).toFixed(0)} KiB.`)
+writeFileSync(resolve(root, 'models/text-classifier.eval.json'), JSON.stringify({ lines, thresholds: classifier.header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, everyday, microsecondsPerText: perText, byLength, uncovered, heldOut: scored.length }, null, 2) + '\n')

@@ -1,7 +1,7 @@
 /**
  * The labelled sets in ../shared/datasets, read into one shape, mapped onto the service's
  * taxonomy, and split deterministically by row id: the same rows are held out on every run and
- * on every machine. Used by `scripts/train-local.ts` and `scripts/eval-local.ts`.
+ * on every machine; a text and its duplicates are always in the same split. Used by `scripts/train-local.ts` and `scripts/eval-local.ts`.
  *
  * Label mapping (1 positive, 0 negative, null: the row says nothing about the category and is
  * left out of that category's training and evaluation):
@@ -29,6 +29,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { prepareText } from '../src/core/text-classifier.js'
 
 export const CATEGORIES = ['hate', 'harassment'] as const
 export type Category = (typeof CATEGORIES)[number]
@@ -56,10 +57,15 @@ export function defaultDataDir(root: string): string {
   return resolve(process.env.LOCAL_DATASETS ?? join(root, '..', 'shared', 'datasets'))
 }
 
-/** Which split a row is in, from its id alone. Toxigen is small: more of it is held out. */
-function splitOf(id: string, set: string): Row['split'] {
+/**
+ * Which split a row is in, from its text as the classifier reads it: duplicates (retweets, the
+ * same sentence in two sets) land in the same split, so no held-out text was trained on.
+ * ToxiGen is small: more of it is held out.
+ */
+function splitOf(text: string, set: string): Row['split'] {
+  const key = prepareText(text)
   let h = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
   const bucket = (h >>> 0) % 100
   const test = set === 'toxigen_demonstrations' ? 30 : 20
   return bucket < test ? 'test' : bucket < test + 10 ? 'valid' : 'train'
@@ -136,7 +142,7 @@ export function readDatasets(dir: string): Dataset {
           set,
           labels: { hate: mapped.hate, harassment: mapped.harassment },
           identityNeutral: mapped.identityNeutral ?? false,
-          split: splitOf(raw.id, set),
+          split: splitOf(raw.text, set),
         })
       }
     }

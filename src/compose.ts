@@ -5,6 +5,7 @@ import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
 import { createCallLimiter } from './core/call-limiter.js'
 import { createCircuitBreaker } from './core/circuit-breaker.js'
+import { checkClassifierThresholds } from './core/local-check.js'
 import { createModerator } from './core/moderate.js'
 import type { TextClassifier } from './core/text-classifier.js'
 import { LOCAL_MODEL } from './core/verdicts.js'
@@ -65,6 +66,8 @@ export function composeApp({
     clock,
   }),
 }: ComposeOptions) {
+  const thresholdProblems = classifier ? checkClassifierThresholds(policies, classifier) : []
+  if (thresholdProblems.length > 0) throw new ConfigError(thresholdProblems.join('\n'))
   const model = config.GEMINI_API_KEY
     ? createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL })
     : undefined

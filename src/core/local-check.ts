@@ -1,5 +1,5 @@
-import { classifyLocally, type LocalResult } from './local-rules.js'
-import type { Policy } from './policy.js'
+import { classifyLocally, withoutAllowedPhrases, type LocalResult } from './local-rules.js'
+import type { Policy, PolicyRegistry } from './policy.js'
 import type { CategoryThresholds, TextClassifier } from './text-classifier.js'
 
 export interface LocalCheck extends LocalResult {
@@ -9,35 +9,64 @@ export interface LocalCheck extends LocalResult {
   clear: string[]
   /** Categories scored at or above review_at but under block_at: suspicions. */
   suspect: string[]
-  /** The classifier ran, no list matched, and every score is under its pass_below. */
+  /** The classifier ran, nothing matched or was suspected, and every score is under its pass_below. */
   pass: boolean
 }
 
+/** Per category the policy and the classifier share: the shipped thresholds with the policy's overrides. */
+export function classifierThresholds(policy: Policy, classifier: TextClassifier): Record<string, CategoryThresholds> {
+  const { header } = classifier
+  const merged: Record<string, CategoryThresholds> = {}
+  for (const category of header.categories) {
+    const shipped = header.thresholds[category]
+    if (policy.categories[category] && shipped) merged[category] = { ...shipped, ...policy.local.classifier.thresholds[category] }
+  }
+  return merged
+}
+
 /**
- * The local pre-check: the policy's word lists and patterns, then the embedded classifier with
- * the shipped thresholds as the policy overrides them.
+ * Checks, at start, that every policy's overrides leave pass_below <= review_at <= block_at:
+ * otherwise a suspicion could count as a confident pass.
+ */
+export function checkClassifierThresholds(policies: PolicyRegistry, classifier: TextClassifier): string[] {
+  const problems: string[] = []
+  for (const policy of policies.list()) {
+    for (const [category, t] of Object.entries(classifierThresholds(policy, classifier))) {
+      if (!(t.pass_below <= t.review_at && t.review_at <= t.block_at)) {
+        problems.push(
+          `policy ${policy.name}: local.classifier_thresholds.${category}: with the shipped values this gives pass_below ${t.pass_below}, review_at ${t.review_at}, block_at ${t.block_at}; they must not decrease`,
+        )
+      }
+    }
+  }
+  return problems
+}
+
+/**
+ * The local pre-check: the policy's word lists and patterns, then the embedded classifier (on the
+ * text without the policy's allowed phrases) with the shipped thresholds as the policy overrides them.
  *
  * @example
  * checkLocally(policy, classifier, 'you people are vermin') // { clear: ['hate'], scores: { hate: 0.97, ... }, ... }
  */
 export function checkLocally(policy: Policy, classifier: TextClassifier | undefined, text: string | undefined): LocalCheck {
   const lists = classifyLocally(policy.local, text)
-  const settings = policy.local.classifier
-  if (!text || !classifier || !settings.enabled) return { ...lists, clear: [], suspect: [], pass: false }
+  if (!text || !classifier || !policy.local.classifier.enabled) return { ...lists, clear: [], suspect: [], pass: false }
 
-  const raw = classifier.score(text)
+  const thresholds = classifierThresholds(policy, classifier)
+  const raw = classifier.score(withoutAllowedPhrases(policy.local, text))
   const scores: Record<string, number> = {}
   const clear: string[] = []
   const suspect: string[] = []
-  let pass = lists.block.length === 0 && lists.review.length === 0
-  for (const [category, score] of Object.entries(raw)) {
-    const shipped = classifier.header.thresholds[category]
-    if (!policy.categories[category] || !shipped) continue
-    const t: CategoryThresholds = { ...shipped, ...settings.thresholds[category] }
+  let below = true
+  for (const [category, t] of Object.entries(thresholds)) {
+    const score = raw[category] ?? 0
     scores[category] = score
     if (score >= t.block_at) clear.push(category)
     else if (score >= t.review_at) suspect.push(category)
-    if (score >= t.pass_below) pass = false
+    if (score >= Math.min(t.pass_below, t.review_at)) below = false
   }
-  return { ...lists, scores, clear, suspect, pass: pass && Object.keys(scores).length > 0 }
+  const listed = lists.block.length > 0 || lists.review.length > 0
+  const pass = below && !listed && clear.length === 0 && suspect.length === 0 && Object.keys(scores).length > 0
+  return { ...lists, scores, clear, suspect, pass }
 }

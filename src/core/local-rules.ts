@@ -128,6 +128,11 @@ export function normalize(text: string): string {
 
 const matches = (matcher: CategoryMatcher, text: string) => matcher.patterns.some((re) => re.test(text))
 
+/** The text with the policy's allowed phrases taken out, so nothing else reads "Scunthorpe" as a slur. */
+export function withoutAllowedPhrases(rules: LocalRules, text: string): string {
+  return rules.allow ? normalize(text).replace(rules.allow, ' ') : text
+}
+
 /**
  * Runs the policy's word lists and patterns over text: fast, local, and blind to anything they do not list.
  *
@@ -136,8 +141,7 @@ const matches = (matcher: CategoryMatcher, text: string) => matcher.patterns.som
  */
 export function classifyLocally(rules: LocalRules, text: string | undefined): LocalResult {
   if (!text) return { block: [], review: [] }
-  let prepared = normalize(text)
-  if (rules.allow) prepared = prepared.replace(rules.allow, ' ')
+  const prepared = rules.allow ? withoutAllowedPhrases(rules, text) : normalize(text)
   const block = rules.block.filter((m) => matches(m, prepared)).map((m) => m.category)
   const review = rules.review.filter((m) => !block.includes(m.category) && matches(m, prepared)).map((m) => m.category)
   return { block: [...new Set(block)], review: [...new Set(review)] }

@@ -2,7 +2,7 @@ import { decide } from './decide.js'
 import type { LocalCheck } from './local-check.js'
 import type { Policy } from './policy.js'
 import { strictestAction, type Action, type Judgement, type Verdict } from './verdict.js'
-import { LOCAL_MODEL, toVerdict, type VerdictContext } from './verdicts.js'
+import { LOCAL_MODEL, LOCAL_RULES_MODEL, toVerdict, type VerdictContext } from './verdicts.js'
 
 // Word lists are precise on what they list and blind to the rest: a clear hit is near certain,
 // a pattern hit is a suspicion, a clean pass says little. Classifier hits carry their score.
@@ -20,17 +20,18 @@ const highest = (scores: Record<string, number> | undefined, categories: string[
  */
 export function localVerdict(policy: Policy, local: LocalCheck, hasImages: boolean, ctx: VerdictContext): Verdict {
   const signals: string[] = []
+  const model = local.scores ? LOCAL_MODEL : LOCAL_RULES_MODEL
   let judgement: Judgement
   if (local.block.length > 0 || local.clear.length > 0) {
     if (local.block.length > 0) signals.push('local_block_list')
     if (local.clear.length > 0) signals.push('local_classifier')
     const confidence = local.block.length > 0 ? BLOCK_LIST_CONFIDENCE : highest(local.scores, local.clear)
-    judgement = { safe: false, action: 'block', categories: [...new Set([...local.block, ...local.clear])], confidence, model: LOCAL_MODEL }
+    judgement = { safe: false, action: 'block', categories: [...new Set([...local.block, ...local.clear])], confidence, model }
   } else if (local.review.length > 0 || local.suspect.length > 0) {
     if (local.review.length > 0) signals.push('local_review_list')
     if (local.suspect.length > 0) signals.push('local_classifier')
     const confidence = Math.max(local.review.length > 0 ? REVIEW_LIST_CONFIDENCE : 0, highest(local.scores, local.suspect))
-    judgement = { safe: false, action: 'review', categories: [...new Set([...local.review, ...local.suspect])], confidence, model: LOCAL_MODEL }
+    judgement = { safe: false, action: 'review', categories: [...new Set([...local.review, ...local.suspect])], confidence, model }
   } else {
     // A confident pass the policy trusts is as sure as the classifier's scores say; any other
     // clean pass says little. The same rule as for the model decides whether it is safe.
@@ -38,7 +39,7 @@ export function localVerdict(policy: Policy, local: LocalCheck, hasImages: boole
     const confidence = trusted ? Math.round((1 - highest(local.scores, Object.keys(local.scores ?? {}))) * 1000) / 1000 : CLEAN_PASS_CONFIDENCE
     const { signals: clean = [], ...decision } = decide(policy, [], confidence)
     signals.push(...clean, ...(trusted ? ['local_pass'] : []))
-    judgement = { ...decision, confidence, model: LOCAL_MODEL }
+    judgement = { ...decision, confidence, model }
   }
   if (hasImages && judgement.action !== 'block') {
     // There is no local image model: images are not judged, and the verdict says so.

@@ -16,7 +16,7 @@ import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls, createUnsharedCalls } from './shared-calls.js'
 import type { TextClassifier } from './text-classifier.js'
 import type { Verdict } from './verdict.js'
-import { conservativeVerdict, LOCAL_MODEL, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
+import { conservativeVerdict, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
 
 export interface ModerationImage extends ModelImage {
   /** SHA-256 of the bytes as uploaded, before any downscaling. */
@@ -71,8 +71,11 @@ export type RequestContext = Omit<ModerationRequest, 'item'>
 
 export interface Moderator {
   moderate(request: ModerationRequest): Promise<Verdict>
-  /** The conservative verdict for a request whose budget ran out before it could be judged (image work). */
-  outOfTime(request: RequestContext): Promise<Verdict>
+  /**
+   * The verdict for a request whose budget ran out before the model could be asked (image work):
+   * conservative, shaped by the local check of its text like any other fallback.
+   */
+  outOfTime(request: RequestContext, text?: string): Promise<Verdict>
 }
 
 const TIMEOUT: ModelOutcome = { kind: 'failed', reason: 'timeout', detail: 'latency budget exhausted' }
@@ -94,16 +97,17 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   // Whether each call in flight is still queued for a model-call slot.
   const callPhases = new WeakMap<Promise<ModelOutcome>, { waitingForSlot: boolean }>()
 
-  async function run(request: ModerationRequest, span: Span): Promise<Verdict> {
+  /** `late`: the budget ran out preparing the item's images (they are not in it); the model is not asked. */
+  async function run(request: ModerationRequest, span: Span, late = false): Promise<Verdict> {
     // Content that addresses the moderator is never allowed on the model's word alone.
     const injected = detectPromptInjection(request.item.text)
-    const verdict = await decideVerdict(request, span)
+    const verdict = await decideVerdict(request, span, late)
     if (!injected) return verdict
     span.setAttribute('moderation.prompt_injection', true)
     return withInjectionFloor(verdict)
   }
 
-  async function decideVerdict(request: ModerationRequest, span: Span): Promise<Verdict> {
+  async function decideVerdict(request: ModerationRequest, span: Span, late: boolean): Promise<Verdict> {
     const { item, policy, budgetMs, startedAt } = request
     const context = (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
     // Explicit parent: workerd has no async context manager by default.
@@ -119,14 +123,16 @@ export function createModerator(deps: ModeratorDeps): Moderator {
 
     async function decideWith(local: LocalCheck): Promise<Verdict> {
       const { classifier: settings } = policy.local
-      const hasImages = item.images.length > 0
+      const hasImages = late || item.images.length > 0
       const localDecides =
         !client ||
         (local.block.length > 0 && policy.local.blockWithoutModel) ||
         (local.clear.length > 0 && settings.blockWithoutModel) ||
         (local.pass && settings.skipModelWhenClean && !hasImages)
       if (localDecides) return localVerdict(policy, local, hasImages, context())
-      let verdict = await judgeByModel(client, request, parent, context)
+      let verdict = late
+        ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? client.defaultModel, context)
+        : await judgeByModel(client, request, parent, context)
       if (verdict.source === 'fallback' && settings.enrichFallback) verdict = withLocalEvidence(verdict, local)
       if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
       return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
@@ -274,11 +280,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         span.setAttribute('moderation.image_count', request.item.images.length)
         return run(request, span)
       }),
-    outOfTime: (request) =>
-      traced(request, async () => {
-        const context = () => ({ id: newId(), policy: request.policy, budgetMs: request.budgetMs, latencyMs: clock.now() - request.startedAt })
-        return fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, request.policy.model ?? client?.defaultModel ?? LOCAL_MODEL, context)
-      }),
+    outOfTime: (request, text) => traced(request, (span) => run({ ...request, item: { text, images: [] } }, span, true)),
   }
 }
 function inChildSpan<T>(telemetry: Telemetry, parent: Context, name: string, work: (span: Span) => T): T {

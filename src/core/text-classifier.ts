@@ -37,7 +37,10 @@ export interface CategoryThresholds {
 
 export interface TextClassifier {
   header: TextModelHeader
-  /** Per-category scores (0..1) for the categories the model knows. */
+  /**
+   * Per-category scores (0..1) for the categories the model knows: the highest over the whole
+   * text, each sentence, and windows of long sentences, so padding cannot dilute a hit away.
+   */
   score(text: string): Record<string, number>
 }
 
@@ -52,7 +55,7 @@ const FNV_PRIME = 0x01000193
 export function prepareText(text: string): string {
   return normalize(text)
     .replace(/https?:\/\/\S+|www\.\S+/g, ' url ')
-    .replace(/@\w+/g, ' @user ')
+    .replace(/@[\p{L}\p{N}_]+/gu, ' @user ')
     .replace(/&amp;/g, '&')
     .replace(/&(?:lt|gt|quot|#\d+);/g, ' ')
     .replace(/(.)\1{3,}/gu, '$1$1$1')
@@ -69,14 +72,27 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-const isWordChar = (code: number) =>
-  (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x7a) || code >= 0xc0 || code === 0x40
+// Letters, marks and digits of any script (and @, for @user) make words; punctuation, symbols
+// and emoji (surrogate pairs) do not. Non-ASCII answers are cached per code unit.
+const WORD_CHAR = /^[\p{L}\p{M}\p{N}]$/u
+const wordCharCache = new Uint8Array(0x10000)
+function isWordChar(code: number): boolean {
+  if (code < 0x80) return (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x7a) || code === 0x40
+  if (code >= 0xd800 && code <= 0xdfff) return false
+  let known = wordCharCache[code]!
+  if (known === 0) {
+    known = WORD_CHAR.test(String.fromCharCode(code)) ? 1 : 2
+    wordCharCache[code] = known
+  }
+  return known === 1
+}
 
 /**
- * Calls `emit` with the hash of every feature of already prepared text: character 1..5-grams over
- * the text padded with spaces, and word unigrams and bigrams. Returns the number of features.
+ * Calls `emit` with the hash of every feature of already prepared text, and where it starts (a
+ * character n-gram) or ends (a word) in the text padded with a space each side: character
+ * 1..5-grams, and word unigrams and bigrams. Returns the number of features.
  */
-export function textFeatures(prepared: string, emit: (hash: number) => void): number {
+export function textFeatures(prepared: string, emit: (hash: number, position: number) => void): number {
   const padded = ` ${prepared} `
   const length = padded.length
   let count = 0
@@ -86,7 +102,7 @@ export function textFeatures(prepared: string, emit: (hash: number) => void): nu
     for (let i = start; i < end; i++) {
       h = Math.imul(h ^ padded.charCodeAt(i), FNV_PRIME)
       if (i - start + 1 >= NGRAM_MIN) {
-        emit(mix(h))
+        emit(mix(h), start)
         count++
       }
     }
@@ -101,10 +117,10 @@ export function textFeatures(prepared: string, emit: (hash: number) => void): nu
       inWord = true
     } else if (inWord) {
       const word = mix(h)
-      emit(word)
+      emit(word, i)
       count++
       if (previous !== 0) {
-        emit(mix(Math.imul(previous, 31) ^ word ^ 0x5bd1e995))
+        emit(mix(Math.imul(previous, 31) ^ word ^ 0x5bd1e995), i)
         count++
       }
       previous = word
@@ -147,37 +163,120 @@ export function encodeTextModel(header: TextModelHeader, weights: Int8Array[]): 
  * classifier.score('you people are vermin') // { hate: 0.97, harassment: 0.71 }
  */
 export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
-  const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length))
-  if (magic !== MAGIC) throw new Error('not a text classifier artifact (bad magic)')
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length, true)
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as TextModelHeader
-  if (header.format !== 'moderation-text-classifier/1') throw new Error(`unknown text classifier format ${String(header.format)}`)
-  const sized = (list: unknown) => Array.isArray(list) && list.length === header.categories.length && list.every((x) => typeof x === 'number')
-  if (!Number.isInteger(header.bucketBits) || typeof header.lengthDamping !== 'number' || !sized(header.scales) || !sized(header.bias)) {
-    throw new Error('text classifier header is incomplete')
+  const start = MAGIC.length + 4
+  if (bytes.length < start || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) {
+    throw new Error('not a text classifier artifact (bad magic)')
   }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length, true)
+  if (start + headerLength > bytes.length) throw new Error('text classifier artifact is truncated')
+  let header: TextModelHeader
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLength))) as TextModelHeader
+  } catch {
+    throw new Error('text classifier header is not JSON')
+  }
+  checkHeader(header)
   const buckets = 1 << header.bucketBits
   const mask = buckets - 1
-  const start = MAGIC.length + 4 + headerLength
   const categories = header.categories
-  if (bytes.length !== start + buckets * categories.length) throw new Error('text classifier artifact is truncated')
-  const weights = new Int8Array(bytes.buffer, bytes.byteOffset + start, buckets * categories.length)
-  const sums = new Float64Array(categories.length)
+  const weightsStart = start + headerLength
+  if (bytes.length !== weightsStart + buckets * categories.length) throw new Error('text classifier artifact is truncated')
+  const weights = new Int8Array(bytes.buffer, bytes.byteOffset + weightsStart, buckets * categories.length)
+  const C = categories.length
+  // Prefix sums of weights and feature counts by position, grown as longer texts arrive.
+  let prefix = new Float64Array(C * 256)
+  let counts = new Int32Array(256)
+
+  function spanScore(c: number, from: number, to: number): number {
+    const n = counts[to]! - counts[from]!
+    const sum = prefix[to * C + c]! - prefix[from * C + c]!
+    return sigmoid(header.bias[c]! + sum * header.scales[c]! * featureValue(n, header.lengthDamping))
+  }
 
   return {
     header,
     score(text) {
-      sums.fill(0)
-      const n = textFeatures(prepareText(text), (hash) => {
-        const bucket = hash & mask
-        for (let c = 0; c < categories.length; c++) sums[c]! += weights[c * buckets + bucket]!
-      })
-      const scale = featureValue(n, header.lengthDamping)
-      const scores: Record<string, number> = {}
-      for (let c = 0; c < categories.length; c++) {
-        scores[categories[c]!] = Math.round(sigmoid(header.bias[c]! + sums[c]! * header.scales[c]! * scale) * 1000) / 1000
+      const padded = ` ${prepareText(text)} `
+      const length = padded.length
+      if (counts.length < length + 2) {
+        counts = new Int32Array(length * 2 + 2)
+        prefix = new Float64Array(C * (length * 2 + 2))
       }
+      // Per position first (into slot position + 1), then accumulated.
+      prefix.fill(0, 0, C * (length + 2))
+      counts.fill(0, 0, length + 2)
+      textFeatures(padded.slice(1, -1), (hash, position) => {
+        const bucket = hash & mask
+        const slot = Math.min(position, length) + 1
+        counts[slot]!++
+        for (let c = 0; c < C; c++) prefix[slot * C + c]! += weights[c * buckets + bucket]!
+      })
+      for (let i = 1; i <= length + 1; i++) {
+        counts[i]! += counts[i - 1]!
+        for (let c = 0; c < C; c++) prefix[i * C + c]! += prefix[(i - 1) * C + c]!
+      }
+      const best = new Array<number>(C).fill(0)
+      const end = length + 1
+      const consider = (from: number, to: number) => {
+        for (let c = 0; c < C; c++) best[c] = Math.max(best[c]!, spanScore(c, from, to))
+      }
+      consider(0, end)
+      for (const [from, to] of spans(padded)) if (from > 0 || to < end) consider(from, to)
+      const scores: Record<string, number> = {}
+      for (let c = 0; c < C; c++) scores[categories[c]!] = Math.round(best[c]! * 1000) / 1000
       return scores
     },
+  }
+}
+
+const SENTENCE_END = /[.!?。！？؟\n]+(?=\s|$)|[。！？]+/gu
+const MIN_SPAN = 24
+const WINDOWS = [96, 48]
+
+/**
+ * The parts of a text scored on their own besides the whole: its sentences (short ones merged
+ * into the one before), and windows of 96 and 48 characters, half overlapping, over long ones.
+ * Measured on the held-out split, this costs about 0.01 of ROC-AUC, and keeps a hateful phrase
+ * padded with ordinary text (even within one sentence) over the review line.
+ * Positions are prefix-sum slots: a feature at position p sits in slot p + 1.
+ */
+function spans(padded: string): [number, number][] {
+  // Sentences end before their punctuation (which is not part of any sentence's span).
+  const sentences: [number, number][] = []
+  let start = 0
+  for (const match of padded.matchAll(SENTENCE_END)) {
+    if (match.index - start < MIN_SPAN) continue
+    sentences.push([start, match.index])
+    start = match.index + match[0].length
+  }
+  const end = padded.length + 1
+  const last = sentences[sentences.length - 1]
+  if (end - start < MIN_SPAN && last) last[1] = end
+  else sentences.push([start, end])
+  const out: [number, number][] = []
+  for (const [from, to] of sentences) {
+    out.push([from, to])
+    for (const window of WINDOWS) {
+      if (to - from <= window) continue
+      for (let at = from; at < to - window / 2; at += window / 2) out.push([at, Math.min(to, at + window)])
+    }
+  }
+  return out
+}
+
+function checkHeader(header: TextModelHeader): void {
+  const problem = (what: string) => new Error(`text classifier header: ${what}`)
+  if (header.format !== 'moderation-text-classifier/1') throw problem(`unknown format ${String(header.format)}`)
+  if (!Number.isInteger(header.bucketBits) || header.bucketBits < 4 || header.bucketBits > 24) throw problem('bucketBits must be 4..24')
+  if (typeof header.lengthDamping !== 'number' || header.lengthDamping < 0) throw problem('lengthDamping missing')
+  const categories = header.categories
+  if (!Array.isArray(categories) || categories.length === 0 || !categories.every((c) => typeof c === 'string')) throw problem('categories missing')
+  const sized = (list: unknown) => Array.isArray(list) && list.length === categories.length && list.every((x) => typeof x === 'number' && Number.isFinite(x))
+  if (!sized(header.scales) || !sized(header.bias)) throw problem('scales and bias need one number per category')
+  for (const category of categories) {
+    const t = header.thresholds?.[category]
+    const valid = t && [t.pass_below, t.review_at, t.block_at].every((x) => typeof x === 'number') && t.pass_below <= t.review_at && t.review_at <= t.block_at
+    if (!valid) throw problem(`thresholds.${category} must have pass_below <= review_at <= block_at`)
+    if (!Array.isArray(header.languages?.[category])) throw problem(`languages.${category} missing`)
   }
 }

@@ -8,7 +8,9 @@ export interface VerdictContext {
   latencyMs: number
 }
 
+/** The `model` of a local verdict: the classifier and the word lists, or the lists alone (classifier off). */
 export const LOCAL_MODEL = 'local-classifier'
+export const LOCAL_RULES_MODEL = 'local-rules'
 
 export function toVerdict(judgement: Judgement, source: VerdictSource, ctx: VerdictContext): Verdict {
   return {

@@ -99,9 +99,12 @@ async function prepareImages({ images, limits, clock }: JudgeDeps, uploads: Uplo
   return prepared.flatMap((result) => (result.ok ? [result.value] : []))
 }
 
-/** A prepared item through the moderator ('late': the timeout verdict), with its log fields. */
-export async function judgePrepared({ moderator }: JudgeDeps, prepared: PreparedItem | 'late', context: RequestContext) {
-  const verdict = prepared === 'late' ? await moderator.outOfTime(context) : await moderator.moderate({ ...context, item: prepared })
+/**
+ * A prepared item through the moderator, with its log fields. 'late' (the budget ran out on its
+ * images): the timeout verdict, still shaped by the local check of `text`, the item's text.
+ */
+export async function judgePrepared({ moderator }: JudgeDeps, prepared: PreparedItem | 'late', context: RequestContext, text?: string) {
+  const verdict = prepared === 'late' ? await moderator.outOfTime(context, text) : await moderator.moderate({ ...context, item: prepared })
   const log: LogFields = {
     ...(prepared === 'late' ? {} : itemLogFields(prepared)),
     verdict_id: verdict.id,
@@ -128,7 +131,7 @@ export const itemLogFields = (item: PreparedItem): LogFields => ({
 export async function judgeItem(deps: JudgeDeps, item: Item, context: RequestContext): Promise<Checked<{ verdict: Verdict; log: LogFields }>> {
   const prepared = await prepareItem(deps, item, context)
   if (prepared !== 'late' && !prepared.ok) return prepared
-  return { ok: true, value: await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, context) }
+  return { ok: true, value: await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, context, item.text) }
 }
 
 // Whether this runtime hands requests an ExecutionContext, learnt on the first request: Hono

@@ -32,7 +32,7 @@ export function moderateRoutes(deps: ModerateRouteDeps) {
 
     const prepared = await prepareItem(deps, { text, images }, context)
     if (prepared !== 'late' && !prepared.ok) throw ApiError.from(prepared.problem)
-    const { verdict, log } = await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, context)
+    const { verdict, log } = await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, context, text)
     c.set('logFields', log)
     return c.json(verdict)
   })
@@ -67,7 +67,7 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
     // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
     idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
     // Judged in the queue, under the request's budget counted from when judging starts.
-    judge: async () => (await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, { ...context, startedAt: deps.clock.now(), waitUntil: undefined })).verdict,
+    judge: async () => (await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, { ...context, startedAt: deps.clock.now(), waitUntil: undefined }, item.text)).verdict,
   })
   if (!submission.ok && submission.reason === 'conflict') {
     throw new ApiError('unprocessable_content', `Idempotency-Key ${idempotencyKey} was used for other content; use a new key`)

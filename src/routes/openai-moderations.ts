@@ -31,7 +31,7 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
       items.map(async (item) => {
         if (!item.ok) return { item: undefined, judged: item }
         const fetched = await fetchImageUrls(deps, item.value, context)
-        if (fetched === 'late') return { item: item.value, judged: { ok: true as const, value: await judgePrepared(deps, 'late', context) } }
+        if (fetched === 'late') return { item: item.value, judged: { ok: true as const, value: await judgePrepared(deps, 'late', context, item.value.text) } }
         if (!fetched.ok) return { item: item.value, judged: fetched }
         return { item: fetched.value, judged: await judgeItem(deps, fetched.value, context) }
       }),

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { classifierThresholds } from '../core/local-check.js'
 import type { Policy, PolicyRegistry } from '../core/policy.js'
 import type { TextClassifier } from '../core/text-classifier.js'
 import type { AppEnv } from '../http/app-env.js'
@@ -57,15 +58,12 @@ export function policyRoutes({ policies, defaultModel, classifier }: { policies:
 }
 
 function classifierSettings(policy: Policy, classifier: TextClassifier) {
-  const { enabled, blockWithoutModel, skipModelWhenClean, enrichFallback, thresholds } = policy.local.classifier
-  const { header } = classifier
+  const { enabled, blockWithoutModel, skipModelWhenClean, enrichFallback } = policy.local.classifier
   return {
     enabled,
     block_without_model: blockWithoutModel,
     skip_model_when_clean: skipModelWhenClean,
     enrich_fallback: enrichFallback,
-    categories: header.categories
-      .filter((name) => policy.categories[name] && header.thresholds[name])
-      .map((name) => ({ name, ...header.thresholds[name]!, ...thresholds[name], languages: header.languages[name] ?? [] })),
+    categories: Object.entries(classifierThresholds(policy, classifier)).map(([name, t]) => ({ name, ...t, languages: classifier.header.languages[name] ?? [] })),
   }
 }

@@ -41,11 +41,42 @@ describe('features and the artifact format', () => {
     expect(prepareText('@bob look https://x.y/z &amp; sooooooo')).toBe('@user look url & sooo')
   })
 
-  it('refuses a file that is not an artifact, or is cut short', () => {
-    expect(() => loadTextClassifier(new TextEncoder().encode('{"not":"a model"}'))).toThrow(/bad magic/)
-    const header = { format: 'moderation-text-classifier/1' as const, bucketBits: 4, lengthDamping: 0, categories: ['hate'], scales: [1], bias: [0], thresholds: {}, languages: {}, trainedOn: [] }
+  it('refuses a file that is not an artifact, is cut short, or has an incomplete header', () => {
+    const header = {
+      format: 'moderation-text-classifier/1' as const,
+      bucketBits: 4,
+      lengthDamping: 0,
+      categories: ['hate'],
+      scales: [1],
+      bias: [0],
+      thresholds: { hate: { pass_below: 0.1, review_at: 0.5, block_at: 0.9 } },
+      languages: { hate: ['en'] },
+      trainedOn: [],
+    }
     const bytes = encodeTextModel(header, [new Int8Array(16)])
     expect(loadTextClassifier(bytes).score('x')).toEqual({ hate: 0.5 })
+    expect(() => loadTextClassifier(new TextEncoder().encode('{"not":"a model"}'))).toThrow(/bad magic/)
+    expect(() => loadTextClassifier(new TextEncoder().encode('MODTXT01'))).toThrow(/bad magic/)
     expect(() => loadTextClassifier(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/)
+    expect(() => loadTextClassifier(bytes.subarray(0, 20))).toThrow(/truncated/)
+    const broken = (change: Record<string, unknown>, weights = 16) => () =>
+      loadTextClassifier(encodeTextModel({ ...header, ...change } as typeof header, [new Int8Array(weights)]))
+    expect(broken({ thresholds: {} })).toThrow(/thresholds\.hate/)
+    expect(broken({ thresholds: { hate: { pass_below: 0.6, review_at: 0.5, block_at: 0.9 } } })).toThrow(/pass_below <= review_at <= block_at/)
+    expect(broken({ bucketBits: 32 }, 1)).toThrow(/bucketBits/) // 1 << 32 is 1 in JavaScript
+    expect(broken({ bias: [] })).toThrow(/bias/)
+    expect(broken({ languages: {} })).toThrow(/languages\.hate/)
   })
+
+  it('keeps a hit when the text around it is padded with ordinary sentences or words', () => {
+    const hit = shipped.score('black people are subhuman animals').hate!
+    const review = shipped.header.thresholds.hate!.review_at
+    const filler = 'I watered the tomatoes this morning. The library opens at nine on weekdays. Please find the invoice attached. '
+    expect(shipped.score(`black people are subhuman animals. ${filler.repeat(5)}`).hate).toBeGreaterThan(hit - 0.05)
+    expect(shipped.score(`${filler.repeat(5)}black people are subhuman animals.`).hate).toBeGreaterThan(hit - 0.05)
+    // Inside one long sentence, windows keep it over the review line.
+    const oneSentence = `${'the weather was fine and we walked for an hour and '.repeat(4)}black people are subhuman animals${' and then we went home and made some tea'.repeat(4)}`
+    expect(shipped.score(oneSentence).hate).toBeGreaterThan(review)
+  })
+
 })

@@ -3,15 +3,17 @@ import { describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { ConfigError } from '../../src/config.js'
 import { loadPolicies, PolicyError } from '../../src/core/policy.js'
+import { loadTextClassifier } from '../../src/core/text-classifier.js'
 import { readTextClassifier } from '../../src/entry/read-text-classifier.js'
 import { makeImage, toBase64 } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 const gemini = useFakeGemini()
-// Scores with the shipped model: hate 0.93 (block_at 0.868), and 0.17 (review_at 0.554).
+// With the shipped model: hate 0.92 (block_at 0.906), and hate 0.27 / harassment 0.03 (review_at 0.578 / 0.475).
 const HATEFUL = 'black people are subhuman animals'
 const BENIGN = 'I watered the tomatoes this morning'
+const shipped = loadTextClassifier(readFileSync('models/text-classifier.bin'))
 
 type Body = {
   source: string
@@ -43,8 +45,16 @@ describe('the embedded classifier with no model key', () => {
     const verdict = await verdictOf(await moderate({ text: HATEFUL }))
     expect(verdict).toMatchObject({ source: 'local', safe: false, action: 'block', categories: ['hate'], model: 'local-classifier' })
     expect(verdict.signals).toContain('local_classifier')
-    expect(verdict.local_scores?.hate).toBeGreaterThan(0.868)
+    expect(verdict.local_scores?.hate).toBeGreaterThanOrEqual(shipped.header.thresholds.hate!.block_at)
     expect(verdict.confidence).toBe(verdict.local_scores?.hate)
+  })
+
+  it('is not talked out of a hit by padding: ordinary sentences around it do not make it safe', async () => {
+    const { moderate } = await buildService()
+    const filler = ' I watered the tomatoes this morning. The library opens at nine on weekdays. Please find the invoice attached.'
+    const verdict = await verdictOf(await moderate({ text: `${HATEFUL}.${filler.repeat(4)}` }))
+    expect(verdict).toMatchObject({ source: 'local', safe: false })
+    expect(verdict.categories).toContain('hate')
   })
 
   it('allows everyday text, still showing the scores it read', async () => {
@@ -77,7 +87,7 @@ describe('the classifier in front of the model', () => {
     gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.95 } })
     const verdict = await verdictOf(await moderate({ text: HATEFUL }))
     expect(verdict).toMatchObject({ source: 'model', action: 'allow' })
-    expect(verdict.local_scores?.hate).toBeGreaterThan(0.868)
+    expect(verdict.local_scores?.hate).toBeGreaterThanOrEqual(shipped.header.thresholds.hate!.block_at)
     expect(gemini.requests).toHaveLength(1)
   })
 
@@ -90,7 +100,7 @@ describe('the classifier in front of the model', () => {
   })
 
   it('lets a confident pass skip the model only when the policy opts in, and never for images', async () => {
-    const policies = await withCustomPolicy({ skip_model_when_clean: true, classifier_thresholds: { hate: { pass_below: 0.5 }, harassment: { pass_below: 0.5 } } })
+    const policies = await withCustomPolicy({ skip_model_when_clean: true, classifier_thresholds: { hate: { pass_below: 0.3 }, harassment: { pass_below: 0.3 } } })
     const { moderate } = await buildService({ gemini, policies })
     gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.95 } })
     const skipped = await verdictOf(await moderate({ text: BENIGN, policy: 'custom' }))
@@ -128,6 +138,28 @@ describe('the classifier when the model fails', () => {
     expect(clean).toMatchObject({ source: 'fallback', safe: false, action: 'allow' })
   })
 
+  it('shapes every kind of fallback: a timeout, and a budget spent on image work before the model was asked', async () => {
+    const { moderate } = await buildService({ gemini })
+    gemini.setDefault({ hang: true })
+    const timedOut = await verdictOf(await moderate({ text: HATEFUL, budget_ms: 150 }))
+    expect(timedOut).toMatchObject({ source: 'fallback', fallback_reason: 'timeout', action: 'block' })
+    const slowImages = {
+      process: async (bytes: Uint8Array, type: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 400))
+        return { kind: 'ready' as const, data: bytes, mimeType: type, width: 1, height: 1, resized: false }
+      },
+    }
+    const late = await buildService({ gemini, images: slowImages })
+    const image = [{ data: toBase64(await makeImage('png', 8, 8)) }]
+    const verdict = await verdictOf(await late.moderate({ text: HATEFUL, images: image, budget_ms: 150 }))
+    expect(verdict).toMatchObject({ source: 'fallback', fallback_reason: 'timeout', action: 'block', categories: expect.arrayContaining(['hate']) })
+    expect(verdict.local_scores?.hate).toBeGreaterThan(0.9)
+    // Without a key, a late image is still an image nobody judged.
+    const local = await buildService({ images: slowImages })
+    const unjudged = await verdictOf(await local.moderate({ text: BENIGN, images: image, budget_ms: 150 }))
+    expect(unjudged).toMatchObject({ safe: false, action: 'review', signals: expect.arrayContaining(['image_not_judged']) })
+  })
+
   it('leaves the fallback alone when the policy turns enrichment off', async () => {
     const policies = await withCustomPolicy({ enrich_fallback: false })
     const { moderate } = await buildService({ gemini, policies })
@@ -137,6 +169,20 @@ describe('the classifier when the model fails', () => {
 })
 
 describe('classifier settings in policies', () => {
+  it('turns off per policy: word lists only, and the verdict says which model judged', async () => {
+    const policies = await withCustomPolicy({ classifier: false })
+    const { moderate } = await buildService({ policies })
+    const verdict = await verdictOf(await moderate({ text: HATEFUL, policy: 'custom' }))
+    expect(verdict).toMatchObject({ source: 'local', action: 'allow', model: 'local-rules' })
+    expect(verdict.local_scores).toBeUndefined()
+  })
+
+  it('refuses to start when overrides would put pass_below above review_at, naming the policy and field', async () => {
+    const policies = await withCustomPolicy({ classifier_thresholds: { harassment: { pass_below: 0.9 } } })
+    await expect(buildService({ policies })).rejects.toThrow(ConfigError)
+    await expect(buildService({ policies })).rejects.toThrow(/policy custom: local\.classifier_thresholds\.harassment: .*must not decrease/)
+  })
+
   it('shows each policy\'s classifier settings and effective thresholds in GET /v1/policies', async () => {
     const policies = await withCustomPolicy({ skip_model_when_clean: true, classifier_thresholds: { hate: { block_at: 0.95 } } })
     const { app } = await buildService({ gemini, policies })
