@@ -6,13 +6,13 @@ import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTranspor
 import { createCallLimiter } from './core/call-limiter.js'
 import { createCircuitBreaker } from './core/circuit-breaker.js'
 import { checkClassifierThresholds } from './core/local-check.js'
-import { createModerator } from './core/moderate.js'
+import { createModerator, type ModelRoute } from './core/moderate.js'
 import type { TextClassifier } from './core/text-classifier.js'
 import { LOCAL_MODEL } from './core/verdicts.js'
 import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
-import { createGeminiModel } from './model/gemini-model.js'
+import { createModelClients, type ProviderOptions } from './model/providers.js'
 import { alwaysReady, type Readiness } from './routes/health.js'
 import { createTelemetry, type TelemetryOptions } from './telemetry/telemetry.js'
 
@@ -23,6 +23,8 @@ export interface ComposeOptions {
   logger: Logger
   /** The embedded text classifier, loaded by the entry (absent: word lists only). */
   classifier?: TextClassifier
+  /** What the runtime allows model providers (Workers: no application-default credentials). */
+  providerOptions?: Partial<ProviderOptions>
   clock?: Clock
   telemetry?: TelemetryOptions
   readiness?: Readiness
@@ -52,6 +54,7 @@ export function composeApp({
   images,
   logger,
   classifier,
+  providerOptions,
   clock = systemClock,
   telemetry: telemetryOptions,
   readiness = alwaysReady,
@@ -68,24 +71,43 @@ export function composeApp({
 }: ComposeOptions) {
   const thresholdProblems = classifier ? checkClassifierThresholds(policies, classifier) : []
   if (thresholdProblems.length > 0) throw new ConfigError(thresholdProblems.join('\n'))
-  const model = config.GEMINI_API_KEY
-    ? createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL })
-    : undefined
+  const { defaultProvider, clients } = createModelClients(config, { vertexCredentials: true, ...providerOptions })
+  const unconfigured = policies.list().filter((policy) => policy.provider && !clients[policy.provider])
+  if (unconfigured.length > 0) {
+    throw new ConfigError(unconfigured.map((policy) => `policy ${policy.name} uses provider ${policy.provider}, whose settings are missing`).join('\n'))
+  }
   const telemetry = createTelemetry(telemetryOptions)
-  const breaker = model
-    ? createCircuitBreaker({
-        clock,
-        failureThreshold: config.MODERATION_BREAKER_FAILURES,
-        cooldownMs: config.MODERATION_BREAKER_COOLDOWN_MS,
-        onChange: (state) => {
-          telemetry.recordCircuit(state)
-          const log = state === 'open' ? logger.error : logger.info
-          log('circuit breaker', { state })
-        },
-      })
-    : undefined
-  const limiter = model ? createCallLimiter({ maxConcurrent: config.MODERATION_MAX_MODEL_CALLS }) : undefined
-  const moderator = createModerator({ model, classifier, cache, clock, telemetry, logger, shareModelCalls, breaker, limiter, hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS })
+  // One breaker per provider: one failing API does not pause the others.
+  const providers: Record<string, ModelRoute> = {}
+  for (const [provider, client] of Object.entries(clients)) {
+    const breaker = createCircuitBreaker({
+      clock,
+      failureThreshold: config.MODERATION_BREAKER_FAILURES,
+      cooldownMs: config.MODERATION_BREAKER_COOLDOWN_MS,
+      onChange: (state) => {
+        telemetry.recordCircuit(state)
+        const log = state === 'open' ? logger.error : logger.info
+        log('circuit breaker', { state, provider })
+      },
+    })
+    providers[provider] = { client, breaker }
+  }
+  const route = defaultProvider ? providers[defaultProvider] : undefined
+  const anyModel = Object.keys(providers).length > 0
+  const limiter = anyModel ? createCallLimiter({ maxConcurrent: config.MODERATION_MAX_MODEL_CALLS }) : undefined
+  const moderator = createModerator({
+    model: route?.client,
+    breaker: route?.breaker,
+    providers,
+    classifier,
+    cache,
+    clock,
+    telemetry,
+    logger,
+    shareModelCalls,
+    limiter,
+    hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS,
+  })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
   const webhookKeys = config.WEBHOOK_SECRET.length > 0 ? importWebhookSecrets(config.WEBHOOK_SECRET) : undefined
@@ -126,11 +148,11 @@ export function composeApp({
     logger,
     clock,
     readiness,
-    circuit: () => breaker?.state() ?? 'none',
+    circuit: () => route?.breaker?.state() ?? 'none',
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     apiKeys: config.MODERATION_API_KEYS,
-    mode: model ? 'gemini' : 'local',
-    defaultModel: model ? config.GEMINI_MODEL : LOCAL_MODEL,
+    mode: defaultProvider ?? 'local',
+    defaultModel: route?.client.defaultModel ?? LOCAL_MODEL,
     classifier,
     limits: {
       maxBodyBytes: config.MODERATION_MAX_BODY_BYTES,

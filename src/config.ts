@@ -27,6 +27,22 @@ export const configSchema = z.object({
   GEMINI_BASE_URL: z.url().optional(),
   // Gemini 3.5 Flash accepts MINIMAL thinking; models that refuse it are handled at call time.
   GEMINI_MODEL: z.string().default('gemini-3.5-flash'),
+  // Which API the model is reached through (policies may pick another configured one).
+  MODERATION_PROVIDER: z.enum(['gemini', 'vertex', 'openai-compatible', 'runware']).default('gemini'),
+  // Vertex AI: an API key (express mode), or a project for application-default credentials (Node).
+  VERTEX_API_KEY: z.string().optional(),
+  VERTEX_PROJECT: z.string().optional(),
+  VERTEX_LOCATION: z.string().default('global'),
+  VERTEX_BASE_URL: z.url().optional(),
+  VERTEX_MODEL: z.string().default('gemini-3.5-flash'),
+  // Any OpenAI-compatible chat completions endpoint: Google's /v1beta/openai/, OpenRouter, AI/ML API, ...
+  OPENAI_COMPATIBLE_BASE_URL: z.url().optional(),
+  OPENAI_COMPATIBLE_API_KEY: z.string().optional(),
+  OPENAI_COMPATIBLE_MODEL: z.string().default('gemini-3.5-flash'),
+  // Runware's task API.
+  RUNWARE_API_KEY: z.string().optional(),
+  RUNWARE_BASE_URL: z.url().default('https://api.runware.ai/v1'),
+  RUNWARE_MODEL: z.string().default('google:gemini@3-flash'),
   MODERATION_POLICIES_DIR: z.string().default('policies'),
   MODERATION_DEFAULT_POLICY: z.string().default('default'),
   // The embedded text classifier: 'on' (the shipped models/text-classifier.bin), 'off' (word lists

@@ -60,10 +60,21 @@ export interface ModeratorDeps {
   shareModelCalls?: boolean
   /** Opens after consecutive upstream failures: calls are refused at once (`circuit_open`). */
   breaker?: CircuitBreaker
+  /**
+   * Every configured provider's client and breaker, by name, for policies that pick one
+   * (`provider:`); the others use `model` and `breaker`.
+   */
+  providers?: Record<string, ModelRoute>
   /** Bounds concurrent model calls: no slot before the budget ends means `overloaded`. */
   limiter?: CallLimiter
   /** When set, a second call starts if the first has not answered after this long. */
   hedgeAfterMs?: number
+}
+
+/** One way to reach a model: its client, and the breaker that stops calling it when it fails. */
+export interface ModelRoute {
+  client: ModelClient
+  breaker?: CircuitBreaker
 }
 
 /** What every request carries besides its content. */
@@ -91,7 +102,10 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model: client, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, limiter, hedgeAfterMs } = deps
+  const { model, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, providers = {}, limiter, hedgeAfterMs } = deps
+  const defaultRoute: ModelRoute | undefined = model ? { client: model, breaker } : undefined
+  // A policy's own provider (checked at start to be configured), or the default.
+  const routeFor = (policy: Policy): ModelRoute | undefined => (policy.provider ? providers[policy.provider] : defaultRoute)
   // Concurrent identical requests share one model call (keyed like the cache).
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
   // Whether each call in flight is still queued for a model-call slot.
@@ -124,15 +138,16 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     async function decideWith(local: LocalCheck): Promise<Verdict> {
       const { classifier: settings } = policy.local
       const hasImages = late || item.images.length > 0
+      const route = routeFor(policy)
       const localDecides =
-        !client ||
+        !route ||
         (local.block.length > 0 && policy.local.blockWithoutModel) ||
         (local.clear.length > 0 && settings.blockWithoutModel) ||
         (local.pass && settings.skipModelWhenClean && !hasImages)
       if (localDecides) return localVerdict(policy, local, hasImages, context())
       let verdict = late
-        ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? client.defaultModel, context)
-        : await judgeByModel(client, request, parent, context)
+        ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? route.client.defaultModel, context)
+        : await judgeByModel(route, request, parent, context)
       if (verdict.source === 'fallback' && settings.enrichFallback) verdict = withLocalEvidence(verdict, local)
       if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
       return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
@@ -140,7 +155,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   }
 
   async function judgeByModel(
-    client: ModelClient,
+    { client, breaker }: ModelRoute,
     request: ModerationRequest,
     parent: Context,
     context: () => VerdictContext,

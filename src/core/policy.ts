@@ -25,6 +25,8 @@ export const policyFileSchema = z
     on_failure: z.enum(['review', 'block', 'allow']).default('review'),
     // A clean ("safe") answer below this confidence goes to review instead of being allowed.
     safe_min_confidence: threshold.default(0.5),
+    // Which configured provider judges this policy's content (default: MODERATION_PROVIDER).
+    provider: z.enum(['gemini', 'vertex', 'openai-compatible', 'runware']).optional(),
     model: z.string().min(1).optional(),
     thinking_level: z.enum(['minimal', 'low', 'medium', 'high']).default('minimal'),
     categories: z.record(categoryName, categorySchema).refine((c) => Object.keys(c).length > 0, {
@@ -46,6 +48,7 @@ export interface Policy {
   budgetMs: number
   onFailure: 'review' | 'block' | 'allow'
   safeMinConfidence: number
+  provider?: 'gemini' | 'vertex' | 'openai-compatible' | 'runware'
   model?: string
   thinkingLevel: 'minimal' | 'low' | 'medium' | 'high'
   categories: Record<string, CategoryThresholds>
@@ -95,6 +98,7 @@ export async function compilePolicy(fileName: string, text: string): Promise<Pol
     budgetMs: file.budget_ms,
     onFailure: file.on_failure,
     safeMinConfidence: file.safe_min_confidence,
+    provider: file.provider,
     model: file.model,
     thinkingLevel: file.thinking_level,
     categories: file.categories,

@@ -23,7 +23,7 @@ export async function compose(env: Record<string, string | undefined>) {
   const policies = await loadPolicies(await readPolicyFiles(dir), config.MODERATION_DEFAULT_POLICY)
   const classifier = readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER)
   if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
-  if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
+  if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
   let draining = false
   const { app, deliveries } = composeApp({
     config,

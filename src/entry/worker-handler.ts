@@ -56,7 +56,7 @@ export function createWorkerHandler(): WorkerHandler {
     if (config.MODERATION_EDGE_CACHE === 'cache-api' && hostname.endsWith('.workers.dev')) {
       logger.warn('the Cache API does nothing on workers.dev: verdicts are shared across isolates only on a route of your zone, or with MODERATION_EDGE_CACHE=kv')
     }
-    if (!config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
+    if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
     let deliveries: Built['deliveries']
     const { app } = composeApp({
       config,
@@ -67,6 +67,8 @@ export function createWorkerHandler(): WorkerHandler {
           : createHeaderImageProcessor(),
       logger,
       classifier: bundledClassifier(config.MODERATION_LOCAL_CLASSIFIER),
+      // No application-default credentials at the edge: Vertex AI takes an express-mode key.
+      providerOptions: { vertexCredentials: false },
       cache: verdictCache(config, env),
       // workerd forbids one request to touch another's timers or fetches.
       shareModelCalls: false,

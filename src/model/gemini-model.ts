@@ -3,6 +3,7 @@ import {
   FinishReason,
   type GenerateContentResponse,
   GoogleGenAI,
+  type GoogleGenAIOptions,
   HarmCategory,
   type Part,
   ThinkingLevel,
@@ -11,10 +12,16 @@ import { encodeBase64 } from '../core/base64.js'
 import type { ModelClient, ModelRequest, ModelResult, ThinkingLevel as Level } from '../core/model.js'
 
 export interface GeminiModelOptions {
-  apiKey: string
+  /** The Gemini API key; for Vertex AI, an express-mode key (optional there). */
+  apiKey?: string
   /** Proxies and tests; Google's endpoint when unset. */
   baseUrl?: string
   model: string
+  /**
+   * Vertex AI instead of the Gemini API: with a `project` (and `location`), application-default
+   * credentials (Node), or `auth` for other credentials; with only `apiKey`, express mode.
+   */
+  vertex?: { project?: string; location?: string; auth?: GoogleGenAIOptions['googleAuthOptions'] }
 }
 
 const LEVELS: Record<Level, ThinkingLevel> = {
@@ -42,14 +49,25 @@ const HARM_TO_CATEGORY: Partial<Record<string, string>> = {
 }
 
 /**
- * The Gemini API through @google/genai: minimal thinking, temperature 0, JSON output against the
- * given schema. No SDK retries: the caller's budget decides. The client is built once.
+ * Gemini through @google/genai, on the Gemini API or Vertex AI (the same request): minimal
+ * thinking, temperature 0, JSON output against the given schema. No SDK retries: the caller's
+ * budget decides. The client is built once.
  *
  * @example
  * const model = createGeminiModel({ apiKey, model: 'gemini-3.5-flash' })
+ * const onVertex = createGeminiModel({ model: 'gemini-3.5-flash', vertex: { project: 'my-project', location: 'global' } })
  */
-export function createGeminiModel({ apiKey, baseUrl, model: defaultModel }: GeminiModelOptions): ModelClient {
-  const ai = new GoogleGenAI({ apiKey, httpOptions: baseUrl ? { baseUrl } : {} })
+export function createGeminiModel({ apiKey, baseUrl, model: defaultModel, vertex }: GeminiModelOptions): ModelClient {
+  const httpOptions = baseUrl ? { baseUrl } : {}
+  // Explicit values only: with a project the SDK ignores keys in the environment, and the reverse.
+  const ai = vertex
+    ? new GoogleGenAI({
+        vertexai: true,
+        ...(vertex.project ? { project: vertex.project, location: vertex.location ?? 'global' } : { apiKey }),
+        ...(vertex.auth ? { googleAuthOptions: vertex.auth } : {}),
+        httpOptions,
+      })
+    : new GoogleGenAI({ apiKey, httpOptions })
   // Some Flash models answer 400 to MINIMAL; the lowest level each model accepted is kept here.
   const acceptedLevel = new Map<string, ThinkingLevel>()
 
@@ -93,7 +111,7 @@ export function createGeminiModel({ apiKey, baseUrl, model: defaultModel }: Gemi
     }
   }
 
-  return { system: 'gcp.gemini', defaultModel, generate }
+  return { system: vertex ? 'gcp.vertex_ai' : 'gcp.gemini', defaultModel, generate }
 }
 
 function rejectsThinkingLevel(error: unknown): boolean {

@@ -22,7 +22,7 @@ export interface Telemetry {
   /** A webhook job finished: delivered or failed. */
   recordDelivery(status: string): void
   /** The circuit breaker changed state. */
-  recordCircuit(state: string): void
+  recordCircuit(state: string, provider?: string): void
 }
 
 const SCOPE = 'moderation-service'
@@ -68,8 +68,8 @@ export function createTelemetry({
         fallbacks.add(1, { 'moderation.fallback_reason': verdict.fallback_reason, 'moderation.policy': verdict.policy })
       }
     },
-    recordCircuit(state) {
-      circuit.add(1, { 'moderation.circuit.state': state })
+    recordCircuit(state, provider) {
+      circuit.add(1, { 'moderation.circuit.state': state, ...(provider ? { 'moderation.provider': provider } : {}) })
     },
     recordDelivery(status) {
       deliveries.add(1, { 'moderation.webhook.status': status })

@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-/** What the fake answers to one generateContent call. */
+/**
+ * What the fake answers to one model call, in whichever wire format the call came in:
+ * `safetyBlock` and `truncated` mean the same on every wire (Gemini: a SAFETY prompt block,
+ * MAX_TOKENS; chat completions and Runware: finish reason content_filter, length);
+ * `finishReason` is sent as written.
+ */
 export type FakeReply =
   | { verdict: { safe: boolean; categories: string[]; confidence: number; rationale?: string } }
   | { text: string; finishReason?: string }
@@ -12,12 +17,43 @@ export type FakeReply =
   | { delayMs: number; then: FakeReply }
   /** Closes the connection without an answer. */
   | { drop: true }
+  | { safetyBlock: true; categories?: string[] }
+  | { truncated: true }
+
+/** The wire a call came in on: Gemini API or Vertex AI, OpenAI-compatible chat completions, Runware tasks. */
+export type Wire = 'gemini' | 'openai' | 'runware'
 
 export interface RecordedRequest {
+  wire: Wire
   path: string
   model: string
+  /** x-goog-api-key (Gemini, Vertex express mode). */
   apiKey: string | undefined
+  /** The Authorization header (Vertex with credentials, chat completions, Runware). */
+  authorization: string | undefined
+  /** The body as sent; typed for the Gemini wire, the others read `raw`. */
   body: GeminiRequestBody
+  raw: unknown
+}
+
+/** A chat completions request as the OpenAI-compatible adapter sends it. */
+export interface ChatRequestBody {
+  model: string
+  messages: { role: string; content: string | { type: string; text?: string; image_url?: { url: string } }[] }[]
+  response_format?: { type: string; json_schema?: { name: string; schema: Record<string, unknown> } }
+  reasoning_effort?: string
+  max_tokens?: number
+  temperature?: number
+}
+
+/** A Runware textInference task as the Runware adapter sends it. */
+export interface RunwareTask {
+  taskType: string
+  taskUUID: string
+  model: string
+  settings?: { systemPrompt?: string; maxTokens?: number; thinkingLevel?: string; temperature?: number }
+  messages?: { role: string; content: string }[]
+  inputs?: { images?: string[] }
 }
 
 export interface GeminiRequestBody {
@@ -33,8 +69,10 @@ export interface GeminiRequestBody {
 }
 
 export interface FakeGeminiOptions {
-  /** Answer 400 to MINIMAL thinking for these models, as some newer Flash models do. */
+  /** Answer 400 to MINIMAL thinking (any wire) for these models, as some newer Flash models do. */
   rejectMinimalFor?: string[]
+  /** Chat completions: answer 400 to response_format json_schema for these models, as some gateways do. */
+  rejectJsonSchemaFor?: string[]
   /** Used when nothing is scripted. */
   defaultReply?: FakeReply | ((request: RecordedRequest) => FakeReply)
 }
@@ -58,14 +96,16 @@ const HARM: Record<string, string> = {
 }
 
 /**
- * A fake of the Gemini API's generateContent on 127.0.0.1 (random port), in its wire format, for
- * the real @google/genai SDK to talk to.
+ * A fake model server on 127.0.0.1 (random port), scriptable with the same replies in every wire
+ * format the service speaks: the Gemini API's and Vertex AI's generateContent (for the real
+ * @google/genai SDK), OpenAI-compatible chat completions (any path ending /chat/completions) and
+ * Runware's task API (a JSON array of tasks on any other path).
  *
  * @example
  * const gemini = await startFakeGemini()
  * gemini.script({ verdict: { safe: true, categories: [], confidence: 0.97 } })
  */
-export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: FakeGeminiOptions = {}): Promise<FakeGemini> {
+export async function startFakeGemini({ rejectMinimalFor = [], rejectJsonSchemaFor = [], defaultReply }: FakeGeminiOptions = {}): Promise<FakeGemini> {
   const queue: FakeReply[] = []
   const requests: RecordedRequest[] = []
   const initialReply = defaultReply ?? { verdict: { safe: true, categories: [], confidence: 0.97 } }
@@ -81,19 +121,55 @@ export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: F
   const server = createServer(async (req, res) => {
     // Control endpoints, for tests that run in another process (workerd) and cannot call methods.
     if (req.url?.startsWith('/__fake/')) return control(req, res)
-    const match = /\/models\/([^/:]+):generateContent/.exec(req.url ?? '')
-    if (req.method !== 'POST' || !match) return sendJson(res, 404, { error: { code: 404, message: 'not found', status: 'NOT_FOUND' } })
-    const body = JSON.parse(await readBody(req)) as GeminiRequestBody
-    const recorded: RecordedRequest = { path: req.url ?? '', model: match[1]!, apiKey: header(req, 'x-goog-api-key'), body }
-    requests.push(recorded)
-    if (rejectMinimalFor.includes(recorded.model) && body.generationConfig?.thinkingConfig?.thinkingLevel === 'MINIMAL') {
-      return sendJson(res, 400, {
-        error: { code: 400, message: 'Thinking level MINIMAL is not supported for this model.', status: 'INVALID_ARGUMENT' },
-      })
+    const url = req.url ?? ''
+    const match = /\/models\/([^/:]+):generateContent/.exec(url)
+    if (req.method !== 'POST') return sendJson(res, 404, { error: { code: 404, message: 'not found', status: 'NOT_FOUND' } })
+    let raw: unknown
+    try {
+      raw = JSON.parse(await readBody(req))
+    } catch {
+      return sendJson(res, 400, { error: { code: 400, message: 'body is not JSON' } })
     }
+    const wire: Wire | undefined = match ? 'gemini' : url.endsWith('/chat/completions') ? 'openai' : Array.isArray(raw) ? 'runware' : undefined
+    if (!wire) return sendJson(res, 404, { error: { code: 404, message: 'not found', status: 'NOT_FOUND' } })
+    const task = wire === 'runware' ? (raw as RunwareTask[]).find((t) => t.taskType === 'textInference') : undefined
+    const model = match ? match[1]! : wire === 'openai' ? (raw as ChatRequestBody).model : (task?.model ?? '')
+    const recorded: RecordedRequest = {
+      wire,
+      path: url,
+      model,
+      apiKey: header(req, 'x-goog-api-key'),
+      authorization: header(req, 'authorization'),
+      body: raw as GeminiRequestBody,
+      raw,
+    }
+    requests.push(recorded)
+    const refusal = refuse(recorded, task)
+    if (refusal) return sendJson(res, 400, refusal)
     const reply = queue.shift() ?? (typeof fallback === 'function' ? fallback(recorded) : fallback!)
-    await answer(res, reply, recorded.model)
+    await answer(res, reply, recorded, task?.taskUUID ?? '')
   })
+
+  /** The 400s some models and gateways give to settings they do not take. */
+  function refuse(request: RecordedRequest, task: RunwareTask | undefined): unknown {
+    const minimal = rejectMinimalFor.includes(request.model)
+    if (request.wire === 'gemini' && minimal && request.body.generationConfig?.thinkingConfig?.thinkingLevel === 'MINIMAL') {
+      return { error: { code: 400, message: 'Thinking level MINIMAL is not supported for this model.', status: 'INVALID_ARGUMENT' } }
+    }
+    if (request.wire === 'openai') {
+      const chat = request.raw as ChatRequestBody
+      if (minimal && chat.reasoning_effort === 'minimal') {
+        return { error: { message: 'Invalid reasoning_effort: minimal. Valid values are: high, low, medium, none', type: 'invalid_request_error', param: 'reasoning_effort', code: null } }
+      }
+      if (rejectJsonSchemaFor.includes(request.model) && chat.response_format?.type === 'json_schema') {
+        return { error: { message: 'response_format json_schema is not supported by this model', type: 'invalid_request_error', param: 'response_format', code: null } }
+      }
+    }
+    if (request.wire === 'runware' && minimal && task?.settings?.thinkingLevel === 'minimal') {
+      return { errors: [{ code: 'unsupportedThinkingLevel', message: 'thinkingLevel minimal is not supported by this model', parameter: 'settings.thinkingLevel', taskType: 'textInference', taskUUID: task.taskUUID }] }
+    }
+    return undefined
+  }
   // Above undici's 2 s keep-alive threshold, so clients reuse connections as they would with Google.
   async function control(req: IncomingMessage, res: ServerResponse) {
     if (req.method === 'POST' && req.url === '/__fake/script') {
@@ -128,31 +204,34 @@ export async function startFakeGemini({ rejectMinimalFor = [], defaultReply }: F
   }
 }
 
-async function answer(res: ServerResponse, reply: FakeReply, model: string): Promise<void> {
+async function answer(res: ServerResponse, reply: FakeReply, request: RecordedRequest, taskUUID: string): Promise<void> {
   if ('delayMs' in reply) {
     await new Promise((resolve) => setTimeout(resolve, reply.delayMs))
     if (res.destroyed) return
-    return answer(res, reply.then, model)
+    return answer(res, reply.then, request, taskUUID)
   }
   if ('hang' in reply) return // never answers; the client aborts or the server closes
   if ('drop' in reply) {
     res.socket?.destroy()
     return
   }
+  if (request.wire === 'openai') return answerChat(res, reply, request.model)
+  if (request.wire === 'runware') return answerRunware(res, reply, request.model, taskUUID)
+  const model = request.model
   if ('status' in reply) {
     const status = reply.status === 429 ? 'RESOURCE_EXHAUSTED' : reply.status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT'
     return sendJson(res, reply.status, { error: { code: reply.status, message: reply.message ?? status, status } }, reply.headers)
   }
   const usageMetadata = { promptTokenCount: 120, candidatesTokenCount: 18, totalTokenCount: 138 }
-  if ('blockReason' in reply) {
+  if ('blockReason' in reply || 'safetyBlock' in reply) {
     return sendJson(res, 200, {
-      promptFeedback: { blockReason: reply.blockReason, safetyRatings: ratings(reply.categories) },
+      promptFeedback: { blockReason: 'blockReason' in reply ? reply.blockReason : 'SAFETY', safetyRatings: ratings(reply.categories) },
       usageMetadata,
       modelVersion: model,
     })
   }
-  const text = 'verdict' in reply ? JSON.stringify(reply.verdict) : reply.text
-  const finishReason = 'finishReason' in reply && reply.finishReason ? reply.finishReason : 'STOP'
+  const text = 'verdict' in reply ? JSON.stringify(reply.verdict) : 'truncated' in reply ? '{"safe": fal' : reply.text
+  const finishReason = 'truncated' in reply ? 'MAX_TOKENS' : 'finishReason' in reply && reply.finishReason ? reply.finishReason : 'STOP'
   const parts = text === undefined || text === '' ? [] : [{ text }]
   return sendJson(res, 200, {
     candidates: [
@@ -165,6 +244,41 @@ async function answer(res: ServerResponse, reply: FakeReply, model: string): Pro
     ],
     usageMetadata,
     modelVersion: model,
+  })
+}
+
+type Rendered = Exclude<FakeReply, { delayMs: number } | { hang: true } | { drop: true }>
+
+/** The reply as an OpenAI chat completion (or the OpenAI error shape). */
+function answerChat(res: ServerResponse, reply: Rendered, model: string) {
+  if ('status' in reply) {
+    const type = reply.status === 429 ? 'rate_limit_exceeded' : reply.status >= 500 ? 'server_error' : 'invalid_request_error'
+    return sendJson(res, reply.status, { error: { message: reply.message ?? type, type, code: reply.status === 429 ? 'rate_limit_exceeded' : null } }, reply.headers)
+  }
+  const blocked = 'safetyBlock' in reply || 'blockReason' in reply
+  const content = blocked ? null : 'verdict' in reply ? JSON.stringify(reply.verdict) : 'truncated' in reply ? '{"safe": fal' : (reply.text ?? '')
+  const finish = blocked ? 'content_filter' : 'truncated' in reply ? 'length' : 'finishReason' in reply && reply.finishReason ? reply.finishReason : 'stop'
+  return sendJson(res, 200, {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finish }],
+    usage: { prompt_tokens: 120, completion_tokens: 18, total_tokens: 138 },
+  })
+}
+
+/** The reply as a Runware task result (or Runware's errors shape). */
+function answerRunware(res: ServerResponse, reply: Rendered, model: string, taskUUID: string) {
+  if ('status' in reply) {
+    const code = reply.status === 429 ? 'rateLimitExceeded' : reply.status === 402 ? 'insufficientCredits' : reply.status >= 500 ? 'internalServerError' : 'invalidRequest'
+    return sendJson(res, reply.status, { errors: [{ code, message: reply.message ?? code, taskType: 'textInference', taskUUID }] }, reply.headers)
+  }
+  const blocked = 'safetyBlock' in reply || 'blockReason' in reply
+  const text = blocked ? '' : 'verdict' in reply ? JSON.stringify(reply.verdict) : 'truncated' in reply ? '{"safe": fal' : (reply.text ?? '')
+  const finishReason = blocked ? 'content_filter' : 'truncated' in reply ? 'length' : 'finishReason' in reply && reply.finishReason ? reply.finishReason : 'stop'
+  return sendJson(res, 200, {
+    data: [{ taskType: 'textInference', taskUUID, model, text, finishReason, cost: 0.0004, usage: { promptTokens: 120, completionTokens: 18 } }],
   })
 }
 

@@ -1,4 +1,5 @@
 import { composeApp } from '../../src/compose.js'
+import type { Provider, ProviderOptions } from '../../src/model/providers.js'
 import { readTextClassifier } from '../../src/entry/read-text-classifier.js'
 import { parseConfig } from '../../src/config.js'
 import type { ImageProcessor } from '../../src/core/images.js'
@@ -20,6 +21,9 @@ export const shippedPolicies = () => (shipped ??= readPolicyFiles('policies').th
 export interface TestServiceOptions {
   gemini?: FakeGemini
   env?: Record<string, string>
+  /** Which provider reaches the fake (it speaks every wire); the Gemini API unless set. */
+  provider?: Provider
+  providerOptions?: Partial<ProviderOptions>
   telemetry?: TelemetryOptions
   clock?: Clock
   cache?: VerdictCache
@@ -34,11 +38,8 @@ export type LogLine = { level: string; msg: string } & Record<string, unknown>
  * The service as the Node entry builds it (same composition root), pointed at a fake Gemini,
  * with logs captured as parsed JSON lines.
  */
-export async function buildService({ gemini, env = {}, telemetry, clock, cache, policies, readiness, images }: TestServiceOptions = {}) {
-  const config = parseConfig({
-    ...(gemini ? { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: gemini.url } : {}),
-    ...env,
-  })
+export async function buildService({ gemini, provider = 'gemini', env = {}, telemetry, clock, cache, policies, readiness, images, providerOptions }: TestServiceOptions = {}) {
+  const config = parseConfig({ ...(gemini ? providerEnv(provider, gemini.url) : {}), ...env })
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
   const { app, deliveries } = composeApp({
@@ -46,6 +47,7 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor(),
     classifier: readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER),
+    providerOptions,
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,
@@ -61,4 +63,18 @@ export async function buildService({ gemini, env = {}, telemetry, clock, cache, 
       body: JSON.stringify(body),
     })
   return { app, deliveries, config, logs, moderate }
+}
+
+/** The settings that point `provider` at the fake model server at `url`. */
+export function providerEnv(provider: Provider, url: string): Record<string, string> {
+  switch (provider) {
+    case 'gemini':
+      return { GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: url }
+    case 'vertex':
+      return { MODERATION_PROVIDER: 'vertex', VERTEX_API_KEY: 'test-vertex-key', VERTEX_BASE_URL: url }
+    case 'openai-compatible':
+      return { MODERATION_PROVIDER: 'openai-compatible', OPENAI_COMPATIBLE_BASE_URL: `${url}/v1beta/openai`, OPENAI_COMPATIBLE_API_KEY: 'test-openai-key' }
+    case 'runware':
+      return { MODERATION_PROVIDER: 'runware', RUNWARE_API_KEY: 'test-runware-key', RUNWARE_BASE_URL: `${url}/v1` }
+  }
 }

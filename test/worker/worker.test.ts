@@ -245,3 +245,32 @@ describe('asynchronous moderation on Workers', () => {
     )
   })
 })
+
+describe('providers at the edge', () => {
+  const bindings: Record<string, Record<string, string>> = {
+    vertex: { MODERATION_PROVIDER: 'vertex', VERTEX_API_KEY: 'edge-vertex-key', VERTEX_BASE_URL: gemini },
+    'openai-compatible': { MODERATION_PROVIDER: 'openai-compatible', OPENAI_COMPATIBLE_BASE_URL: `${gemini}/v1beta/openai`, OPENAI_COMPATIBLE_API_KEY: 'edge-key' },
+    runware: { MODERATION_PROVIDER: 'runware', RUNWARE_API_KEY: 'edge-key', RUNWARE_BASE_URL: `${gemini}/v1` },
+  }
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} }
+  const ask = (handler: ReturnType<typeof createWorkerHandler>, env: Record<string, string>, budget = 800) =>
+    handler.fetch(
+      new Request('https://moderation.example/v1/moderate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: fresh(), budget_ms: budget }) }),
+      { ...env, MODERATION_EDGE_CACHE: 'none' },
+      ctx,
+    )
+
+  it.each(Object.keys(bindings))('judges through %s, and falls back on its failures inside the budget', async (provider) => {
+    const handler = createWorkerHandler()
+    const env = bindings[provider]!
+    await script({ verdict: { safe: false, categories: ['harassment'], confidence: 0.9 } }, { status: 500 }, { hang: true })
+    expect(await (await ask(handler, env)).json()).toMatchObject({ source: 'model', action: 'block', categories: ['harassment'] })
+    expect(await (await ask(handler, env)).json()).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error' })
+    expect(await (await ask(handler, env, 200)).json()).toMatchObject({ source: 'fallback', fallback_reason: 'timeout' })
+  })
+
+  it('refuses Vertex AI without a key: no application-default credentials at the edge', async () => {
+    const res = await createWorkerHandler().fetch(new Request('https://moderation.example/healthz'), { MODERATION_PROVIDER: 'vertex', VERTEX_PROJECT: 'p' }, ctx)
+    expect(res.status).toBe(500)
+  })
+})

@@ -1,0 +1,98 @@
+import { encodeBase64 } from '../core/base64.js'
+import type { ModelClient, ModelRequest, ModelResult, ThinkingLevel } from '../core/model.js'
+import { atLeast, dataUrl, httpFailure, nextLevel, noAnswer, postJson } from './post-json.js'
+
+export interface RunwareModelOptions {
+  apiKey: string
+  /** https://api.runware.ai/v1 unless set (proxies, tests). */
+  baseUrl: string
+  /** A Runware model id, e.g. google:gemini@3-flash. */
+  model: string
+  fetch?: typeof fetch
+}
+
+interface RunwareError {
+  code?: string
+  message?: string
+  parameter?: string
+  taskUUID?: string
+}
+
+interface RunwareAnswer {
+  data?: { taskType?: string; taskUUID?: string; text?: string; finishReason?: string; usage?: { promptTokens?: number; completionTokens?: number } }[]
+  errors?: RunwareError[]
+  error?: RunwareError
+}
+
+// Runware's codes vary by model and provider; these parts of them mean the content was refused.
+const CONTENT_REFUSED = /contentPolicyViolation|promptBlocked|contentFilter|safety/i
+const RATE_LIMITED = /rateLimit|tooManyRequests/i
+
+/**
+ * Gemini through Runware's task API: one `textInference` task with a fresh taskUUID, the policy as
+ * `settings.systemPrompt`, the lowest `settings.thinkingLevel` the model accepts (remembered per
+ * model), `settings.maxTokens`, images as data URIs in `inputs.images`. Runware takes no response
+ * schema here: the system prompt names the JSON, and the answer is validated like any other.
+ *
+ * @example
+ * const model = createRunwareModel({ apiKey, baseUrl: 'https://api.runware.ai/v1', model: 'google:gemini@3-flash' })
+ */
+export function createRunwareModel({ apiKey, baseUrl, model: defaultModel, fetch: fetchFn = fetch }: RunwareModelOptions): ModelClient {
+  const headers = { authorization: `Bearer ${apiKey}` }
+  const acceptedLevel = new Map<string, ThinkingLevel>()
+
+  function task(request: ModelRequest, level: ThinkingLevel, taskUUID: string) {
+    return {
+      taskType: 'textInference',
+      taskUUID,
+      model: request.model,
+      deliveryMethod: 'sync',
+      includeUsage: true,
+      settings: { systemPrompt: request.systemInstruction, maxTokens: request.maxOutputTokens, temperature: 0, thinkingLevel: level },
+      // The user turn is the content alone; an image-only item still needs a message.
+      messages: [{ role: 'user', content: request.text ?? '(no text: the content is the attached images)' }],
+      ...(request.images.length > 0 ? { inputs: { images: request.images.map((image) => dataUrl(image.mimeType, encodeBase64(image.data))) } } : {}),
+    }
+  }
+
+  async function generate(request: ModelRequest): Promise<ModelResult> {
+    let level = atLeast(request.thinkingLevel, acceptedLevel.get(request.model))
+    try {
+      for (;;) {
+        const taskUUID = crypto.randomUUID()
+        const posted = await postJson(fetchFn, baseUrl, [task(request, level, taskUUID)], headers, request.signal)
+        const answer = (posted.json ?? {}) as RunwareAnswer
+        const errors = answer.errors ?? (answer.error ? [answer.error] : [])
+        const next = nextLevel(level)
+        if (posted.status === 400 && next && errors.some((e) => /thinkingLevel/i.test(`${e.parameter ?? ''} ${e.message ?? ''}`))) {
+          level = next
+          acceptedLevel.set(request.model, level)
+          continue
+        }
+        return interpret(posted.status, answer, errors, posted.text, request.model, taskUUID)
+      }
+    } catch (error) {
+      return noAnswer(error, request.signal)
+    }
+  }
+
+  return { system: 'runware', defaultModel, generate }
+}
+
+function interpret(status: number, answer: RunwareAnswer, errors: RunwareError[], text: string, model: string, taskUUID: string): ModelResult {
+  if (errors.length > 0 || status !== 200) {
+    const codes = errors.map((e) => e.code ?? '').join(', ')
+    const message = errors.map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}`).join('; ') || text
+    if (errors.some((e) => CONTENT_REFUSED.test(e.code ?? ''))) return { kind: 'blocked', reason: `runware: ${codes}`, categories: [], model }
+    if (errors.some((e) => RATE_LIMITED.test(e.code ?? ''))) return httpFailure(429, message)
+    return httpFailure(status === 200 ? 502 : status, message)
+  }
+  const result = answer.data?.find((item) => item.taskUUID === taskUUID) ?? answer.data?.[0]
+  if (!result) return { kind: 'failure', reason: 'upstream_error', detail: `no result for the task: ${text.slice(0, 120)}` }
+  const usage = { inputTokens: result.usage?.promptTokens, outputTokens: result.usage?.completionTokens }
+  const finish = (result.finishReason ?? '').toLowerCase()
+  if (finish === 'content_filter' || finish === 'safety') return { kind: 'blocked', reason: result.finishReason ?? finish, categories: [], model, usage }
+  if (finish === 'length') return { kind: 'failure', reason: 'invalid_output', detail: 'output truncated (finishReason length)' }
+  if (!result.text) return { kind: 'failure', reason: 'invalid_output', detail: `empty output (finishReason ${finish || 'none'})` }
+  return { kind: 'answer', text: result.text, model, finishReason: result.finishReason, usage }
+}
