@@ -5,7 +5,7 @@ import type { DeliveryQueue } from './core/delivery-queue.js'
 import type { WebhookKeys } from './core/webhook-signature.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import type { Moderator } from './core/moderate.js'
-import type { PolicyRegistry } from './core/policy.js'
+import type { Policy, PolicyRegistry } from './core/policy.js'
 import type { Clock, Logger } from './core/ports.js'
 import { accessLog } from './http/access-log.js'
 import type { AppEnv } from './http/app-env.js'
@@ -44,7 +44,8 @@ export interface AppDeps {
   maxInFlight: number
   /** "gemini" or "local": what answers when the model is asked. */
   mode: string
-  defaultModel: string
+  /** Which provider and model judge a policy's content ('local' and the local model when none). */
+  judgeOf: (policy: Policy) => { provider: string; model: string }
   /** The embedded text classifier, for what /v1/policies says about it. */
   classifier?: TextClassifier
 }

@@ -76,6 +76,18 @@ export function composeApp({
   if (unconfigured.length > 0) {
     throw new ConfigError(unconfigured.map((policy) => `policy ${policy.name} uses provider ${policy.provider}, whose settings are missing`).join('\n'))
   }
+  // A policy's model id is its provider's: Runware's and the gateways' ids differ from Google's.
+  for (const policy of policies.list()) {
+    const provider = policy.provider ?? defaultProvider
+    if (policy.model && (provider === 'runware' || provider === 'openai-compatible')) {
+      logger.warn('a policy names a model for a provider with its own model ids: check it is one of them', {
+        policy: policy.name,
+        model: policy.model,
+        provider,
+        example: provider === 'runware' ? 'google:gemini@3-flash' : 'google/gemini-3-flash-preview (OpenRouter), gemini-3-flash-preview (Google)',
+      })
+    }
+  }
   const telemetry = createTelemetry(telemetryOptions)
   // One breaker per provider: one failing API does not pause the others.
   const providers: Record<string, ModelRoute> = {}
@@ -85,7 +97,7 @@ export function composeApp({
       failureThreshold: config.MODERATION_BREAKER_FAILURES,
       cooldownMs: config.MODERATION_BREAKER_COOLDOWN_MS,
       onChange: (state) => {
-        telemetry.recordCircuit(state)
+        telemetry.recordCircuit(state, provider)
         const log = state === 'open' ? logger.error : logger.info
         log('circuit breaker', { state, provider })
       },
@@ -152,7 +164,11 @@ export function composeApp({
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     apiKeys: config.MODERATION_API_KEYS,
     mode: defaultProvider ?? 'local',
-    defaultModel: route?.client.defaultModel ?? LOCAL_MODEL,
+    judgeOf: (policy) => {
+      const provider = policy.provider ?? defaultProvider
+      const client = provider ? providers[provider]?.client : undefined
+      return client && provider ? { provider, model: policy.model ?? client.defaultModel } : { provider: 'local', model: LOCAL_MODEL }
+    },
     classifier,
     limits: {
       maxBodyBytes: config.MODERATION_MAX_BODY_BYTES,

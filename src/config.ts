@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { PROVIDERS } from './core/model.js'
 
 const MIB = 1024 * 1024
 
@@ -10,6 +11,11 @@ const commaList = z
 // Standard Webhooks secrets: whsec_ and base64 of at least 16 bytes; comma-separated while rotating.
 const webhookSecrets = commaList.refine((secrets) => secrets.every((secret) => /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(secret)), {
   message: 'each secret is whsec_ followed by the base64 of at least 16 random bytes',
+})
+
+// Endpoint URLs: credentials go in the key settings, never in a URL (URLs end up in error details).
+const endpoint = z.url().refine((url) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url), {
+  message: 'put credentials in the key setting, not in the URL',
 })
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
@@ -24,24 +30,24 @@ export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
   GEMINI_API_KEY: z.string().optional(),
-  GEMINI_BASE_URL: z.url().optional(),
+  GEMINI_BASE_URL: endpoint.optional(),
   // Gemini 3.5 Flash accepts MINIMAL thinking; models that refuse it are handled at call time.
   GEMINI_MODEL: z.string().default('gemini-3.5-flash'),
   // Which API the model is reached through (policies may pick another configured one).
-  MODERATION_PROVIDER: z.enum(['gemini', 'vertex', 'openai-compatible', 'runware']).default('gemini'),
+  MODERATION_PROVIDER: z.enum(PROVIDERS).default('gemini'),
   // Vertex AI: an API key (express mode), or a project for application-default credentials (Node).
   VERTEX_API_KEY: z.string().optional(),
   VERTEX_PROJECT: z.string().optional(),
   VERTEX_LOCATION: z.string().default('global'),
-  VERTEX_BASE_URL: z.url().optional(),
+  VERTEX_BASE_URL: endpoint.optional(),
   VERTEX_MODEL: z.string().default('gemini-3.5-flash'),
   // Any OpenAI-compatible chat completions endpoint: Google's /v1beta/openai/, OpenRouter, AI/ML API, ...
-  OPENAI_COMPATIBLE_BASE_URL: z.url().optional(),
+  OPENAI_COMPATIBLE_BASE_URL: endpoint.optional(),
   OPENAI_COMPATIBLE_API_KEY: z.string().optional(),
   OPENAI_COMPATIBLE_MODEL: z.string().default('gemini-3.5-flash'),
   // Runware's task API.
   RUNWARE_API_KEY: z.string().optional(),
-  RUNWARE_BASE_URL: z.url().default('https://api.runware.ai/v1'),
+  RUNWARE_BASE_URL: endpoint.default('https://api.runware.ai/v1'),
   RUNWARE_MODEL: z.string().default('google:gemini@3-flash'),
   MODERATION_POLICIES_DIR: z.string().default('policies'),
   MODERATION_DEFAULT_POLICY: z.string().default('default'),

@@ -2,6 +2,10 @@ import type { FallbackReason } from './verdict.js'
 
 export type ThinkingLevel = 'minimal' | 'low' | 'medium' | 'high'
 
+/** The ways the service can reach a model (MODERATION_PROVIDER, a policy's `provider:`). */
+export const PROVIDERS = ['gemini', 'vertex', 'openai-compatible', 'runware'] as const
+export type Provider = (typeof PROVIDERS)[number]
+
 export interface ModelImage {
   mimeType: string
   data: Uint8Array

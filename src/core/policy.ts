@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { sha256Hex } from './hash.js'
+import { PROVIDERS, type Provider } from './model.js'
 import { compileLocalRules, localRulesSchema, type LocalRules } from './local-rules.js'
 
 const categoryName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'category names are lower_snake_case')
@@ -26,7 +27,7 @@ export const policyFileSchema = z
     // A clean ("safe") answer below this confidence goes to review instead of being allowed.
     safe_min_confidence: threshold.default(0.5),
     // Which configured provider judges this policy's content (default: MODERATION_PROVIDER).
-    provider: z.enum(['gemini', 'vertex', 'openai-compatible', 'runware']).optional(),
+    provider: z.enum(PROVIDERS).optional(),
     model: z.string().min(1).optional(),
     thinking_level: z.enum(['minimal', 'low', 'medium', 'high']).default('minimal'),
     categories: z.record(categoryName, categorySchema).refine((c) => Object.keys(c).length > 0, {
@@ -48,7 +49,7 @@ export interface Policy {
   budgetMs: number
   onFailure: 'review' | 'block' | 'allow'
   safeMinConfidence: number
-  provider?: 'gemini' | 'vertex' | 'openai-compatible' | 'runware'
+  provider?: Provider
   model?: string
   thinkingLevel: 'minimal' | 'low' | 'medium' | 'high'
   categories: Record<string, CategoryThresholds>

@@ -58,16 +58,24 @@ const HARM_TO_CATEGORY: Partial<Record<string, string>> = {
  * const onVertex = createGeminiModel({ model: 'gemini-3.5-flash', vertex: { project: 'my-project', location: 'global' } })
  */
 export function createGeminiModel({ apiKey, baseUrl, model: defaultModel, vertex }: GeminiModelOptions): ModelClient {
-  const httpOptions = baseUrl ? { baseUrl } : {}
-  // Explicit values only: with a project the SDK ignores keys in the environment, and the reverse.
+  // Everything explicit, so the SDK reads nothing from the environment: not which backend
+  // (GOOGLE_GENAI_USE_VERTEXAI), not where to send the key (GOOGLE_GEMINI_BASE_URL,
+  // GOOGLE_VERTEX_BASE_URL); with a project it also ignores keys in the environment.
+  const location = vertex?.location ?? 'global'
+  const googleUrl = !vertex
+    ? 'https://generativelanguage.googleapis.com'
+    : vertex.project && location !== 'global'
+      ? `https://${location}-aiplatform.googleapis.com`
+      : 'https://aiplatform.googleapis.com'
+  const httpOptions = { baseUrl: baseUrl ?? googleUrl }
   const ai = vertex
     ? new GoogleGenAI({
         vertexai: true,
-        ...(vertex.project ? { project: vertex.project, location: vertex.location ?? 'global' } : { apiKey }),
+        ...(vertex.project ? { project: vertex.project, location } : { apiKey }),
         ...(vertex.auth ? { googleAuthOptions: vertex.auth } : {}),
         httpOptions,
       })
-    : new GoogleGenAI({ apiKey, httpOptions })
+    : new GoogleGenAI({ vertexai: false, apiKey, httpOptions })
   // Some Flash models answer 400 to MINIMAL; the lowest level each model accepted is kept here.
   const acceptedLevel = new Map<string, ThinkingLevel>()
 

@@ -28,19 +28,27 @@ const LEVELS: ThinkingLevel[] = ['minimal', 'low', 'medium', 'high']
 /** The next thinking level up, for a model that refused one; undefined past the highest. */
 export const nextLevel = (level: ThinkingLevel): ThinkingLevel | undefined => LEVELS[LEVELS.indexOf(level) + 1]
 
-/** The higher of two levels: what a model asked for, or the lowest it was seen to accept. */
-export const atLeast = (wanted: ThinkingLevel, accepted: ThinkingLevel | undefined): ThinkingLevel =>
-  accepted && LEVELS.indexOf(accepted) > LEVELS.indexOf(wanted) ? accepted : wanted
+/**
+ * Failure details are logged: this takes the key out of them (an upstream error may echo it), and
+ * any credentials written into a URL.
+ */
+export function scrubber(secret: string | undefined): (text: string) => string {
+  return (text) => {
+    let clean = text.replace(/(\/\/)[^/@\s]*@/g, '$1[redacted]@')
+    if (secret && secret.length >= 6) clean = clean.split(secret).join('[redacted]')
+    return clean
+  }
+}
 
 /** A request that got no answer: the budget's abort, or the network. */
-export function noAnswer(error: unknown, signal: AbortSignal): ModelResult {
+export function noAnswer(error: unknown, signal: AbortSignal, scrub: (text: string) => string): ModelResult {
   if (signal.aborted) return { kind: 'failure', reason: 'timeout', detail: 'aborted at the end of the budget' }
-  return { kind: 'failure', reason: 'upstream_error', detail: (error as Error)?.message ?? String(error) }
+  return { kind: 'failure', reason: 'upstream_error', detail: scrub((error as Error)?.message ?? String(error)) }
 }
 
 /** An HTTP error status as a failure: 429 is rate limiting, anything else an upstream error. */
-export function httpFailure(status: number, message: string): ModelResult {
-  return { kind: 'failure', reason: status === 429 ? 'rate_limited' : 'upstream_error', detail: `HTTP ${status}: ${message.slice(0, 200)}`, status }
+export function httpFailure(status: number, message: string, scrub: (text: string) => string): ModelResult {
+  return { kind: 'failure', reason: status === 429 ? 'rate_limited' : 'upstream_error', detail: scrub(`HTTP ${status}: ${message.slice(0, 200)}`), status }
 }
 
 export const dataUrl = (mimeType: string, base64: string) => `data:${mimeType};base64,${base64}`

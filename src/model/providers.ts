@@ -1,12 +1,11 @@
 import type { GoogleGenAIOptions } from '@google/genai'
 import { ConfigError, type Config } from '../config.js'
-import type { ModelClient } from '../core/model.js'
+import { PROVIDERS, type ModelClient, type Provider } from '../core/model.js'
 import { createGeminiModel } from './gemini-model.js'
 import { createOpenAiCompatibleModel } from './openai-compatible-model.js'
 import { createRunwareModel } from './runware-model.js'
 
-export const PROVIDERS = ['gemini', 'vertex', 'openai-compatible', 'runware'] as const
-export type Provider = (typeof PROVIDERS)[number]
+export { PROVIDERS, type Provider }
 
 export interface ProviderOptions {
   /** Whether Vertex AI may use application-default credentials (Node: yes; Workers: no, key only). */
@@ -48,10 +47,12 @@ function create(provider: Provider, config: Config, options: ProviderOptions): M
         apiKey: config.VERTEX_API_KEY,
         baseUrl: config.VERTEX_BASE_URL,
         model: config.VERTEX_MODEL,
-        // A key means express mode, unless a project is also given.
-        vertex: config.VERTEX_PROJECT
-          ? { project: config.VERTEX_PROJECT, location: config.VERTEX_LOCATION, auth: options.vertexAuth }
-          : {},
+        // A project means application-default credentials where the runtime has them (Node);
+        // otherwise, or without a project, the key (express mode).
+        vertex:
+          config.VERTEX_PROJECT && options.vertexCredentials
+            ? { project: config.VERTEX_PROJECT, location: config.VERTEX_LOCATION, auth: options.vertexAuth }
+            : {},
       })
     case 'openai-compatible':
       return createOpenAiCompatibleModel({

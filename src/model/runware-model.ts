@@ -1,6 +1,6 @@
 import { encodeBase64 } from '../core/base64.js'
 import type { ModelClient, ModelRequest, ModelResult, ThinkingLevel } from '../core/model.js'
-import { atLeast, dataUrl, httpFailure, nextLevel, noAnswer, postJson } from './post-json.js'
+import { dataUrl, httpFailure, nextLevel, noAnswer, postJson, scrubber } from './post-json.js'
 
 export interface RunwareModelOptions {
   apiKey: string
@@ -24,14 +24,18 @@ interface RunwareAnswer {
   error?: RunwareError
 }
 
+/** A thinking level, or `omit`: the setting left out for a model that takes none. */
+type Level = ThinkingLevel | 'omit'
+
 // Runware's codes vary by model and provider; these parts of them mean the content was refused.
 const CONTENT_REFUSED = /contentPolicyViolation|promptBlocked|contentFilter|safety/i
 const RATE_LIMITED = /rateLimit|tooManyRequests/i
+const PROVIDER_TIMEOUT = /timeout/i
 
 /**
  * Gemini through Runware's task API: one `textInference` task with a fresh taskUUID, the policy as
- * `settings.systemPrompt`, the lowest `settings.thinkingLevel` the model accepts (remembered per
- * model), `settings.maxTokens`, images as data URIs in `inputs.images`. Runware takes no response
+ * `settings.systemPrompt`, the lowest `settings.thinkingLevel` the model accepts (left out for a
+ * model that takes none; remembered per model once accepted), `settings.maxTokens`, images as data URIs in `inputs.images`. Runware takes no response
  * schema here: the system prompt names the JSON, and the answer is validated like any other.
  *
  * @example
@@ -39,16 +43,22 @@ const RATE_LIMITED = /rateLimit|tooManyRequests/i
  */
 export function createRunwareModel({ apiKey, baseUrl, model: defaultModel, fetch: fetchFn = fetch }: RunwareModelOptions): ModelClient {
   const headers = { authorization: `Bearer ${apiKey}` }
-  const acceptedLevel = new Map<string, ThinkingLevel>()
+  const acceptedLevel = new Map<string, Level>()
+  const scrub = scrubber(apiKey)
 
-  function task(request: ModelRequest, level: ThinkingLevel, taskUUID: string) {
+  function task(request: ModelRequest, level: Level, taskUUID: string) {
     return {
       taskType: 'textInference',
       taskUUID,
       model: request.model,
       deliveryMethod: 'sync',
       includeUsage: true,
-      settings: { systemPrompt: request.systemInstruction, maxTokens: request.maxOutputTokens, temperature: 0, thinkingLevel: level },
+      settings: {
+        systemPrompt: request.systemInstruction,
+        maxTokens: request.maxOutputTokens,
+        temperature: 0,
+        ...(level === 'omit' ? {} : { thinkingLevel: level }),
+      },
       // The user turn is the content alone; an image-only item still needs a message.
       messages: [{ role: 'user', content: request.text ?? '(no text: the content is the attached images)' }],
       ...(request.images.length > 0 ? { inputs: { images: request.images.map((image) => dataUrl(image.mimeType, encodeBase64(image.data))) } } : {}),
@@ -56,39 +66,44 @@ export function createRunwareModel({ apiKey, baseUrl, model: defaultModel, fetch
   }
 
   async function generate(request: ModelRequest): Promise<ModelResult> {
-    let level = atLeast(request.thinkingLevel, acceptedLevel.get(request.model))
+    // What this model took instead of this level, once it refused it.
+    const levelKey = `${request.model}|${request.thinkingLevel}`
+    let level: Level = acceptedLevel.get(levelKey) ?? request.thinkingLevel
     try {
-      for (;;) {
+      // A refused thinkingLevel steps up a level, then is left out; remembered once accepted.
+      for (let attempt = 0; attempt < 6; attempt++) {
         const taskUUID = crypto.randomUUID()
         const posted = await postJson(fetchFn, baseUrl, [task(request, level, taskUUID)], headers, request.signal)
         const answer = (posted.json ?? {}) as RunwareAnswer
         const errors = answer.errors ?? (answer.error ? [answer.error] : [])
-        const next = nextLevel(level)
-        if (posted.status === 400 && next && errors.some((e) => /thinkingLevel/i.test(`${e.parameter ?? ''} ${e.message ?? ''}`))) {
-          level = next
-          acceptedLevel.set(request.model, level)
+        if (posted.status === 400 && level !== 'omit' && errors.some((e) => /thinkingLevel/i.test(`${e.parameter ?? ''} ${e.message ?? ''}`))) {
+          level = nextLevel(level) ?? 'omit'
           continue
         }
-        return interpret(posted.status, answer, errors, posted.text, request.model, taskUUID)
+        if (posted.status < 400 && level !== request.thinkingLevel) acceptedLevel.set(levelKey, level)
+        return interpret(posted.status, answer, errors, posted.text, request.model, taskUUID, scrub)
       }
+      return { kind: 'failure', reason: 'upstream_error', detail: 'Runware refused every thinking level' }
     } catch (error) {
-      return noAnswer(error, request.signal)
+      return noAnswer(error, request.signal, scrub)
     }
   }
 
   return { system: 'runware', defaultModel, generate }
 }
 
-function interpret(status: number, answer: RunwareAnswer, errors: RunwareError[], text: string, model: string, taskUUID: string): ModelResult {
+function interpret(status: number, answer: RunwareAnswer, errors: RunwareError[], text: string, model: string, taskUUID: string, scrub: (text: string) => string): ModelResult {
   if (errors.length > 0 || status !== 200) {
     const codes = errors.map((e) => e.code ?? '').join(', ')
     const message = errors.map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}`).join('; ') || text
     if (errors.some((e) => CONTENT_REFUSED.test(e.code ?? ''))) return { kind: 'blocked', reason: `runware: ${codes}`, categories: [], model }
-    if (errors.some((e) => RATE_LIMITED.test(e.code ?? ''))) return httpFailure(429, message)
-    return httpFailure(status === 200 ? 502 : status, message)
+    if (errors.some((e) => RATE_LIMITED.test(e.code ?? ''))) return httpFailure(429, message, scrub)
+    if (errors.some((e) => PROVIDER_TIMEOUT.test(e.code ?? ''))) return { kind: 'failure', reason: 'timeout', detail: scrub(`Runware: ${message.slice(0, 200)}`) }
+    return httpFailure(status === 200 ? 502 : status, message, scrub)
   }
-  const result = answer.data?.find((item) => item.taskUUID === taskUUID) ?? answer.data?.[0]
-  if (!result) return { kind: 'failure', reason: 'upstream_error', detail: `no result for the task: ${text.slice(0, 120)}` }
+  // Only the answer to this task: a reply to any other (a replaying proxy) is not this content's verdict.
+  const result = answer.data?.find((item) => item.taskUUID === taskUUID)
+  if (!result) return { kind: 'failure', reason: 'upstream_error', detail: `no result for task ${taskUUID}: ${scrub(text.slice(0, 120))}` }
   const usage = { inputTokens: result.usage?.promptTokens, outputTokens: result.usage?.completionTokens }
   const finish = (result.finishReason ?? '').toLowerCase()
   if (finish === 'content_filter' || finish === 'safety') return { kind: 'blocked', reason: result.finishReason ?? finish, categories: [], model, usage }

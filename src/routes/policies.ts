@@ -15,6 +15,8 @@ export const policyListSchema = z.object({
       description: z.string(),
       budget_ms: z.number(),
       on_failure: z.enum(['review', 'block', 'allow']),
+      // Who judges this policy's content: its provider (or the service's) and model; local when none is configured.
+      provider: z.string(),
       model: z.string(),
       thinking_level: z.enum(['minimal', 'low', 'medium', 'high']),
       categories: z.array(z.object({ name: z.string(), description: z.string(), review_at: z.number(), block_at: z.number() })),
@@ -35,7 +37,7 @@ export const policyListSchema = z.object({
 })
 
 /** GET /v1/policies: what each policy judges and how strictly. */
-export function policyRoutes({ policies, defaultModel, classifier }: { policies: PolicyRegistry; defaultModel: string; classifier?: TextClassifier | undefined }) {
+export function policyRoutes({ policies, judgeOf, classifier }: { policies: PolicyRegistry; judgeOf: (policy: Policy) => { provider: string; model: string }; classifier?: TextClassifier | undefined }) {
   const app = new Hono<AppEnv>()
   app.get('/policies', (c) =>
     c.json({
@@ -46,7 +48,7 @@ export function policyRoutes({ policies, defaultModel, classifier }: { policies:
         description: policy.description,
         budget_ms: policy.budgetMs,
         on_failure: policy.onFailure,
-        model: policy.model ?? defaultModel,
+        ...judgeOf(policy),
         thinking_level: policy.thinkingLevel,
         categories: policy.categoryNames.map((name) => ({ name, ...policy.categories[name] })),
         local_terms: policy.local.termCount,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { ConfigError } from '../../src/config.js'
 import { loadPolicies } from '../../src/core/policy.js'
@@ -105,12 +105,14 @@ describe.each(PROVIDERS)('through %s', (provider) => {
     expect(verdict.signals).toContain('model_safety_block')
   })
 
-  it('steps up from minimal thinking for a model that refuses it, and remembers', async () => {
+  it('moves off minimal thinking for a model that refuses it, to the lowest it accepts, and remembers', async () => {
     const { moderate } = await buildService({ gemini: fake, provider, env: { [MODEL_ENV[provider]]: 'picky-model' } })
+    // Chat completions: the refusal lists the valid efforts, and the lowest is none.
+    const instead = provider === 'openai-compatible' ? 'none' : 'low'
     expect((await verdictOf(await moderate({ text: fresh() }))).source).toBe('model')
-    expect(fake.requests.map((r) => sent(provider, r.raw).level)).toEqual(['minimal', 'low'])
+    expect(fake.requests.map((r) => sent(provider, r.raw).level)).toEqual(['minimal', instead])
     expect((await verdictOf(await moderate({ text: fresh() }))).source).toBe('model')
-    expect(sent(provider, fake.requests[2]!.raw).level).toBe('low')
+    expect(sent(provider, fake.requests[2]!.raw).level).toBe(instead)
   })
 
   it('opens its own circuit after consecutive failures', async () => {
@@ -174,6 +176,76 @@ describe('gateway answers the fake cannot script', () => {
       expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject(expected)
     } finally {
       server.close()
+    }
+  })
+})
+
+describe('answers that must not be trusted, and details that must not leak', () => {
+  it('takes only the answer to its own task: a reply to another taskUUID (a replaying proxy) is a failure', async () => {
+    const server = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ data: [{ taskType: 'textInference', taskUUID: 'someone-elses-task', text: '{"safe": true, "categories": [], "confidence": 0.99}', finishReason: 'stop' }] }))
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { moderate } = await buildService({ env: providerEnv('runware', `http://127.0.0.1:${(server.address() as AddressInfo).port}`) })
+      expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error', safe: false })
+    } finally {
+      server.close()
+    }
+  })
+
+  it('leaves thinkingLevel out for a Runware model that refuses every level, and an error\'s echo of the key out of the logs', async () => {
+    const refusing = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const [task] = JSON.parse(Buffer.concat(chunks).toString()) as RunwareTask[]
+        res.writeHead(task!.settings?.thinkingLevel ? 400 : 200, { 'content-type': 'application/json' })
+        res.end(
+          JSON.stringify(
+            task!.settings?.thinkingLevel
+              ? { errors: [{ code: 'invalidParameter', message: 'key test-runware-key: this model takes no thinkingLevel', parameter: 'settings.thinkingLevel' }] }
+              : { data: [{ taskType: 'textInference', taskUUID: task!.taskUUID, text: '{"safe": true, "categories": [], "confidence": 0.9}', finishReason: 'stop' }] },
+          ),
+        )
+      })
+    })
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve))
+    try {
+      const { moderate } = await buildService({ env: providerEnv('runware', `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`) })
+      expect((await verdictOf(await moderate({ text: fresh() }))).source).toBe('model')
+    } finally {
+      refusing.close()
+    }
+    // The same key echoed in an upstream error is not logged.
+    const { moderate, logs } = await buildService({ gemini: fake, provider: 'runware' })
+    fake.script({ status: 500, message: 'bad key test-runware-key' })
+    await moderate({ text: fresh() })
+    expect(JSON.stringify(logs)).not.toContain('test-runware-key')
+    expect(JSON.stringify(logs)).toContain('[redacted]')
+  })
+
+  it('refuses base URLs with credentials in them', async () => {
+    await expect(buildService({ env: { MODERATION_PROVIDER: 'openai-compatible', OPENAI_COMPATIBLE_BASE_URL: 'https://user:sk-secret@gateway.example/v1' } })).rejects.toThrow(
+      /OPENAI_COMPATIBLE_BASE_URL: put credentials in the key setting/,
+    )
+  })
+
+  it('keeps the Gemini API on the Gemini API whatever the SDK\'s own environment variables say', async () => {
+    vi.stubEnv('GOOGLE_GENAI_USE_VERTEXAI', 'true')
+    vi.stubEnv('GOOGLE_CLOUD_PROJECT', 'someone-elses-project')
+    vi.stubEnv('GOOGLE_GEMINI_BASE_URL', 'http://127.0.0.1:9/elsewhere')
+    try {
+      const { moderate } = await buildService({ gemini: fake })
+      expect((await verdictOf(await moderate({ text: fresh() }))).source).toBe('model')
+      expect(fake.requests[0]!.path).toBe('/v1beta/models/gemini-3.5-flash:generateContent')
+      expect(fake.requests[0]!.apiKey).toBe('test-key-not-secret')
+    } finally {
+      vi.unstubAllEnvs()
     }
   })
 })
@@ -247,12 +319,17 @@ describe('choosing providers by configuration', () => {
     const viaRunware = stringify({ ...(parse(defaultYaml) as object), provider: 'runware', model: 'google:gemini@3-flash' })
     const policies = await loadPolicies({ 'default.yaml': defaultYaml, 'runware.yaml': viaRunware }, 'default')
     const env = { ...providerEnv('gemini', fake.url), ...providerEnv('runware', fake.url), MODERATION_PROVIDER: 'gemini' }
-    const { moderate } = await buildService({ env, policies })
+    const { moderate, app } = await buildService({ env, policies })
     const text = fresh()
     expect((await verdictOf(await moderate({ text }))).source).toBe('model')
     expect((await verdictOf(await moderate({ text, policy: 'runware' }))).source).toBe('model')
     expect(fake.requests.map((r) => r.wire)).toEqual(['gemini', 'runware'])
     expect((await verdictOf(await moderate({ text, policy: 'runware' }))).source).toBe('cache')
+    const listed = (await (await app.request('/v1/policies')).json()) as { policies: { name: string; provider: string; model: string }[] }
+    expect(listed.policies.map(({ name, provider, model }) => ({ name, provider, model }))).toEqual([
+      { name: 'default', provider: 'gemini', model: 'gemini-3.5-flash' },
+      { name: 'runware', provider: 'runware', model: 'google:gemini@3-flash' },
+    ])
   })
 
   it('refuses a policy whose provider is not configured', async () => {

@@ -248,7 +248,8 @@ describe('asynchronous moderation on Workers', () => {
 
 describe('providers at the edge', () => {
   const bindings: Record<string, Record<string, string>> = {
-    vertex: { MODERATION_PROVIDER: 'vertex', VERTEX_API_KEY: 'edge-vertex-key', VERTEX_BASE_URL: gemini },
+    // A project as well: at the edge the key (express mode) is what counts.
+    vertex: { MODERATION_PROVIDER: 'vertex', VERTEX_API_KEY: 'edge-vertex-key', VERTEX_PROJECT: 'my-project', VERTEX_BASE_URL: gemini },
     'openai-compatible': { MODERATION_PROVIDER: 'openai-compatible', OPENAI_COMPATIBLE_BASE_URL: `${gemini}/v1beta/openai`, OPENAI_COMPATIBLE_API_KEY: 'edge-key' },
     runware: { MODERATION_PROVIDER: 'runware', RUNWARE_API_KEY: 'edge-key', RUNWARE_BASE_URL: `${gemini}/v1` },
   }
