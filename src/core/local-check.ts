@@ -13,8 +13,18 @@ export interface LocalCheck extends LocalResult {
   pass: boolean
 }
 
+const merged = new WeakMap<TextClassifier, WeakMap<Policy, Record<string, CategoryThresholds>>>()
+
 /** Per category the policy and the classifier share: the shipped thresholds with the policy's overrides. */
 export function classifierThresholds(policy: Policy, classifier: TextClassifier): Record<string, CategoryThresholds> {
+  let byPolicy = merged.get(classifier)
+  if (!byPolicy) merged.set(classifier, (byPolicy = new WeakMap()))
+  let thresholds = byPolicy.get(policy)
+  if (!thresholds) byPolicy.set(policy, (thresholds = mergeThresholds(policy, classifier)))
+  return thresholds
+}
+
+function mergeThresholds(policy: Policy, classifier: TextClassifier): Record<string, CategoryThresholds> {
   const { header } = classifier
   const merged: Record<string, CategoryThresholds> = {}
   for (const category of header.categories) {

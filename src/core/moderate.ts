@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { verdictCacheKey } from './cache-key.js'
@@ -77,6 +78,12 @@ export interface ModelRoute {
   breaker?: CircuitBreaker
 }
 
+/** The local checks' findings on one text: shared between requests, so never changed. */
+interface LocalFacts {
+  readonly local: LocalCheck
+  readonly injected: boolean
+}
+
 /** What every request carries besides its content. */
 export type RequestContext = Omit<ModerationRequest, 'item'>
 
@@ -110,28 +117,44 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
   // Whether each call in flight is still queued for a model-call slot.
   const callPhases = new WeakMap<Promise<ModelOutcome>, { waitingForSlot: boolean }>()
+  // What the local checks found in a text under a policy version, for repeated content (the
+  // cache-hit path): the lists, the classifier and the injection detector run once per text.
+  const localFacts = new LRUCache<string, LocalFacts>({ max: 10_000 })
+
+  function localFactsFor(policy: Policy, text: string | undefined, textSha256: string | undefined): LocalFacts {
+    const compute = (): LocalFacts => ({ local: checkLocally(policy, classifier, text), injected: detectPromptInjection(text) })
+    if (!text || !textSha256) return compute()
+    const key = `${policy.version}:${textSha256}`
+    let facts = localFacts.get(key)
+    if (!facts) {
+      facts = compute()
+      localFacts.set(key, facts)
+    }
+    return facts
+  }
 
   /** `late`: the budget ran out preparing the item's images (they are not in it); the model is not asked. */
   async function run(request: ModerationRequest, span: Span, late = false): Promise<Verdict> {
+    // Explicit parent: workerd has no async context manager by default.
+    const facts = inChildSpan(telemetry, trace.setSpan(otelContext.active(), span), 'moderation.local_check', (child) => {
+      const found = localFactsFor(request.policy, request.item.text, request.item.textSha256)
+      for (const [category, score] of Object.entries(found.local.scores ?? {})) child.setAttribute(`moderation.local_score.${category}`, score)
+      return found
+    })
+    const verdict = await decideVerdict(request, span, late, facts.local)
     // Content that addresses the moderator is never allowed on the model's word alone.
-    const injected = detectPromptInjection(request.item.text)
-    const verdict = await decideVerdict(request, span, late)
-    if (!injected) return verdict
+    if (!facts.injected) return verdict
     span.setAttribute('moderation.prompt_injection', true)
     return withInjectionFloor(verdict)
   }
 
-  async function decideVerdict(request: ModerationRequest, span: Span, late: boolean): Promise<Verdict> {
+  async function decideVerdict(request: ModerationRequest, span: Span, late: boolean, checked: LocalCheck): Promise<Verdict> {
     const { item, policy, budgetMs, startedAt } = request
     const context = (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
     // Explicit parent: workerd has no async context manager by default.
     const parent = trace.setSpan(otelContext.active(), span)
 
-    const local = inChildSpan(telemetry, parent, 'moderation.local_check', (span) => {
-      const check = checkLocally(policy, classifier, item.text)
-      for (const [category, score] of Object.entries(check.scores ?? {})) span.setAttribute(`moderation.local_score.${category}`, score)
-      return check
-    })
+    const local = checked
     const verdict = await decideWith(local)
     return local.scores ? { ...verdict, local_scores: local.scores } : verdict
 

@@ -221,7 +221,8 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
         for (let c = 0; c < C; c++) best[c] = Math.max(best[c]!, spanScore(c, from, to))
       }
       consider(0, end)
-      for (const [from, to] of spans(padded)) if (from > 0 || to < end) consider(from, to)
+      // Shorter than two sentences or one window, a text has no parts of its own.
+      if (length > 2 * MIN_SPAN) for (const [from, to] of spans(padded)) if (from > 0 || to < end) consider(from, to)
       const scores: Record<string, number> = {}
       for (let c = 0; c < C; c++) scores[categories[c]!] = Math.round(best[c]! * 1000) / 1000
       return scores

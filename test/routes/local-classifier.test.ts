@@ -10,7 +10,7 @@ import { buildService } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 const gemini = useFakeGemini()
-// With the shipped model: hate 0.92 (block_at 0.906), and hate 0.27 / harassment 0.03 (review_at 0.578 / 0.475).
+// With the shipped model: hate 0.92 (block_at 0.909), and hate 0.27 / harassment 0.03 (review_at 0.633 / 0.513).
 const HATEFUL = 'black people are subhuman animals'
 const BENIGN = 'I watered the tomatoes this morning'
 const shipped = loadTextClassifier(readFileSync('models/text-classifier.bin'))
