@@ -181,8 +181,11 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
   const categories = header.categories
   const weightsStart = start + headerLength
   if (bytes.length !== weightsStart + buckets * categories.length) throw new Error('text classifier artifact is truncated')
-  const weights = new Int8Array(bytes.buffer, bytes.byteOffset + weightsStart, buckets * categories.length)
   const C = categories.length
+  // Stored per category; kept per bucket, so one feature's weights share a cache line.
+  const stored = new Int8Array(bytes.buffer, bytes.byteOffset + weightsStart, buckets * C)
+  const weights = new Int8Array(buckets * C)
+  for (let c = 0; c < C; c++) for (let b = 0; b < buckets; b++) weights[b * C + c] = stored[c * buckets + b]!
   // Prefix sums of weights and feature counts by position, grown as longer texts arrive.
   let prefix = new Float64Array(C * 256)
   let counts = new Int32Array(256)
@@ -209,7 +212,7 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
         const bucket = hash & mask
         const slot = Math.min(position, length) + 1
         counts[slot]!++
-        for (let c = 0; c < C; c++) prefix[slot * C + c]! += weights[c * buckets + bucket]!
+        for (let c = 0; c < C; c++) prefix[slot * C + c]! += weights[bucket * C + c]!
       })
       for (let i = 1; i <= length + 1; i++) {
         counts[i]! += counts[i - 1]!
