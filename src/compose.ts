@@ -8,7 +8,7 @@ import { createCircuitBreaker } from './core/circuit-breaker.js'
 import { checkClassifierThresholds } from './core/local-check.js'
 import { createModerator, type ModelRoute } from './core/moderate.js'
 import type { TextClassifier } from './core/text-classifier.js'
-import { LOCAL_MODEL } from './core/verdicts.js'
+import { LOCAL_MODEL, LOCAL_RULES_MODEL } from './core/verdicts.js'
 import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
@@ -167,7 +167,8 @@ export function composeApp({
     judgeOf: (policy) => {
       const provider = policy.provider ?? defaultProvider
       const client = provider ? providers[provider]?.client : undefined
-      return client && provider ? { provider, model: policy.model ?? client.defaultModel } : { provider: 'local', model: LOCAL_MODEL }
+      if (client && provider) return { provider, model: policy.model ?? client.defaultModel }
+      return { provider: 'local', model: classifier && policy.local.classifier.enabled ? LOCAL_MODEL : LOCAL_RULES_MODEL }
     },
     classifier,
     limits: {

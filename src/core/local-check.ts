@@ -11,6 +11,8 @@ export interface LocalCheck extends LocalResult {
   suspect: string[]
   /** The classifier ran, nothing matched or was suspected, and every score is under its pass_below. */
   pass: boolean
+  /** Whether the classifier is on for this policy (whether or not there was text to score). */
+  classifierOn: boolean
 }
 
 const merged = new WeakMap<TextClassifier, WeakMap<Policy, Record<string, CategoryThresholds>>>()
@@ -41,6 +43,11 @@ function mergeThresholds(policy: Policy, classifier: TextClassifier): Record<str
 export function checkClassifierThresholds(policies: PolicyRegistry, classifier: TextClassifier): string[] {
   const problems: string[] = []
   for (const policy of policies.list()) {
+    for (const category of Object.keys(policy.local.classifier.thresholds)) {
+      if (!classifier.header.thresholds[category]) {
+        problems.push(`policy ${policy.name}: local.classifier_thresholds.${category}: the classifier does not score ${category} (it scores ${classifier.header.categories.join(', ')})`)
+      }
+    }
     for (const [category, t] of Object.entries(classifierThresholds(policy, classifier))) {
       if (!(t.pass_below <= t.review_at && t.review_at <= t.block_at)) {
         problems.push(
@@ -61,7 +68,8 @@ export function checkClassifierThresholds(policies: PolicyRegistry, classifier: 
  */
 export function checkLocally(policy: Policy, classifier: TextClassifier | undefined, text: string | undefined): LocalCheck {
   const lists = classifyLocally(policy.local, text)
-  if (!text || !classifier || !policy.local.classifier.enabled) return { ...lists, clear: [], suspect: [], pass: false }
+  const classifierOn = classifier !== undefined && policy.local.classifier.enabled
+  if (!text || !classifier || !classifierOn) return { ...lists, clear: [], suspect: [], pass: false, classifierOn }
 
   const thresholds = classifierThresholds(policy, classifier)
   const raw = classifier.score(withoutAllowedPhrases(policy.local, text))
@@ -78,5 +86,5 @@ export function checkLocally(policy: Policy, classifier: TextClassifier | undefi
   }
   const listed = lists.block.length > 0 || lists.review.length > 0
   const pass = below && !listed && clear.length === 0 && suspect.length === 0 && Object.keys(scores).length > 0
-  return { ...lists, scores, clear, suspect, pass }
+  return { ...lists, scores, clear, suspect, pass, classifierOn }
 }

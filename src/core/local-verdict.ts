@@ -20,7 +20,7 @@ const highest = (scores: Record<string, number> | undefined, categories: string[
  */
 export function localVerdict(policy: Policy, local: LocalCheck, hasImages: boolean, ctx: VerdictContext): Verdict {
   const signals: string[] = []
-  const model = local.scores ? LOCAL_MODEL : LOCAL_RULES_MODEL
+  const model = local.classifierOn ? LOCAL_MODEL : LOCAL_RULES_MODEL
   let judgement: Judgement
   if (local.block.length > 0 || local.clear.length > 0) {
     if (local.block.length > 0) signals.push('local_block_list')

@@ -21,11 +21,13 @@ export const policyListSchema = z.object({
       thinking_level: z.enum(['minimal', 'low', 'medium', 'high']),
       categories: z.array(z.object({ name: z.string(), description: z.string(), review_at: z.number(), block_at: z.number() })),
       local_terms: z.number(),
+      // A block-list hit is refused without a model call.
+      block_without_model: z.boolean(),
       // Absent when the service runs without the classifier (MODERATION_LOCAL_CLASSIFIER=off).
       local_classifier: z
         .object({
           enabled: z.boolean(),
-          block_without_model: z.boolean(),
+          classifier_block_without_model: z.boolean(),
           skip_model_when_clean: z.boolean(),
           enrich_fallback: z.boolean(),
           // Per category the policy and the classifier share: the shipped thresholds with the policy's overrides.
@@ -52,6 +54,7 @@ export function policyRoutes({ policies, judgeOf, classifier }: { policies: Poli
         thinking_level: policy.thinkingLevel,
         categories: policy.categoryNames.map((name) => ({ name, ...policy.categories[name] })),
         local_terms: policy.local.termCount,
+        block_without_model: policy.local.blockWithoutModel,
         ...(classifier ? { local_classifier: classifierSettings(policy, classifier) } : {}),
       })),
     }),
@@ -63,7 +66,7 @@ function classifierSettings(policy: Policy, classifier: TextClassifier) {
   const { enabled, blockWithoutModel, skipModelWhenClean, enrichFallback } = policy.local.classifier
   return {
     enabled,
-    block_without_model: blockWithoutModel,
+    classifier_block_without_model: blockWithoutModel,
     skip_model_when_clean: skipModelWhenClean,
     enrich_fallback: enrichFallback,
     categories: Object.entries(classifierThresholds(policy, classifier)).map(([name, t]) => ({ name, ...t, languages: classifier.header.languages[name] ?? [] })),

@@ -67,7 +67,7 @@ describe('the embedded classifier with no model key', () => {
   it('gives images the conservative verdict with the reason: there is no local image model', async () => {
     const { moderate } = await buildService()
     const verdict = await verdictOf(await moderate({ images: [{ data: toBase64(await makeImage('png', 16, 16)) }] }))
-    expect(verdict).toMatchObject({ source: 'local', safe: false, action: 'review', confidence: 0 })
+    expect(verdict).toMatchObject({ source: 'local', safe: false, action: 'review', confidence: 0, model: 'local-classifier' })
     expect(verdict.signals).toContain('image_not_judged')
   })
 
@@ -177,6 +177,11 @@ describe('classifier settings in policies', () => {
     expect(verdict.local_scores).toBeUndefined()
   })
 
+  it('refuses thresholds for a category the classifier does not score', async () => {
+    const policies = await withCustomPolicy({ classifier_thresholds: { sexual: { review_at: 0.5 } } })
+    await expect(buildService({ policies })).rejects.toThrow(/policy custom: local\.classifier_thresholds\.sexual: the classifier does not score sexual/)
+  })
+
   it('refuses to start when overrides would put pass_below above review_at, naming the policy and field', async () => {
     const policies = await withCustomPolicy({ classifier_thresholds: { harassment: { pass_below: 0.9 } } })
     await expect(buildService({ policies })).rejects.toThrow(ConfigError)
@@ -186,7 +191,7 @@ describe('classifier settings in policies', () => {
   it('shows each policy\'s classifier settings and effective thresholds in GET /v1/policies', async () => {
     const policies = await withCustomPolicy({ skip_model_when_clean: true, classifier_thresholds: { hate: { block_at: 0.95 } } })
     const { app } = await buildService({ gemini, policies })
-    type Listed = { name: string; local_classifier?: { skip_model_when_clean: boolean; categories: { name: string; review_at: number; block_at: number; languages: string[] }[] } }
+    type Listed = { name: string; local_classifier?: { skip_model_when_clean: boolean; classifier_block_without_model: boolean; categories: { name: string; review_at: number; block_at: number; languages: string[] }[] } }
     const listed = ((await (await app.request('/v1/policies')).json()) as { policies: Listed[] }).policies
     const custom = listed.find((p) => p.name === 'custom')!.local_classifier!
     const shipped = listed.find((p) => p.name === 'default')!.local_classifier!
@@ -195,7 +200,9 @@ describe('classifier settings in policies', () => {
     expect(shipped.categories.map((c) => c.name)).toEqual(['hate', 'harassment'])
     expect(shipped.categories[0]!.languages).toContain('ko')
     const off = await buildService({ env: { MODERATION_LOCAL_CLASSIFIER: 'off' } })
-    expect(((await (await off.app.request('/v1/policies')).json()) as { policies: Listed[] }).policies[0]!.local_classifier).toBeUndefined()
+    const offListed = ((await (await off.app.request('/v1/policies')).json()) as { policies: (Listed & { model: string })[] }).policies[0]!
+    expect(offListed.local_classifier).toBeUndefined()
+    expect(offListed.model).toBe('local-rules')
   })
 
   it('refuses thresholds for a category the policy does not have, naming the file and field', async () => {
@@ -206,5 +213,16 @@ describe('classifier settings in policies', () => {
     await expect(loadPolicies({ 'bad.yaml': bad }, 'bad')).rejects.toThrow(/bad\.yaml: local: classifier_thresholds\.spam: not a category/)
     const outOfRange = stringify({ ...file, local: { ...file.local, classifier_thresholds: { hate: { block_at: 2 } } } })
     await expect(loadPolicies({ 'x.yaml': outOfRange }, 'x')).rejects.toThrow(/x\.yaml: local\.classifier_thresholds\.hate\.block_at/)
+  })
+})
+
+describe('the README', () => {
+  it('has a policy example that loads and passes the start-up checks', async () => {
+    const readme = readFileSync('README.md', 'utf8')
+    const example = /## Policies[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(example).toContain('classifier_thresholds')
+    const policies = await loadPolicies({ 'example.yaml': example! }, 'example')
+    const { app } = await buildService({ gemini, policies, env: { MODERATION_DEFAULT_POLICY: 'example' } })
+    expect((await app.request('/readyz')).status).toBe(200)
   })
 })
