@@ -11,6 +11,8 @@ export interface TrainingRow {
   lang: string
   labels: Record<string, 0 | 1 | null>
   split: 'train' | 'valid' | 'test'
+  /** A benign text that mentions an identity group (ToxiGen's neutral examples): a hard negative. */
+  identityNeutral?: boolean
 }
 
 export interface TrainingOptions {
@@ -23,11 +25,16 @@ export interface TrainingOptions {
   lengthDamping?: number
   /** Balance classes per language and category, or over all rows. */
   balance?: 'language' | 'global'
+  /**
+   * Weight of hard negatives (benign texts naming identity groups) in the loss. 3 (chosen on the
+   * validation split) halved their false positives there with ROC-AUC unchanged.
+   */
+  hardNegativeWeight?: number
   trainedOn: string[]
 }
 
 export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): Uint8Array {
-  const { categories, bucketBits = 19, epochs = 8, learningRate = 0.1, l2 = 1e-7, seed = 7, trainedOn, lengthDamping = 0, balance = 'global' } = options
+  const { categories, bucketBits = 19, epochs = 8, learningRate = 0.1, l2 = 1e-7, seed = 7, trainedOn, lengthDamping = 0, balance = 'global', hardNegativeWeight = 3 } = options
   const buckets = 1 << bucketBits
   const mask = buckets - 1
   const train = rows.filter((row) => row.split === 'train')
@@ -85,7 +92,7 @@ export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): U
         let z = bias[c]!
         for (let k = 0; k < hashes.length; k++) z += w[hashes[k]!]! * value
         const p = 1 / (1 + Math.exp(-z))
-        const gradient = (p - label) * classWeight(row.lang, categories[c]!, label)
+        const gradient = (p - label) * classWeight(row.lang, categories[c]!, label) * (row.identityNeutral ? hardNegativeWeight : 1)
         bias[c]! -= rate * 0.1 * gradient
         for (let k = 0; k < hashes.length; k++) {
           const h = hashes[k]!

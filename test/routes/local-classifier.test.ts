@@ -10,8 +10,9 @@ import { buildService } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 const gemini = useFakeGemini()
-// With the shipped model: hate 0.92 (block_at 0.909), and hate 0.27 / harassment 0.03 (review_at 0.633 / 0.513).
-const HATEFUL = 'black people are subhuman animals'
+// With the shipped model: hate 0.94 (block_at 0.91), and hate 0.26 / harassment 0.03 (review_at 0.628 / 0.515).
+// A retrain that moves these shows here first.
+const HATEFUL = 'women are stupid whores'
 const BENIGN = 'I watered the tomatoes this morning'
 const shipped = loadTextClassifier(readFileSync('models/text-classifier.bin'))
 

@@ -34,7 +34,7 @@ export default async function setup(project: TestProject) {
   })
   const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
   project.provide('policyVersions', Object.fromEntries(policies.list().map((policy) => [policy.name, policy.version])))
-  const probe = 'black people are subhuman animals'
+  const probe = 'women are stupid whores'
   project.provide('classifierProbe', { text: probe, scores: loadTextClassifier(readFileSync('models/text-classifier.bin')).score(probe) })
   const secret = `whsec_${Buffer.from('workerd delivery secret 32 bytes').toString('base64')}`
   const receiver = await startWebhookReceiver(secret, { closeAfterAll: false })
