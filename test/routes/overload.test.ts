@@ -29,9 +29,12 @@ describe('overload and failing models', () => {
   it('answers overloaded when no model-call slot frees up before the budget ends', async () => {
     const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_MODEL_CALLS: '1' } })
     gemini.setDefault({ hang: true })
-    const [first, second] = await Promise.all([moderate({ text: fresh(), budget_ms: 300 }), moderate({ text: fresh(), budget_ms: 200 })])
-    expect((await verdictOf(first)).fallback_reason).toBe('timeout')
+    // The first call holds the only slot (it has reached the model) before the second asks for one.
+    const first = moderate({ text: fresh(), budget_ms: 1_000 })
+    while (gemini.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    const second = await moderate({ text: fresh(), budget_ms: 200 })
     expect(await verdictOf(second)).toMatchObject({ source: 'fallback', fallback_reason: 'overloaded', safe: false })
+    expect((await verdictOf(await first)).fallback_reason).toBe('timeout')
     expect(gemini.requests).toHaveLength(1)
   })
 
@@ -39,7 +42,7 @@ describe('overload and failing models', () => {
     const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_MODEL_CALLS: '1' } })
     gemini.setDefault({ delayMs: 400, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } })
     const holder = moderate({ text: fresh(), budget_ms: 2_000 }) // holds the only slot for 400 ms
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    while (gemini.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
     const text = fresh()
     // Same content: the second request joins the first's call, which is still waiting for the slot.
     const short = moderate({ text, budget_ms: 150 })
