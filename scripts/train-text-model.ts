@@ -23,8 +23,6 @@ export interface TrainingOptions {
   l2?: number
   seed?: number
   lengthDamping?: number
-  /** Balance classes per language and category, or over all rows. */
-  balance?: 'language' | 'global'
   /**
    * Weight of hard negatives (benign texts naming identity groups) in the loss. 3 (chosen on the
    * validation split) halved their false positives there with ROC-AUC unchanged.
@@ -34,7 +32,7 @@ export interface TrainingOptions {
 }
 
 export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): Uint8Array {
-  const { categories, bucketBits = 19, epochs = 8, learningRate = 0.1, l2 = 1e-7, seed = 7, trainedOn, lengthDamping = 0, balance = 'global', hardNegativeWeight = 3 } = options
+  const { categories, bucketBits = 19, epochs = 8, learningRate = 0.1, l2 = 1e-7, seed = 7, trainedOn, lengthDamping = 0, hardNegativeWeight = 3 } = options
   const buckets = 1 << bucketBits
   const mask = buckets - 1
   const train = rows.filter((row) => row.split === 'train')
@@ -47,30 +45,15 @@ export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): U
   const weights = categories.map(() => new Float32Array(buckets))
   const squared = categories.map(() => new Float32Array(buckets).fill(1e-6))
   const bias = categories.map(() => 0)
-  // Classes balanced over all rows (positives up to 4:1), or per language and category (the
-  // sets' base rates differ: most Arabic rows are hostile, most English ones are not). Measured
-  // on the validation split, 'language' was not better; 'global' ships.
-  const globalPositiveWeight = new Map(
+  // Positives weighted up to a balance with negatives, at most 4:1. (Balancing per language as
+  // well, since the sets' base rates differ, measured no better on the validation split.)
+  const positiveWeight = new Map(
     categories.map((category) => {
       const positives = train.filter((row) => row.labels[category] === 1).length
       const negatives = train.filter((row) => row.labels[category] === 0).length
       return [category, positives === 0 ? 1 : Math.min(4, Math.max(1, negatives / positives))]
     }),
   )
-  const counts = new Map<string, number>()
-  const countKey = (lang: string, category: string, label: number) => `${lang}|${category}|${label}`
-  for (const row of train) {
-    for (const category of categories) {
-      const label = row.labels[category]
-      if (label === 0 || label === 1) counts.set(countKey(row.lang, category, label), (counts.get(countKey(row.lang, category, label)) ?? 0) + 1)
-    }
-  }
-  const classWeight = (lang: string, category: string, label: number) => {
-    if (balance === 'global') return label === 1 ? globalPositiveWeight.get(category)! : 1
-    const mine = counts.get(countKey(lang, category, label)) ?? 1
-    const all = mine + (counts.get(countKey(lang, category, 1 - label)) ?? 0)
-    return Math.min(5, Math.max(0.2, all / (2 * mine)))
-  }
 
   const order = train.map((_, i) => i)
   const random = xorshift(seed)
@@ -92,7 +75,7 @@ export function trainTextModel(rows: TrainingRow[], options: TrainingOptions): U
         let z = bias[c]!
         for (let k = 0; k < hashes.length; k++) z += w[hashes[k]!]! * value
         const p = 1 / (1 + Math.exp(-z))
-        const gradient = (p - label) * classWeight(row.lang, categories[c]!, label) * (row.identityNeutral ? hardNegativeWeight : 1)
+        const gradient = (p - label) * (label === 1 ? positiveWeight.get(categories[c]!)! : 1) * (row.identityNeutral ? hardNegativeWeight : 1)
         bias[c]! -= rate * 0.1 * gradient
         for (let k = 0; k < hashes.length; k++) {
           const h = hashes[k]!

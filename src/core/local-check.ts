@@ -1,4 +1,4 @@
-import { classifyLocally, withoutAllowedPhrases, type LocalResult } from './local-rules.js'
+import { matchLists, readForRules, type LocalResult } from './local-rules.js'
 import type { Policy, PolicyRegistry } from './policy.js'
 import type { CategoryThresholds, TextClassifier } from './text-classifier.js'
 
@@ -67,15 +67,19 @@ export function checkClassifierThresholds(policies: PolicyRegistry, classifier: 
  * checkLocally(policy, classifier, 'you people are vermin') // { clear: ['hate'], scores: { hate: 0.97, ... }, ... }
  */
 export function checkLocally(policy: Policy, classifier: TextClassifier | undefined, text: string | undefined): LocalCheck {
-  const lists = classifyLocally(policy.local, text)
   const classifierOn = classifier !== undefined && policy.local.classifier.enabled
-  if (!text || !classifier || !classifierOn) return { ...lists, clear: [], suspect: [], pass: false, classifierOn }
+  if (!text) return { block: [], review: [], clear: [], suspect: [], pass: false, classifierOn }
+  // Read once: the lists and the classifier both see it without the policy's allowed phrases.
+  const prepared = readForRules(policy.local, text)
+  const lists = matchLists(policy.local, prepared)
+  if (!classifier || !classifierOn) return { ...lists, clear: [], suspect: [], pass: false, classifierOn }
 
   const thresholds = classifierThresholds(policy, classifier)
-  const raw = classifier.score(withoutAllowedPhrases(policy.local, text))
+  const raw = classifier.score(prepared)
   const scores: Record<string, number> = {}
   const clear: string[] = []
   const suspect: string[] = []
+  // Under every pass line (so no suspicion or clear hit either).
   let below = true
   for (const [category, t] of Object.entries(thresholds)) {
     const score = raw[category] ?? 0
@@ -85,6 +89,6 @@ export function checkLocally(policy: Policy, classifier: TextClassifier | undefi
     if (score >= Math.min(t.pass_below, t.review_at)) below = false
   }
   const listed = lists.block.length > 0 || lists.review.length > 0
-  const pass = below && !listed && clear.length === 0 && suspect.length === 0 && Object.keys(scores).length > 0
+  const pass = below && !listed && Object.keys(scores).length > 0
   return { ...lists, scores, clear, suspect, pass, classifierOn }
 }

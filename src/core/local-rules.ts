@@ -128,9 +128,10 @@ export function normalize(text: string): string {
 
 const matches = (matcher: CategoryMatcher, text: string) => matcher.patterns.some((re) => re.test(text))
 
-/** The text with the policy's allowed phrases taken out, so nothing else reads "Scunthorpe" as a slur. */
-export function withoutAllowedPhrases(rules: LocalRules, text: string): string {
-  return rules.allow ? normalize(text).replace(rules.allow, ' ') : text
+/** The text as every local check reads it: normalised, with the policy's allowed phrases taken out. */
+export function readForRules(rules: LocalRules, text: string): string {
+  const normalized = normalize(text)
+  return rules.allow ? normalized.replace(rules.allow, ' ') : normalized
 }
 
 /**
@@ -140,8 +141,11 @@ export function withoutAllowedPhrases(rules: LocalRules, text: string): string {
  * classifyLocally(policy.local, 'buy cocaine here') // { block: ['illicit'], review: [] }
  */
 export function classifyLocally(rules: LocalRules, text: string | undefined): LocalResult {
-  if (!text) return { block: [], review: [] }
-  const prepared = rules.allow ? withoutAllowedPhrases(rules, text) : normalize(text)
+  return text ? matchLists(rules, readForRules(rules, text)) : { block: [], review: [] }
+}
+
+/** The lists over text already read by `readForRules`. */
+export function matchLists(rules: LocalRules, prepared: string): LocalResult {
   const block = rules.block.filter((m) => matches(m, prepared)).map((m) => m.category)
   const review = rules.review.filter((m) => !block.includes(m.category) && matches(m, prepared)).map((m) => m.category)
   return { block: [...new Set(block)], review: [...new Set(review)] }

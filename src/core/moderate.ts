@@ -141,48 +141,42 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       for (const [category, score] of Object.entries(found.local.scores ?? {})) child.setAttribute(`moderation.local_score.${category}`, score)
       return found
     })
-    const verdict = await decideVerdict(request, span, late, facts.local)
+    const decided = await decideVerdict(request, span, late, facts.local)
+    const verdict = facts.local.scores ? { ...decided, local_scores: facts.local.scores } : decided
     // Content that addresses the moderator is never allowed on the model's word alone.
     if (!facts.injected) return verdict
     span.setAttribute('moderation.prompt_injection', true)
     return withInjectionFloor(verdict)
   }
 
-  async function decideVerdict(request: ModerationRequest, span: Span, late: boolean, checked: LocalCheck): Promise<Verdict> {
+  async function decideVerdict(request: ModerationRequest, span: Span, late: boolean, local: LocalCheck): Promise<Verdict> {
     const { item, policy, budgetMs, startedAt } = request
     const context = (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
-    // Explicit parent: workerd has no async context manager by default.
-    const parent = trace.setSpan(otelContext.active(), span)
-
-    const local = checked
-    const verdict = await decideWith(local)
-    return local.scores ? { ...verdict, local_scores: local.scores } : verdict
-
-    async function decideWith(local: LocalCheck): Promise<Verdict> {
-      const { classifier: settings } = policy.local
-      const hasImages = late || item.images.length > 0
-      const route = routeFor(policy)
-      const localDecides =
-        !route ||
-        (local.block.length > 0 && policy.local.blockWithoutModel) ||
-        (local.clear.length > 0 && settings.blockWithoutModel) ||
-        (local.pass && settings.skipModelWhenClean && !hasImages)
-      if (localDecides) return localVerdict(policy, local, hasImages, context())
-      let verdict = late
-        ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? route.client.defaultModel, context)
-        : await judgeByModel(route, request, parent, context)
-      if (verdict.source === 'fallback' && settings.enrichFallback) verdict = withLocalEvidence(verdict, local)
-      if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
-      return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
-    }
+    const { classifier: settings } = policy.local
+    const hasImages = late || item.images.length > 0
+    const route = routeFor(policy)
+    const localDecides =
+      !route ||
+      (local.block.length > 0 && policy.local.blockWithoutModel) ||
+      (local.clear.length > 0 && settings.blockWithoutModel) ||
+      (local.pass && settings.skipModelWhenClean && !hasImages)
+    if (localDecides) return localVerdict(policy, local, hasImages, context())
+    let verdict = late
+      ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? route.client.defaultModel, context)
+      : await judgeByModel(route, request, span, context)
+    if (verdict.source === 'fallback' && settings.enrichFallback) verdict = withLocalEvidence(verdict, local)
+    if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
+    return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
   }
 
   async function judgeByModel(
     { client, breaker }: ModelRoute,
     request: ModerationRequest,
-    parent: Context,
+    span: Span,
     context: () => VerdictContext,
   ): Promise<Verdict> {
+    // Explicit parent: workerd has no async context manager by default.
+    const parent = trace.setSpan(otelContext.active(), span)
     const { item, policy } = request
     const deadline = request.startedAt + request.budgetMs
 

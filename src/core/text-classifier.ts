@@ -199,7 +199,8 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
   return {
     header,
     score(text) {
-      const padded = ` ${prepareText(text)} `
+      const prepared = prepareText(text)
+      const padded = ` ${prepared} `
       const length = padded.length
       if (counts.length < length + 2) {
         counts = new Int32Array(length * 2 + 2)
@@ -208,7 +209,7 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
       // Per position first (into slot position + 1), then accumulated.
       prefix.fill(0, 0, C * (length + 2))
       counts.fill(0, 0, length + 2)
-      textFeatures(padded.slice(1, -1), (hash, position) => {
+      textFeatures(prepared, (hash, position) => {
         const bucket = hash & mask
         const slot = Math.min(position, length) + 1
         counts[slot]!++

@@ -13,11 +13,15 @@ function controllableCall() {
   return { start, signals, settle: (value: string) => settle(value) }
 }
 
+/** A manual clock, the calls under test on it, and a call the test settles itself. */
+function setup(create: typeof createSharedCalls) {
+  const clock = createManualClock()
+  return { clock, calls: create<string>(clock), call: controllableCall() }
+}
+
 describe('shared calls', () => {
   it('runs one call for concurrent joiners and gives each the same result', async () => {
-    const clock = createManualClock()
-    const calls = createSharedCalls<string>(clock)
-    const call = controllableCall()
+    const { calls, call } = setup(createSharedCalls)
     const a = calls.join('k', 100, call.start)
     const b = calls.join('k', 100, call.start)
     call.settle('judged')
@@ -26,9 +30,7 @@ describe('shared calls', () => {
   })
 
   it('aborts at the latest deadline among the joiners', async () => {
-    const clock = createManualClock()
-    const calls = createSharedCalls<string>(clock)
-    const call = controllableCall()
+    const { clock, calls, call } = setup(createSharedCalls)
     void calls.join('k', 100, call.start)
     void calls.join('k', 300, call.start)
     await clock.advance(150)
@@ -38,9 +40,7 @@ describe('shared calls', () => {
   })
 
   it('starts a fresh call for a newcomer when the shared one was already aborted', async () => {
-    const clock = createManualClock()
-    const calls = createSharedCalls<string>(clock)
-    const call = controllableCall()
+    const { clock, calls, call } = setup(createSharedCalls)
     void calls.join('k', 100, call.start)
     await clock.advance(100) // aborted, but its promise has not settled yet
     void calls.join('k', 1000, call.start)
@@ -49,9 +49,7 @@ describe('shared calls', () => {
   })
 
   it('forgets a settled call, so the next join starts again', async () => {
-    const clock = createManualClock()
-    const calls = createSharedCalls<string>(clock)
-    const call = controllableCall()
+    const { calls, call } = setup(createSharedCalls)
     const first = calls.join('k', 100, call.start)
     call.settle('one')
     await first
@@ -60,9 +58,7 @@ describe('shared calls', () => {
   })
 
   it('unshared: every caller gets its own call and its own deadline', async () => {
-    const clock = createManualClock()
-    const calls = createUnsharedCalls<string>(clock)
-    const call = controllableCall()
+    const { clock, calls, call } = setup(createUnsharedCalls)
     void calls.join('k', 100, call.start)
     void calls.join('k', 300, call.start)
     expect(call.signals).toHaveLength(2)

@@ -230,8 +230,8 @@ async function answer(res: ServerResponse, reply: FakeReply, request: RecordedRe
       modelVersion: model,
     })
   }
-  const text = 'verdict' in reply ? JSON.stringify(reply.verdict) : 'truncated' in reply ? '{"safe": fal' : reply.text
-  const finishReason = 'truncated' in reply ? 'MAX_TOKENS' : 'finishReason' in reply && reply.finishReason ? reply.finishReason : 'STOP'
+  const { text, finish } = contentOf(reply)
+  const finishReason = finish === 'truncated' ? 'MAX_TOKENS' : (finish ?? 'STOP')
   const parts = text === undefined || text === '' ? [] : [{ text }]
   return sendJson(res, 200, {
     candidates: [
@@ -249,21 +249,32 @@ async function answer(res: ServerResponse, reply: FakeReply, request: RecordedRe
 
 type Rendered = Exclude<FakeReply, { delayMs: number } | { hang: true } | { drop: true }>
 
+/**
+ * What a scripted answer says, on any wire: refused by a safety filter, or text, with `finish`
+ * 'truncated' (cut off), the reason the script wrote as it is, or undefined (a normal stop).
+ */
+function contentOf(reply: Exclude<Rendered, { status: number }>): { blocked: boolean; text?: string; finish?: string } {
+  if ('safetyBlock' in reply || 'blockReason' in reply) return { blocked: true }
+  if ('truncated' in reply) return { blocked: false, text: '{"safe": fal', finish: 'truncated' }
+  if ('verdict' in reply) return { blocked: false, text: JSON.stringify(reply.verdict) }
+  return { blocked: false, text: reply.text, finish: ('finishReason' in reply && reply.finishReason) || undefined }
+}
+
 /** The reply as an OpenAI chat completion (or the OpenAI error shape). */
 function answerChat(res: ServerResponse, reply: Rendered, model: string) {
   if ('status' in reply) {
     const type = reply.status === 429 ? 'rate_limit_exceeded' : reply.status >= 500 ? 'server_error' : 'invalid_request_error'
     return sendJson(res, reply.status, { error: { message: reply.message ?? type, type, code: reply.status === 429 ? 'rate_limit_exceeded' : null } }, reply.headers)
   }
-  const blocked = 'safetyBlock' in reply || 'blockReason' in reply
-  const content = blocked ? null : 'verdict' in reply ? JSON.stringify(reply.verdict) : 'truncated' in reply ? '{"safe": fal' : (reply.text ?? '')
-  const finish = blocked ? 'content_filter' : 'truncated' in reply ? 'length' : 'finishReason' in reply && reply.finishReason ? reply.finishReason : 'stop'
+  const { blocked, text, finish } = contentOf(reply)
+  const content = blocked ? null : (text ?? '')
+  const finishReason = blocked ? 'content_filter' : finish === 'truncated' ? 'length' : (finish ?? 'stop')
   return sendJson(res, 200, {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finish }],
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason }],
     usage: { prompt_tokens: 120, completion_tokens: 18, total_tokens: 138 },
   })
 }
@@ -274,11 +285,10 @@ function answerRunware(res: ServerResponse, reply: Rendered, model: string, task
     const code = reply.status === 429 ? 'rateLimitExceeded' : reply.status === 402 ? 'insufficientCredits' : reply.status >= 500 ? 'internalServerError' : 'invalidRequest'
     return sendJson(res, reply.status, { errors: [{ code, message: reply.message ?? code, taskType: 'textInference', taskUUID }] }, reply.headers)
   }
-  const blocked = 'safetyBlock' in reply || 'blockReason' in reply
-  const text = blocked ? '' : 'verdict' in reply ? JSON.stringify(reply.verdict) : 'truncated' in reply ? '{"safe": fal' : (reply.text ?? '')
-  const finishReason = blocked ? 'content_filter' : 'truncated' in reply ? 'length' : 'finishReason' in reply && reply.finishReason ? reply.finishReason : 'stop'
+  const { blocked, text, finish } = contentOf(reply)
+  const finishReason = blocked ? 'content_filter' : finish === 'truncated' ? 'length' : (finish ?? 'stop')
   return sendJson(res, 200, {
-    data: [{ taskType: 'textInference', taskUUID, model, text, finishReason, cost: 0.0004, usage: { promptTokens: 120, completionTokens: 18 } }],
+    data: [{ taskType: 'textInference', taskUUID, model, text: blocked ? '' : (text ?? ''), finishReason, cost: 0.0004, usage: { promptTokens: 120, completionTokens: 18 } }],
   })
 }
 
