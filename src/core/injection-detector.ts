@@ -1,3 +1,5 @@
+import { nfkcBounded, type Normalized } from './local-rules.js'
+
 /**
  * Spots content that addresses the moderator instead of an audience: orders to ignore the rules
  * or to answer "safe", fake verdicts, role-play of the system. Such content must never be
@@ -38,10 +40,14 @@ const PATTERNS: RegExp[] = [
   /(?:أجب|صنف|اعتبر|ضع علامة)[^.!؟\n]{0,30}(?:آمن|آمنة|مسموح|مقبول)/,
 ]
 
-/** Whether text tries to instruct the moderator. */
-export function detectPromptInjection(text: string | undefined): boolean {
+/**
+ * Whether text tries to instruct the moderator. Pass text already through `nfkcBounded` to
+ * share that work with the other local checks; a string is normalised here.
+ */
+export function detectPromptInjection(text: string | Normalized | undefined): boolean {
   if (!text) return false
+  const nfkc = typeof text === 'string' ? nfkcBounded(text).text : text.text
   // Format characters and combining marks hidden inside words (zero-width joiners, U+034F) go.
-  const normalized = text.normalize('NFKC').replace(/[\p{Cf}\u034f]/gu, '')
+  const normalized = nfkc.replace(/[\p{Cf}\u034f]/gu, '')
   return PATTERNS.some((pattern) => pattern.test(normalized))
 }

@@ -1,6 +1,6 @@
-import { matchLists, readForRules, type LocalResult } from './local-rules.js'
+import { matchLists, readForRules, type LocalResult, type Normalized } from './local-rules.js'
 import type { Policy, PolicyRegistry } from './policy.js'
-import type { CategoryThresholds, TextClassifier } from './text-classifier.js'
+import { sampleText, type CategoryThresholds, type TextClassifier } from './text-classifier.js'
 
 export interface LocalCheck extends LocalResult {
   /** Classifier scores for the categories both it and the policy know; absent when it did not run. */
@@ -13,6 +13,11 @@ export interface LocalCheck extends LocalResult {
   pass: boolean
   /** Whether the classifier is on for this policy (whether or not there was text to score). */
   classifierOn: boolean
+  /**
+   * The text was read in part: too long for the classifier's CPU cap (it read a sample), or
+   * longer than MAX_NORMALIZED_CHARS once normalised (the lists read its start).
+   */
+  partial: boolean
 }
 
 const merged = new WeakMap<TextClassifier, WeakMap<Policy, Record<string, CategoryThresholds>>>()
@@ -66,16 +71,19 @@ export function checkClassifierThresholds(policies: PolicyRegistry, classifier: 
  * @example
  * checkLocally(policy, classifier, 'you people are vermin') // { clear: ['hate'], scores: { hate: 0.97, ... }, ... }
  */
-export function checkLocally(policy: Policy, classifier: TextClassifier | undefined, text: string | undefined): LocalCheck {
+export function checkLocally(policy: Policy, classifier: TextClassifier | undefined, text: string | Normalized | undefined): LocalCheck {
   const classifierOn = classifier !== undefined && policy.local.classifier.enabled
-  if (!text) return { block: [], review: [], clear: [], suspect: [], pass: false, classifierOn }
+  if (!text || (typeof text !== 'string' && !text.text)) return { block: [], review: [], clear: [], suspect: [], pass: false, classifierOn, partial: false }
   // Read once: the lists and the classifier both see it without the policy's allowed phrases.
   const prepared = readForRules(policy.local, text)
-  const lists = matchLists(policy.local, prepared)
-  if (!classifier || !classifierOn) return { ...lists, clear: [], suspect: [], pass: false, classifierOn }
+  const lists = matchLists(policy.local, prepared.text)
+  if (!classifier || !classifierOn) return { ...lists, clear: [], suspect: [], pass: false, classifierOn, partial: !prepared.complete }
 
   const thresholds = classifierThresholds(policy, classifier)
-  const raw = classifier.score(prepared)
+  // Bounded CPU: a long text is scored on a sample, and says so.
+  const sample = sampleText(prepared.text)
+  const partial = sample.partial || !prepared.complete
+  const raw = classifier.score(sample.text)
   const scores: Record<string, number> = {}
   const clear: string[] = []
   const suspect: string[] = []
@@ -89,6 +97,7 @@ export function checkLocally(policy: Policy, classifier: TextClassifier | undefi
     if (score >= Math.min(t.pass_below, t.review_at)) below = false
   }
   const listed = lists.block.length > 0 || lists.review.length > 0
-  const pass = below && !listed && Object.keys(scores).length > 0
-  return { ...lists, scores, clear, suspect, pass, classifierOn }
+  // What was not read cannot pass.
+  const pass = below && !listed && !partial && Object.keys(scores).length > 0
+  return { ...lists, scores, clear, suspect, pass, classifierOn, partial }
 }

@@ -10,6 +10,9 @@ const BLOCK_LIST_CONFIDENCE = 0.95
 const REVIEW_LIST_CONFIDENCE = 0.6
 const CLEAN_PASS_CONFIDENCE = 0.5
 
+/** The signal of a verdict whose text the local checks read only in part (CPU cap). */
+export const PARTLY_SCANNED = 'text_partly_scanned'
+
 const highest = (scores: Record<string, number> | undefined, categories: string[]) =>
   Math.max(0, ...categories.map((category) => scores?.[category] ?? 0))
 
@@ -41,12 +44,14 @@ export function localVerdict(policy: Policy, local: LocalCheck, hasImages: boole
     signals.push(...clean, ...(trusted ? ['local_pass'] : []))
     judgement = { ...decision, confidence, model }
   }
-  if (hasImages && judgement.action !== 'block') {
-    // There is no local image model: images are not judged, and the verdict says so.
+  // There is no local image model, and text past the CPU cap went unread: what was not judged
+  // is never safe, and the verdict says so.
+  const unjudged = [...(hasImages ? ['image_not_judged'] : []), ...(local.partial ? [PARTLY_SCANNED] : [])]
+  if (unjudged.length > 0 && judgement.action !== 'block') {
     const action: Action = strictestAction(judgement.action, policy.onFailure)
-    signals.push('image_not_judged')
+    signals.push(...unjudged)
     judgement = { ...judgement, safe: false, action, confidence: 0 }
-  }
+  } else if (local.partial) signals.push(PARTLY_SCANNED)
   return toVerdict({ ...judgement, signals }, 'local', ctx)
 }
 

@@ -10,7 +10,8 @@ import { beforeDeadline } from './deadline.js'
 import { sha256Hex } from './hash.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
 import { checkLocally, type LocalCheck } from './local-check.js'
-import { localVerdict, withLocalBlock, withLocalEvidence } from './local-verdict.js'
+import { nfkcBounded } from './local-rules.js'
+import { localVerdict, PARTLY_SCANNED, withLocalBlock, withLocalEvidence } from './local-verdict.js'
 import type { ModelClient, ModelImage } from './model.js'
 import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
@@ -122,7 +123,11 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   const localFacts = new LRUCache<string, LocalFacts>({ max: 10_000 })
 
   function localFactsFor(policy: Policy, text: string | undefined, textSha256: string | undefined): LocalFacts {
-    const compute = (): LocalFacts => ({ local: checkLocally(policy, classifier, text), injected: detectPromptInjection(text) })
+    const compute = (): LocalFacts => {
+      // Normalised once, for the lists, the classifier and the injection detector.
+      const nfkc = text === undefined ? undefined : nfkcBounded(text)
+      return { local: checkLocally(policy, classifier, nfkc), injected: detectPromptInjection(nfkc) }
+    }
     if (!text || !textSha256) return compute()
     const key = `${policy.version}:${textSha256}`
     let facts = localFacts.get(key)
@@ -142,7 +147,9 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       return found
     })
     const decided = await decideVerdict(request, span, late, facts.local)
-    const verdict = facts.local.scores ? { ...decided, local_scores: facts.local.scores } : decided
+    let verdict = facts.local.scores ? { ...decided, local_scores: facts.local.scores } : decided
+    // The model reads the whole text; the local scores and lists read part of it, and say so.
+    if (facts.local.partial) verdict = { ...verdict, signals: [...new Set([...(verdict.signals ?? []), PARTLY_SCANNED])] }
     // Content that addresses the moderator is never allowed on the model's word alone.
     if (!facts.injected) return verdict
     span.setAttribute('moderation.prompt_injection', true)

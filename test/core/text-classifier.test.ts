@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { encodeTextModel, loadTextClassifier, prepareText, textFeatures } from '../../src/core/text-classifier.js'
+import { CLASSIFIER_SCAN_CHARS, encodeTextModel, loadTextClassifier, prepareText, sampleText, sentenceEnds, textFeatures } from '../../src/core/text-classifier.js'
 
 const shipped = loadTextClassifier(readFileSync('models/text-classifier.bin'))
 
@@ -79,4 +79,38 @@ describe('features and the artifact format', () => {
     expect(shipped.score(oneSentence).hate).toBeGreaterThan(review)
   })
 
+})
+
+describe('reading long and hostile text in bounded time', () => {
+  // The regular expression the one-pass scanner replaced (it backtracked on long punctuation runs).
+  const OLD_SENTENCE_END = /[.!?。！？؟\n]+(?=\s|$)|[。！？]+/gu
+  const oldEnds = (text: string) => [...text.matchAll(OLD_SENTENCE_END)].map((m) => [m.index, m.index + m[0].length])
+
+  it('finds the same sentence ends as the regular expression it replaced, on random text', () => {
+    const alphabet = ['.', '!', '?', '。', '！', '？', '؟', '\n', ' ', '\u3000', 'a', 'b', '語', '\t']
+    let seed = 42
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+    for (let run = 0; run < 3_000; run++) {
+      const length = Math.floor(random() * 24)
+      let text = ''
+      for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)]
+      expect(sentenceEnds(text), JSON.stringify(text)).toEqual(oldEnds(text))
+    }
+  })
+
+  it('scores 50,000 characters of punctuation with no space after it in milliseconds (the regex took 9 s)', () => {
+    const started = performance.now()
+    shipped.score('.!'.repeat(24_999) + 'x')
+    expect(performance.now() - started).toBeLessThan(1_000)
+  })
+
+  it('samples a long text: its start, its end and evenly spread windows, within the cap, and says so', () => {
+    const text = Array.from({ length: 5_000 }, (_, i) => `w${i}`).join(' ')
+    const sample = sampleText(text)
+    expect(sample.partial).toBe(true)
+    expect(sample.text.length).toBeLessThanOrEqual(CLASSIFIER_SCAN_CHARS + 64)
+    expect(sample.text.startsWith(text.slice(0, 1_000))).toBe(true)
+    expect(sample.text.endsWith(text.slice(-1_000))).toBe(true)
+    expect(sampleText('short text')).toEqual({ text: 'short text', partial: false })
+  })
 })
