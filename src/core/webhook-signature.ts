@@ -54,19 +54,43 @@ export async function verifyWebhook(
   nowSeconds: number,
   toleranceSeconds = 300,
 ): Promise<Checked<{ id: string }>> {
-  const { id, timestamp, signature } = headers
-  if (!id || !timestamp || !signature) return problem('invalid_request', 'webhook-id, webhook-timestamp and webhook-signature are all required')
-  if (!/^\d+$/.test(timestamp)) return problem('invalid_request', 'webhook-timestamp is not a number of seconds')
-  const sent = Number(timestamp)
-  if (Math.abs(nowSeconds - sent) > toleranceSeconds) return problem('invalid_request', `webhook-timestamp is more than ${toleranceSeconds} s off`)
-  const data = content(id, sent, body)
-  for (const candidate of signature.split(' ')) {
-    const [version, encoded] = candidate.split(',', 2)
-    const bytes = version === 'v1' && encoded ? decodeBase64(encoded) : undefined
-    if (!bytes) continue
+  const checked = checkWebhookHeaders(headers, nowSeconds, toleranceSeconds)
+  if (!checked.ok) return checked
+  const { id, timestamp, signatures } = checked.value
+  const data = content(id, timestamp, body)
+  for (const signature of signatures) {
     for (const key of keys) {
-      if (await crypto.subtle.verify('HMAC', key, bytes as Uint8Array<ArrayBuffer>, data)) return { ok: true, value: { id } }
+      if (await crypto.subtle.verify('HMAC', key, signature as Uint8Array<ArrayBuffer>, data)) return { ok: true, value: { id } }
     }
   }
   return problem('invalid_request', 'no valid webhook signature')
+}
+
+// An HMAC-SHA256 is 32 bytes; a header can carry a few while keys rotate, not hundreds.
+const SIGNATURE_BYTES = 32
+const MAX_SIGNATURES = 8
+
+/**
+ * What can be checked of a signed request before its body is read: all three headers, a
+ * timestamp inside the tolerance, and at least one well-formed `v1` signature. A request that
+ * fails here is refused without reading (or buffering) its body.
+ */
+export function checkWebhookHeaders(
+  { id, timestamp, signature }: WebhookHeaders,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): Checked<{ id: string; timestamp: number; signatures: Uint8Array[] }> {
+  if (!id || !timestamp || !signature) return problem('invalid_request', 'webhook-id, webhook-timestamp and webhook-signature are all required')
+  if (id.length > 256) return problem('invalid_request', 'webhook-id is longer than 256 characters')
+  if (!/^\d{1,12}$/.test(timestamp)) return problem('invalid_request', 'webhook-timestamp is not a number of seconds')
+  const sent = Number(timestamp)
+  if (Math.abs(nowSeconds - sent) > toleranceSeconds) return problem('invalid_request', `webhook-timestamp is more than ${toleranceSeconds} s off`)
+  const signatures: Uint8Array[] = []
+  for (const candidate of signature.split(' ', MAX_SIGNATURES)) {
+    const [version, encoded] = candidate.split(',', 2)
+    const bytes = version === 'v1' && encoded ? decodeBase64(encoded) : undefined
+    if (bytes?.length === SIGNATURE_BYTES) signatures.push(bytes)
+  }
+  if (signatures.length === 0) return problem('invalid_request', 'no v1 signature of 32 bytes in webhook-signature')
+  return { ok: true, value: { id, timestamp: sent, signatures } }
 }

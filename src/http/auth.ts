@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { LRUCache } from 'lru-cache'
 import { sha256Hex } from '../core/hash.js'
-import { verifyWebhook, type WebhookKeys } from '../core/webhook-signature.js'
+import { checkWebhookHeaders, verifyWebhook, type WebhookKeys } from '../core/webhook-signature.js'
 import type { AppEnv } from './app-env.js'
 import { ApiError } from './errors.js'
 
@@ -35,14 +35,23 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
   const now = signed?.now ?? Date.now
   return async function bearerAuthMiddleware(c, next) {
     if (signed && c.req.header('webhook-signature') !== undefined) {
-      // The signature covers the raw body: read a copy, capped, and leave the original to the route.
-      const body = await readCapped(c.req.raw.clone(), signed.maxBodyBytes)
-      if (!body) throw new ApiError('payload_too_large', `body exceeds ${signed.maxBodyBytes} bytes`)
       const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') }
-      const verified = await verifyWebhook(await signed.keys, headers, body, Math.floor(now() / 1000), TOLERANCE_SECONDS)
+      // Everything but the HMAC is checked before the body is read: a forged header costs nothing.
+      const nowSeconds = Math.floor(now() / 1000)
+      const checked = checkWebhookHeaders(headers, nowSeconds, TOLERANCE_SECONDS)
+      if (!checked.ok) throw unauthorized(`signed request refused: ${checked.problem.message}`)
+      if (seenIds.has(checked.value.id)) throw unauthorized(`signed request refused: webhook-id ${checked.value.id} was already used`)
+      // The signature covers the raw body: read it once, capped, and hand the route the same bytes
+      // (never a clone: a tee'd copy buffers what the other branch has not read, and cancelling
+      // one branch waits for the other, which held in-flight places for ever; issue 12).
+      const body = await readCapped(c.req.raw, signed.maxBodyBytes)
+      if (!body) throw new ApiError('payload_too_large', `body exceeds ${signed.maxBodyBytes} bytes`)
+      const verified = await verifyWebhook(await signed.keys, headers, body, nowSeconds, TOLERANCE_SECONDS)
       if (!verified.ok) throw unauthorized(`signed request refused: ${verified.problem.message}`)
       if (seenIds.has(verified.value.id)) throw unauthorized(`signed request refused: webhook-id ${verified.value.id} was already used`)
       seenIds.set(verified.value.id, true)
+      const raw = c.req.raw
+      c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body: body as Uint8Array<ArrayBuffer>, signal: raw.signal })
       c.set('clientId', 'signed')
       return next()
     }
@@ -77,7 +86,8 @@ async function readCapped(request: Request, maxBytes: number): Promise<Uint8Arra
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
     size += chunk.value.length
     if (size > maxBytes) {
-      await reader.cancel()
+      // Not awaited: the answer (413) must not wait on the client's side of the socket.
+      reader.cancel().catch(() => {})
       return undefined
     }
     chunks.push(chunk.value)

@@ -11,13 +11,24 @@ import { ApiError } from './errors.js'
  */
 export function shedLoad({ maxInFlight = 512 }: { maxInFlight?: number } = {}): MiddlewareHandler<AppEnv> {
   let inFlight = 0
-  return async function shedLoadMiddleware(_c, next) {
+  return async function shedLoadMiddleware(c, next) {
     if (inFlight >= maxInFlight) throw new ApiError('service_unavailable', `over ${maxInFlight} requests in progress; retry shortly`, { 'Retry-After': '1' })
     inFlight++
+    let held = true
+    const release = () => {
+      if (!held) return
+      held = false
+      inFlight--
+    }
+    // A client that went away gives its place back at once, even while its handler still waits
+    // on a body that will never arrive.
+    const signal = c.req.raw.signal
+    signal.addEventListener('abort', release, { once: true })
     try {
       await next()
     } finally {
-      inFlight--
+      signal.removeEventListener('abort', release)
+      release()
     }
   }
 }

@@ -2,6 +2,7 @@ import { env, SELF } from 'cloudflare:test'
 import { beforeEach, describe, expect, inject, it, vi } from 'vitest'
 import { imageSize } from 'image-size'
 import { createWorkerHandler } from '../../src/entry/worker-handler.js'
+import { importWebhookSecrets, signWebhook } from '../../src/core/webhook-signature.js'
 
 // These run inside workerd: the Worker's real fetch handler (wrangler.toml's main), talking to
 // the fake Gemini in the Node process over loopback HTTP.
@@ -243,6 +244,21 @@ describe('asynchronous moderation on Workers', () => {
       },
       { timeout: 5_000, interval: 100 },
     )
+  })
+})
+
+describe('signed requests at the edge', () => {
+  it('accepts a request signed with the webhook secret, verified against the one body it read', async () => {
+    const keys = await importWebhookSecrets([inject('webhook').secret])
+    const body = JSON.stringify({ text: fresh('signed at the edge') })
+    const id = `msg_edge_${counter}`
+    const timestamp = Math.floor(Date.now() / 1000)
+    const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': await signWebhook(keys, id, timestamp, body) }
+    const res = await SELF.fetch('https://moderation.example/v1/moderate', { method: 'POST', headers, body })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ source: 'model' })
+    const forged = await SELF.fetch('https://moderation.example/v1/moderate', { method: 'POST', headers: { ...headers, 'webhook-id': `${id}_2` }, body: body.replace('signed', 'altered') })
+    expect(forged.status).toBe(401)
   })
 })
 
