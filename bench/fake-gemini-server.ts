@@ -1,7 +1,7 @@
 /**
  * The fake Gemini as its own process, for the load benchmark: MODE=instant answers at once;
  * MODE=realistic draws latency from a lognormal (p50 300 ms, p99 1.5 s) with 2% HTTP 500s and
- * 1% hangs; MODE=hang never answers. Prints its URL on stdout.
+ * 1% hangs; MODE=healthy answers after 50 ms; MODE=hang never answers. Prints its URL on stdout.
  */
 import { startFakeGemini, type FakeReply } from '../test/helpers/fake-gemini.js'
 
@@ -15,6 +15,7 @@ const fake = await startFakeGemini({
   defaultReply: () => {
     if (mode === 'hang') return { hang: true }
     if (mode === 'instant') return ok
+    if (mode === 'healthy') return { delayMs: 50, then: ok }
     const roll = Math.random()
     if (roll < 0.01) return { hang: true }
     if (roll < 0.03) return { status: 500 }

@@ -11,39 +11,14 @@
  * Peak RSS of the service process (VmHWM). Writes bench/load-results.json.
  * Run: npm run bench [-- --seconds N]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
+import { children, peakRssMb, service, start, stop, withFake } from './processes.js'
 
 const flag = process.argv.indexOf('--seconds')
 const SECONDS = Number(flag >= 0 ? process.argv[flag + 1] : (process.env.BENCH_SECONDS ?? 8))
-const children: ChildProcess[] = []
-
-/** Starts a process and resolves with the first URL it prints (JSON log line or plain). */
-function start(command: string, args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-  children.push(child)
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const url = /"url":"([^"]+)"/.exec(line)?.[1] ?? (/^http:\/\/\S+$/.test(line.trim()) ? line.trim() : undefined)
-      if (url) resolve({ url, child })
-    })
-    child.on('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)))
-  })
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 
 interface Run {
   rps: number
@@ -87,51 +62,6 @@ async function load(url: string, path: string, connections: number, body: () => 
 let seq = 0
 const unique = () => JSON.stringify({ text: `load test ${process.pid} #${seq++}: a lovely day for a walk in the park` })
 const same = () => JSON.stringify({ text: 'load test: the same sentence, to hit the cache' })
-
-/** The built service on a free port, logging nothing (so no log line carries the URL): poll /healthz. */
-async function service(fakeUrl: string, extraEnv: Record<string, string> = {}) {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['dist/entry/node.js'], {
-    // MALLOC_ARENA_MAX=2, as the README recommends for deployment (glibc; sharp's threads otherwise
-    // each get an arena): peak RSS in run E 243-258 MB without it, 215-219 MB with it.
-    env: {
-      ...process.env,
-      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-      PORT: String(port),
-      GEMINI_API_KEY: 'bench',
-      GEMINI_BASE_URL: fakeUrl,
-      LOG_LEVEL: 'silent',
-      MODERATION_MAX_IN_FLIGHT: '2048',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  children.push(child)
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, child }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error('the service did not start')
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
-async function withFake<T>(mode: string, work: (fakeUrl: string) => Promise<T>): Promise<T> {
-  const fake = await start(process.execPath, ['--import', 'tsx', 'bench/fake-gemini-server.ts'], { MODE: mode })
-  try {
-    return await work(fake.url)
-  } finally {
-    await stop(fake.child)
-  }
-}
 
 const results: Record<string, unknown> = {}
 console.error(`load benchmark: ${SECONDS} s per run, ${os.cpus().length} cores`)

@@ -34,6 +34,8 @@ export interface AppDeps {
   callbackAllowedHosts: string[]
   logger: Logger
   clock: Clock
+  /** When a request reached the process (Node: estimated from the event loop); `clock.now()` otherwise. */
+  arrivedAt?: () => number
   limits: Limits
   /** Bearer keys for /v1/*; empty means no authentication. */
   apiKeys: string[]
@@ -60,7 +62,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
   app.use(requestId({ headerName: 'X-Request-Id' }))
-  app.use(accessLog({ logger: deps.logger, clock: deps.clock }))
+  app.use(accessLog({ logger: deps.logger, clock: deps.clock, arrivedAt: deps.arrivedAt }))
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }))
   app.onError(createErrorHandler({ logger: deps.logger }))
   app.notFound(notFound)

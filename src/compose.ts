@@ -3,6 +3,7 @@ import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
+import { createAdmission } from './core/admission.js'
 import { createCallLimiter } from './core/call-limiter.js'
 import { createCircuitBreaker } from './core/circuit-breaker.js'
 import { checkClassifierThresholds } from './core/local-check.js'
@@ -39,6 +40,14 @@ export interface ComposeOptions {
   onDeliveryFinished?: (job: Job) => void
   /** A runtime's own job queue (Workers: Cloudflare Queue + KV), instead of the in-process one. */
   createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void) => DeliveryQueue | undefined
+  /**
+   * Runs a callback on the event loop's next turn (Node: setImmediate): pipelines are then
+   * admitted a slice of CPU at a time (see core/admission.ts). Absent on Workers, where each
+   * request has its own CPU limit.
+   */
+  nextTurn?: (callback: () => void) => void
+  /** When the request reached the process, estimated from the event loop (Node): budgets count from it. */
+  arrivedAt?: () => number
 }
 
 /**
@@ -63,6 +72,8 @@ export function composeApp({
   createWebhookTransport,
   onDeliveryFinished,
   createDeliveries,
+  nextTurn,
+  arrivedAt,
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
@@ -119,6 +130,7 @@ export function composeApp({
     shareModelCalls,
     limiter,
     hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS,
+    admission: nextTurn ? createAdmission({ clock, defer: nextTurn }) : undefined,
   })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined
@@ -159,6 +171,7 @@ export function composeApp({
     images,
     logger,
     clock,
+    arrivedAt,
     readiness,
     circuit: () => route?.breaker?.state() ?? 'none',
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,

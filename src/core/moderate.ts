@@ -4,6 +4,7 @@ import type { Telemetry } from '../telemetry/telemetry.js'
 import { verdictCacheKey } from './cache-key.js'
 import { hedged } from './hedge.js'
 import { detectPromptInjection } from './injection-detector.js'
+import type { Admission } from './admission.js'
 import type { CallLimiter } from './call-limiter.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { beforeDeadline } from './deadline.js'
@@ -18,7 +19,7 @@ import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls, createUnsharedCalls } from './shared-calls.js'
 import type { TextClassifier } from './text-classifier.js'
 import type { Verdict } from './verdict.js'
-import { conservativeVerdict, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
+import { conservativeVerdict, LOCAL_MODEL, LOCAL_RULES_MODEL, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
 
 export interface ModerationImage extends ModelImage {
   /** SHA-256 of the bytes as uploaded, before any downscaling. */
@@ -71,6 +72,8 @@ export interface ModeratorDeps {
   limiter?: CallLimiter
   /** When set, a second call starts if the first has not answered after this long. */
   hedgeAfterMs?: number
+  /** Runs pipelines a slice of CPU at a time so deadlines fire on time in a burst (Node). */
+  admission?: Admission
 }
 
 /** One way to reach a model: its client, and the breaker that stops calling it when it fails. */
@@ -110,7 +113,7 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, providers = {}, limiter, hedgeAfterMs } = deps
+  const { model, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, providers = {}, limiter, hedgeAfterMs, admission } = deps
   const defaultRoute: ModelRoute | undefined = model ? { client: model, breaker } : undefined
   // A policy's own provider (checked at start to be configured), or the default.
   const routeFor = (policy: Policy): ModelRoute | undefined => (policy.provider ? providers[policy.provider] : defaultRoute)
@@ -118,6 +121,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
   // Whether each call in flight is still queued for a model-call slot.
   const callPhases = new WeakMap<Promise<ModelOutcome>, { waitingForSlot: boolean }>()
+  const callTimes = createCallTimes()
   // What the local checks found in a text under a policy version, for repeated content (the
   // cache-hit path): the lists, the classifier and the injection detector run once per text.
   const localFacts = new LRUCache<string, LocalFacts>({ max: 10_000 })
@@ -140,6 +144,10 @@ export function createModerator(deps: ModeratorDeps): Moderator {
 
   /** `late`: the budget ran out preparing the item's images (they are not in it); the model is not asked. */
   async function run(request: ModerationRequest, span: Span, late = false): Promise<Verdict> {
+    if (admission) {
+      const entered = admission.enter(request.startedAt + request.budgetMs)
+      if (entered !== true && !(await entered)) return busy(request)
+    }
     // Explicit parent: workerd has no async context manager by default.
     const facts = inChildSpan(telemetry, trace.setSpan(otelContext.active(), span), 'moderation.local_check', (child) => {
       const found = localFactsFor(request.policy, request.item.text, request.item.textSha256)
@@ -154,6 +162,25 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     if (!facts.injected) return verdict
     span.setAttribute('moderation.prompt_injection', true)
     return withInjectionFloor(verdict)
+  }
+
+  /**
+   * The budget ran out before the request's turn (a burst): the conservative verdict, shaped by
+   * what the local checks already know of this text, and saying so when they never ran.
+   */
+  function busy(request: ModerationRequest): Verdict {
+    const { policy, item, budgetMs, startedAt } = request
+    const known = item.text && item.textSha256 ? localFacts.get(`${policy.version}:${item.textSha256}`) : undefined
+    const route = routeFor(policy)
+    const modelId = route ? (policy.model ?? route.client.defaultModel) : classifier && policy.local.classifier.enabled ? LOCAL_MODEL : LOCAL_RULES_MODEL
+    const failure = { kind: 'failed', reason: 'overloaded', detail: 'the service was busy: the budget ran out before this request could start' } as const
+    let verdict = fail(request, failure, modelId, () => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt }))
+    if (!item.text) return verdict
+    if (!known) return { ...verdict, signals: [...(verdict.signals ?? []), 'local_checks_not_run'] }
+    if (policy.local.classifier.enrichFallback) verdict = withLocalEvidence(verdict, known.local)
+    if (known.local.block.length > 0) verdict = withLocalBlock(verdict, known.local.block)
+    if (known.local.scores) verdict = { ...verdict, local_scores: known.local.scores }
+    return known.injected ? withInjectionFloor(verdict) : verdict
   }
 
   async function decideVerdict(request: ModerationRequest, span: Span, late: boolean, local: LocalCheck): Promise<Verdict> {
@@ -208,15 +235,20 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       return hit
     })
     if (cached) return toVerdict(cached, 'cache', context())
-    // Reading the body and preparing images may have spent the budget: then no call is started.
-    if (clock.now() >= deadline) return fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, modelId, context)
+    // Reading the body and preparing images may have spent the budget: then no call is started,
+    // nor one that could not finish (less time left than the model's fastest recent answer).
+    const fastest = callTimes.fastest(client)
+    if (deadline - clock.now() <= fastest) {
+      const detail = fastest > 0 ? `less than the fastest recent model call (${Math.round(fastest)} ms) left of the budget` : TIMEOUT_BEFORE_MODEL.detail
+      return fail(request, { kind: 'failed', reason: 'timeout', detail }, modelId, context)
+    }
 
     if (breaker && !breaker.allow()) {
       return fail(request, { kind: 'failed', reason: 'circuit_open', detail: 'the model failed repeatedly; calls are paused' }, modelId, context)
     }
-    const call = sharedCalls.join(key, deadline, (signal) => {
+    const call = sharedCalls.join(key, deadline, (signal, callDeadline) => {
       const phase = { waitingForSlot: limiter !== undefined }
-      const started = callModel(signal, phase)
+      const started = callModel(signal, callDeadline, phase)
       callPhases.set(started, phase)
       return started
     })
@@ -227,19 +259,22 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     if (outcome.kind === 'judged') return toVerdict(outcome.judgement, 'model', context())
     return fail(request, outcome, modelId, context)
 
-    async function callModel(signal: AbortSignal, phase: { waitingForSlot: boolean }): Promise<ModelOutcome> {
+    async function callModel(signal: AbortSignal, callDeadline: () => number, phase: { waitingForSlot: boolean }): Promise<ModelOutcome> {
       const slot = limiter ? await limiter.acquire(signal) : undefined
       phase.waitingForSlot = false
-      if (slot === 'overloaded') {
+      // A slot that frees up too late to finish a call is passed on, not spent.
+      if (slot === 'overloaded' || (slot && callDeadline() - clock.now() <= callTimes.fastest(client))) {
+        if (slot !== 'overloaded') slot?.()
         breaker?.cancel()
         return OVERLOADED
       }
+      const began = clock.now()
       const attempt = (attemptSignal: AbortSignal) =>
         judgeWithModel(client, telemetry, clock, parent, { policy, model: modelId, text: item.text, images: item.images, signal: attemptSignal })
       let outcome: ModelOutcome
       try {
         outcome = hedgeAfterMs
-          ? await hedged(attempt, signal, deadline, { afterMs: hedgeAfterMs, clock, trySlot: limiter ? () => limiter.tryAcquire() : undefined })
+          ? await hedged(attempt, signal, callDeadline(), { afterMs: hedgeAfterMs, clock, trySlot: limiter ? () => limiter.tryAcquire() : undefined })
           : await attempt(signal)
       } catch (error) {
         // A throw is a bug in an adapter; it still counts for the breaker, or a probe would never finish.
@@ -247,6 +282,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       } finally {
         slot?.()
       }
+      if (outcome.kind === 'judged') callTimes.record(client, clock.now() - began)
       // An answer, even a nonsensical one, shows the model is up; errors, 429s and timeouts do not.
       breaker?.record(outcome.kind === 'judged' || outcome.reason === 'invalid_output' ? 'success' : 'failure')
       // Only model judgements are cached; a fallback never is. The write is not awaited: the
@@ -342,5 +378,23 @@ async function inChildSpanAsync<T>(
     return await work(span)
   } finally {
     span.end()
+  }
+}
+
+/** The fastest of each model's last 16 judged calls (once it has 4): a call with less time left cannot finish. */
+function createCallTimes() {
+  const recent = new Map<ModelClient, number[]>()
+  return {
+    record(client: ModelClient, ms: number) {
+      const times = recent.get(client) ?? []
+      times.push(ms)
+      if (times.length > 16) times.shift()
+      recent.set(client, times)
+    },
+    // A few calls first: the very first (a cold connection) says little about the next.
+    fastest: (client: ModelClient) => {
+      const times = recent.get(client)
+      return times && times.length >= 4 ? Math.min(...times) : 0
+    },
   }
 }

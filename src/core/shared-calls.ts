@@ -1,5 +1,9 @@
 import type { Clock } from './ports.js'
 
+// Aborts fire this long after the deadline: timers run in order of when they are due, so every
+// answer due at the deadline goes out before the abort's work (error objects, socket teardown).
+const ABORT_AFTER_DEADLINE_MS = 1
+
 interface Entry<T> {
   promise: Promise<T>
   controller: AbortController
@@ -10,9 +14,10 @@ interface Entry<T> {
 export interface SharedCalls<T> {
   /**
    * Runs `start` for `key` unless a call for it is already under way, in which case the caller
-   * joins it. The call is aborted at the latest deadline of everyone waiting on it.
+   * joins it. The call is aborted at the latest deadline of everyone waiting on it; `start` is
+   * told that deadline, which may move later as others join.
    */
-  join(key: string, deadline: number, start: (signal: AbortSignal) => Promise<T>): Promise<T>
+  join(key: string, deadline: number, start: (signal: AbortSignal, deadline: () => number) => Promise<T>): Promise<T>
 }
 
 /**
@@ -39,12 +44,8 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
         return existing.promise
       }
       const controller = new AbortController()
-      const entry: Entry<T> = {
-        promise: start(controller.signal),
-        controller,
-        deadline,
-        cancelTimer: abortAt(deadline, controller),
-      }
+      const entry = { controller, deadline, cancelTimer: abortAt(deadline, controller) } as Entry<T>
+      entry.promise = start(controller.signal, () => entry.deadline)
       entries.set(key, entry)
       const forget = () => {
         entry.cancelTimer()
@@ -56,7 +57,7 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
   }
 
   function abortAt(deadline: number, controller: AbortController): () => void {
-    const timer = clock.timer(deadline - clock.now())
+    const timer = clock.timer(deadline + ABORT_AFTER_DEADLINE_MS - clock.now())
     void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
     return timer.cancel
   }
@@ -70,9 +71,9 @@ export function createUnsharedCalls<T>(clock: Clock): SharedCalls<T> {
   return {
     join(_key, deadline, start) {
       const controller = new AbortController()
-      const timer = clock.timer(deadline - clock.now())
+      const timer = clock.timer(deadline + ABORT_AFTER_DEADLINE_MS - clock.now())
       void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
-      const promise = start(controller.signal)
+      const promise = start(controller.signal, () => deadline)
       promise.then(timer.cancel, timer.cancel)
       return promise
     },

@@ -10,6 +10,8 @@ import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
 import { createSharpImageProcessor } from '../images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../net/node-webhook-transport.js'
 import { createJsonLogger } from '../logging/json-logger.js'
+import { systemClock } from '../core/ports.js'
+import { watchEventLoop } from './event-loop-clock.js'
 
 /**
  * Builds the Node service from an environment: config, policies from disk, sharp, JSON logs.
@@ -25,6 +27,7 @@ export async function compose(env: Record<string, string | undefined>) {
   if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
   if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
   let draining = false
+  const loop = watchEventLoop({ clock: systemClock })
   const { app, deliveries } = composeApp({
     config,
     policies,
@@ -34,6 +37,8 @@ export async function compose(env: Record<string, string | undefined>) {
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,
     readiness: { notReadyReason: () => (draining ? 'shutting down' : undefined) },
+    nextTurn: setImmediate,
+    arrivedAt: loop.arrivedAt,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   return { app, deliveries, config, logger, setDraining: () => (draining = true) }

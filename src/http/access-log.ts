@@ -6,15 +6,17 @@ import type { AppEnv } from './app-env.js'
 export interface AccessLogOptions {
   logger: Logger
   clock: Clock
+  /** When the request reached the process, if the runtime can tell better than `clock.now()`. */
+  arrivedAt?: () => number
 }
 
 /**
  * Starts the request clock and writes one structured line per request. Route pattern, not raw
  * path; hashes and sizes, never content.
  */
-export function accessLog({ logger, clock }: AccessLogOptions): MiddlewareHandler<AppEnv> {
+export function accessLog({ logger, clock, arrivedAt = () => clock.now() }: AccessLogOptions): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {
-    c.set('startedAt', clock.now())
+    c.set('startedAt', arrivedAt())
     c.set('logFields', {})
     await next()
     const fields = {

@@ -42,7 +42,7 @@ describe('shared calls', () => {
   it('starts a fresh call for a newcomer when the shared one was already aborted', async () => {
     const { clock, calls, call } = setup(createSharedCalls)
     void calls.join('k', 100, call.start)
-    await clock.advance(100) // aborted, but its promise has not settled yet
+    await clock.advance(101) // aborted (just after its deadline), but its promise has not settled yet
     void calls.join('k', 1000, call.start)
     expect(call.signals).toHaveLength(2)
     expect(call.signals[1]?.aborted).toBe(false)

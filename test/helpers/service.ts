@@ -30,6 +30,10 @@ export interface TestServiceOptions {
   policies?: PolicyRegistry
   readiness?: Readiness
   images?: ImageProcessor
+  /** As the Node entry runs: pipelines admitted a slice of CPU at a time (setImmediate). */
+  admission?: boolean
+  /** As the Node entry runs: budgets count from the event loop's estimate of arrival. */
+  arrivedAt?: () => number
 }
 
 export type LogLine = { level: string; msg: string } & Record<string, unknown>
@@ -38,7 +42,7 @@ export type LogLine = { level: string; msg: string } & Record<string, unknown>
  * The service as the Node entry builds it (same composition root), pointed at a fake Gemini,
  * with logs captured as parsed JSON lines.
  */
-export async function buildService({ gemini, provider = 'gemini', env = {}, telemetry, clock, cache, policies, readiness, images, providerOptions }: TestServiceOptions = {}) {
+export async function buildService({ gemini, provider = 'gemini', env = {}, telemetry, clock, cache, policies, readiness, images, providerOptions, admission, arrivedAt }: TestServiceOptions = {}) {
   const config = parseConfig({ ...(gemini ? providerEnv(provider, gemini.url) : {}), ...env })
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
@@ -55,6 +59,8 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
     clock,
     cache,
     readiness,
+    nextTurn: admission ? setImmediate : undefined,
+    arrivedAt,
   })
   const moderate = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request('/v1/moderate', {

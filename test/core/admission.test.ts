@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { createAdmission } from '../../src/core/admission.js'
+import type { Clock } from '../../src/core/ports.js'
+
+/**
+ * The event loop, by hand: `spend` is CPU time (the clock moves, nothing fires), `timers()` is a
+ * timers phase (what is due fires), `check()` runs what was deferred before it, one at a time.
+ */
+function handLoop() {
+  let now = 0
+  const due = new Set<{ at: number; fire: () => void }>()
+  let deferred: (() => void)[] = []
+  const settle = () => new Promise((resolve) => setImmediate(resolve))
+  const clock: Clock = {
+    now: () => now,
+    timer(ms) {
+      let fire!: () => void
+      const promise = new Promise<void>((resolve) => (fire = resolve))
+      const entry = { at: now + Math.max(0, ms), fire }
+      due.add(entry)
+      return { promise, cancel: () => due.delete(entry) }
+    },
+  }
+  return {
+    clock,
+    defer: (callback: () => void) => void deferred.push(callback),
+    spend: (ms: number) => void (now += ms),
+    async timers() {
+      for (const entry of [...due]) if (entry.at <= now) due.delete(entry), entry.fire()
+      await settle()
+    },
+    /** The check phase; each callback then costs `workMs` (the pipeline it started). */
+    async check(workMs = 0) {
+      const callbacks = deferred
+      deferred = []
+      for (const callback of callbacks) {
+        const before = now
+        callback()
+        await settle()
+        if (now === before) now += workMs
+      }
+    },
+    deferredCount: () => deferred.length,
+  }
+}
+
+describe('admission: pipelines a few milliseconds of CPU at a time', () => {
+  it('starts the first at once, and the rest one macrotask each, in order, a slice per turn', async () => {
+    const loop = handLoop()
+    const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 4 })
+    expect(admission.enter(1_000)).toBe(true)
+    loop.spend(2) // the first pipeline's synchronous work
+    const order: number[] = []
+    const waiting = [1, 2, 3, 4, 5].map((n) => Promise.resolve(admission.enter(1_000)).then((admitted) => (order.push(n), admitted)))
+    expect(admission.waiting()).toBe(5)
+    // 2 ms each: one more fits in the slice this turn began with the first.
+    await loop.check(2)
+    expect(order).toEqual([1])
+    await loop.timers() // the next turn
+    await loop.check(2)
+    expect(order).toEqual([1, 2, 3])
+    await loop.timers()
+    await loop.check(2)
+    expect(order).toEqual([1, 2, 3, 4, 5])
+    expect(await Promise.all(waiting)).toEqual([true, true, true, true, true])
+    expect(admission.waiting()).toBe(0)
+  })
+
+  it('a request whose deadline passes while it waits is told at once, not when its turn comes', async () => {
+    const loop = handLoop()
+    const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 4, marginMs: 5 })
+    admission.enter(1_000)
+    const late = admission.enter(100)
+    loop.spend(95) // its deadline less the margin, and no turn came
+    await loop.timers()
+    expect(await late).toBe(false)
+    expect(admission.waiting()).toBe(0)
+  })
+
+  it('does not start a request whose turn comes with less than the margin left', async () => {
+    const loop = handLoop()
+    const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 4, marginMs: 20 })
+    admission.enter(1_000)
+    const tight = Promise.resolve(admission.enter(35))
+    // The loop was busy for 16 ms: its timer (due at 15) has not fired, and 19 ms are left.
+    loop.spend(16)
+    await loop.timers.call(null).catch(() => {}) // (not reached before the check below)
+    await loop.check()
+    expect(await tight).toBe(false)
+  })
+
+  it('after a quiet turn, the next arrival starts at once again', async () => {
+    const loop = handLoop()
+    const admission = createAdmission({ clock: loop.clock, defer: loop.defer })
+    expect(admission.enter(1_000)).toBe(true)
+    expect(admission.enter(1_000)).not.toBe(true)
+    await loop.check()
+    await loop.timers()
+    expect(loop.deferredCount()).toBe(0)
+    expect(admission.enter(1_000)).toBe(true)
+  })
+})
