@@ -3,6 +3,7 @@ import { decodeBase64, splitDataUrl } from '../core/base64.js'
 import type { UploadedImage } from '../core/images.js'
 import { excerpt, problem, type Checked } from '../core/problem.js'
 import { field, parseJsonBody } from './json-body-text.js'
+import { checkMultipartShape, MAX_PART_HEADER_BYTES, multipartBoundary } from './multipart-shape.js'
 
 /** The JSON body of POST /v1/moderate. */
 export const moderateJsonSchema = z.object({
@@ -106,9 +107,16 @@ async function readJson(request: Request, maxImages: number): Promise<Checked<Mo
 }
 
 async function readMultipart(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
+  const contentType = request.headers.get('content-type') ?? ''
+  const boundary = multipartBoundary(contentType)
+  if (!boundary) return problem('invalid_request', 'multipart/form-data needs a boundary parameter of 1 to 70 characters')
+  // Read once as bytes: the shape is checked on them before the form parser does any work.
+  const bytes = new Uint8Array(await request.arrayBuffer())
+  const refusal = checkMultipartShape(bytes, boundary, { maxParts: maxImages + FORM_FIELDS.length + 4, maxHeaderBytes: MAX_PART_HEADER_BYTES })
+  if (refusal) return problem('payload_too_large', refusal)
   let form: FormData
   try {
-    form = await request.formData()
+    form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData()
   } catch {
     return problem('invalid_request', 'body is not valid multipart/form-data')
   }
