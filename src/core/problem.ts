@@ -12,3 +12,9 @@ export const problem = (code: ProblemCode, message: string): { ok: false; proble
   ok: false,
   problem: { code, message },
 })
+
+/**
+ * A piece of the caller's input short enough to quote in an error message: messages are read by
+ * people and logged, and must not echo a megabyte back.
+ */
+export const excerpt = (value: string, max = 64): string => (value.length <= max ? value : `${value.slice(0, max)}…`)

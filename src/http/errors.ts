@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import type { Logger } from '../core/ports.js'
-import type { Problem } from '../core/problem.js'
+import { excerpt, type Problem } from '../core/problem.js'
 import type { AppEnv } from './app-env.js'
 
 /** The closed set of error codes and their statuses. */
@@ -29,13 +29,16 @@ export const errorEnvelopeSchema = z.object({
   }),
 })
 
+const MAX_MESSAGE_CHARS = 1000
+
 export class ApiError extends HTTPException {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super(ERROR_STATUS[code], { message })
+    // A backstop: messages quote input through excerpt(), but none may echo a body back.
+    super(ERROR_STATUS[code], { message: excerpt(message, MAX_MESSAGE_CHARS) })
   }
 
   static from(problem: Problem): ApiError {

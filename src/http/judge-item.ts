@@ -5,7 +5,7 @@ import { prepareImage, type ImageFetcher, type ImageProcessor, type UploadedImag
 import type { ModerationImage, Moderator, RequestContext } from '../core/moderate.js'
 import type { PolicyRegistry } from '../core/policy.js'
 import type { Clock, LogFields } from '../core/ports.js'
-import { problem, type Checked } from '../core/problem.js'
+import { excerpt, problem, type Checked } from '../core/problem.js'
 import type { Verdict } from '../core/verdict.js'
 import type { AppEnv } from './app-env.js'
 import { ApiError } from './errors.js'
@@ -46,7 +46,7 @@ export function requestContext(c: Context<AppEnv>, { policies, limits }: JudgeDe
   const policy = policies.get(name)
   if (!policy) {
     const known = policies.list().map((p) => p.name).join(', ')
-    throw new ApiError('invalid_request', `unknown policy "${name}"; available: ${known}`)
+    throw new ApiError('invalid_request', `unknown policy "${excerpt(name)}"; available: ${known}`)
   }
   return {
     policy,

@@ -1,7 +1,9 @@
 import { z } from 'zod'
 import { decodeBase64, splitDataUrl } from '../core/base64.js'
 import type { UploadedImage } from '../core/images.js'
-import { problem, type Checked } from '../core/problem.js'
+import { excerpt, problem, type Checked } from '../core/problem.js'
+import { field, parseJsonBody } from './json-body-text.js'
+import { checkMultipartShape, MAX_PART_HEADER_BYTES, multipartBoundary } from './multipart-shape.js'
 
 /** The JSON body of POST /v1/moderate. */
 export const moderateJsonSchema = z.object({
@@ -38,6 +40,9 @@ export interface ReadOptions {
   /** Counted before any image is decoded, so a body of a million tiny images costs nothing. */
   maxImages: number
 }
+
+// The named fields of a form; other parts are images.
+const FORM_FIELDS = ['text', 'policy', 'budget_ms', 'callback_url']
 
 const tooManyImages = (count: number, max: number) => problem('payload_too_large', `${count} images; at most ${max} per request`)
 
@@ -77,19 +82,16 @@ function withQueryOptions(body: ModerationBody, query: URLSearchParams): Checked
 }
 
 async function readJson(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
-  let raw: unknown
-  try {
-    raw = JSON.parse(await request.text())
-  } catch {
-    return problem('invalid_request', 'body is not valid JSON')
-  }
-  const parsed = moderateJsonSchema.safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    return problem('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`)
-  }
-  const entries = parsed.data.images ?? []
-  if (entries.length > maxImages) return tooManyImages(entries.length, maxImages)
+  const parsed = parseJsonBody(await request.text(), {
+    schema: moderateJsonSchema,
+    // Counted before the schema walks them, so a body of a million tiny images costs nothing.
+    precheck: (raw) => {
+      const images = field(raw, 'images')
+      return Array.isArray(images) && images.length > maxImages ? tooManyImages(images.length, maxImages) : undefined
+    },
+  })
+  if (!parsed.ok) return parsed
+  const entries = parsed.value.images ?? []
   const images: UploadedImage[] = []
   for (const [index, image] of entries.entries()) {
     const label = `images[${index}]`
@@ -100,18 +102,25 @@ async function readJson(request: Request, maxImages: number): Promise<Checked<Mo
     if (!bytes) return problem('invalid_request', `${label}.data is not valid base64 or a base64 data URL`)
     images.push({ bytes, declaredType, label })
   }
-  const { text, policy, budget_ms, callback_url } = parsed.data
+  const { text, policy, budget_ms, callback_url } = parsed.value
   return { ok: true, value: { text, images, policy, budgetMs: budget_ms, callbackUrl: callback_url } }
 }
 
 async function readMultipart(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
+  const contentType = request.headers.get('content-type') ?? ''
+  const boundary = multipartBoundary(contentType)
+  if (!boundary) return problem('invalid_request', 'multipart/form-data needs a boundary parameter of 1 to 70 characters')
+  // Read once as bytes: the shape is checked on them before the form parser does any work.
+  const bytes = new Uint8Array(await request.arrayBuffer())
+  const refusal = checkMultipartShape(bytes, boundary, { maxParts: maxImages + FORM_FIELDS.length + 4, maxHeaderBytes: MAX_PART_HEADER_BYTES })
+  if (refusal) return problem('payload_too_large', refusal)
   let form: FormData
   try {
-    form = await request.formData()
+    form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData()
   } catch {
     return problem('invalid_request', 'body is not valid multipart/form-data')
   }
-  const fileCount = [...form.entries()].filter(([name, value]) => typeof value !== 'string' && !['text', 'policy', 'budget_ms', 'callback_url'].includes(name)).length
+  const fileCount = [...form.entries()].filter(([name, value]) => typeof value !== 'string' && !FORM_FIELDS.includes(name)).length
   if (fileCount > maxImages) return tooManyImages(fileCount, maxImages)
   let text: string | undefined
   let policy: string | undefined
@@ -130,7 +139,7 @@ async function readMultipart(request: Request, maxImages: number): Promise<Check
         if (decoded === undefined) return problem('invalid_request', 'text file is not valid UTF-8')
         text = (text ?? '') + decoded
       } else {
-        images.push({ bytes, declaredType: file.type || undefined, label: `file ${JSON.stringify(file.name || name)}` })
+        images.push({ bytes, declaredType: file.type || undefined, label: `file ${JSON.stringify(excerpt(file.name || name))}` })
       }
     } else if (name === 'text') text = (text ?? '') + value
     else if (name === 'policy') policy = value || undefined

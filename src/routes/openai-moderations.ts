@@ -9,6 +9,7 @@ import { ApiError } from '../http/errors.js'
 import { judgeItem, judgePrepared, requestContext, type Item, type JudgeDeps } from '../http/judge-item.js'
 import { beforeDeadline } from '../core/deadline.js'
 import type { RequestContext } from '../core/moderate.js'
+import { field } from '../http/json-body-text.js'
 import { readJsonBody } from '../http/read-json-body.js'
 
 /**
@@ -19,11 +20,16 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
   const app = new Hono<AppEnv>()
 
   app.post('/moderations', limitBody(deps.limits.maxBodyBytes), async (c) => {
-    const body = await readJsonBody(c.req.raw, openAiModerationRequestSchema)
+    const { maxBatchItems } = deps.limits
+    const body = await readJsonBody(c.req.raw, {
+      schema: openAiModerationRequestSchema,
+      // Counted before the schema walks the entries: strings or parts, no input needs more.
+      precheck: (raw) => {
+        const input = field(raw, 'input')
+        return Array.isArray(input) && input.length > maxBatchItems ? problem('payload_too_large', tooManyInputs(input.length, maxBatchItems)) : undefined
+      },
+    })
     const items = toItems(body.input, deps.imageFetcher !== undefined, deps.limits.maxImages)
-    if (items.length > deps.limits.maxBatchItems) {
-      throw new ApiError('payload_too_large', `${items.length} inputs; at most ${deps.limits.maxBatchItems} per request`)
-    }
     const policy = body.policy ?? c.req.header('x-moderation-policy')
     const budget = body.budget_ms ?? parseBudgetHeader(c.req.header('x-moderation-budget-ms'))
     const context = requestContext(c, deps, policy, budget)
@@ -51,6 +57,8 @@ export function openAiModerationRoutes(deps: JudgeDeps) {
 
   return app
 }
+
+const tooManyInputs = (count: number, max: number) => `${count} inputs; at most ${max} per request`
 
 /** An item's image URLs, fetched inside the budget (the fetches are aborted at its end). */
 async function fetchImageUrls({ imageFetcher, limits, clock }: JudgeDeps, item: PendingItem, context: RequestContext): Promise<Checked<Item> | 'late'> {

@@ -2,11 +2,13 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { isSupportedAttribute, PERSPECTIVE_ATTRIBUTES, perspectiveRequestSchema, perspectiveResponse } from '../compat/perspective.js'
 import type { Logger } from '../core/ports.js'
+import { excerpt, problem } from '../core/problem.js'
 import type { AppEnv } from '../http/app-env.js'
 import { bearerAuth } from '../http/auth.js'
 import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
 import { judgeItem, requestContext, type JudgeDeps } from '../http/judge-item.js'
+import { field } from '../http/json-body-text.js'
 import { readJsonBody } from '../http/read-json-body.js'
 
 // Google API error statuses, as Perspective clients expect them.
@@ -19,6 +21,19 @@ const GOOGLE_STATUS: Record<number, string> = {
   422: 'INVALID_ARGUMENT',
   500: 'INTERNAL',
   503: 'UNAVAILABLE',
+}
+
+/**
+ * More attributes than we support cannot all be supported (JSON object keys are distinct): refused
+ * by count before any is looked at, and without naming them.
+ */
+function tooManyAttributes(raw: unknown) {
+  const attributes = field(raw, 'requestedAttributes')
+  if (attributes === null || typeof attributes !== 'object') return undefined
+  const count = Object.keys(attributes).length
+  const max = PERSPECTIVE_ATTRIBUTES.length
+  if (count <= max) return undefined
+  return problem('invalid_request', `${count} attributes requested; at most ${max} (supported attributes: ${PERSPECTIVE_ATTRIBUTES.join(', ')})`)
 }
 
 /**
@@ -42,12 +57,12 @@ export function perspectiveRoutes(deps: JudgeDeps & { apiKeys: string[]; logger:
   app.use('*', bearerAuth({ keys: deps.apiKeys, queryParam: 'key' }))
 
   app.post('/comments:analyze', limitBody(deps.limits.maxBodyBytes), async (c) => {
-    const body = await readJsonBody(c.req.raw, perspectiveRequestSchema)
+    const body = await readJsonBody(c.req.raw, { schema: perspectiveRequestSchema, precheck: tooManyAttributes })
     const unsupported = Object.keys(body.requestedAttributes).filter((name) => !isSupportedAttribute(name))
     if (unsupported.length > 0) {
       throw new ApiError(
         'invalid_request',
-        `Requested attribute${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')} not supported. Supported attributes: ${PERSPECTIVE_ATTRIBUTES.join(', ')}.`,
+        `Requested attribute${unsupported.length > 1 ? 's' : ''} ${unsupported.map((name) => excerpt(name, 40)).join(', ')} not supported. Supported attributes: ${PERSPECTIVE_ATTRIBUTES.join(', ')}.`,
       )
     }
     const context = requestContext(c, deps, body.policy ?? c.req.header('x-moderation-policy'))
