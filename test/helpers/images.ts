@@ -113,16 +113,28 @@ function solidIdat(width: number, height: number, { r, g, b }: Colour): Buffer {
   return deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))
 }
 
-function fctl(sequence: number, width: number, height: number, x = 0, y = 0): Buffer {
+/** A frame of `makeApng`: a colour over a region (the whole canvas unless given), how it is drawn and cleared. */
+export interface ApngFrameSpec {
+  colour: Colour
+  region?: { x: number; y: number; width: number; height: number }
+  /** 0 none, 1 clear to transparent, 2 restore the previous canvas. */
+  dispose?: number
+  /** 0 replace, 1 draw over. */
+  blend?: number
+}
+
+function fctl(sequence: number, width: number, height: number, { region, dispose = 0, blend = 0 }: ApngFrameSpec): Buffer {
   const data = Buffer.alloc(26)
   data.writeUInt32BE(sequence, 0)
-  data.writeUInt32BE(width, 4)
-  data.writeUInt32BE(height, 8)
-  data.writeUInt32BE(x, 12)
-  data.writeUInt32BE(y, 16)
+  data.writeUInt32BE(region?.width ?? width, 4)
+  data.writeUInt32BE(region?.height ?? height, 8)
+  data.writeUInt32BE(region?.x ?? 0, 12)
+  data.writeUInt32BE(region?.y ?? 0, 16)
   data.writeUInt16BE(10, 20) // delay 10/100 s
   data.writeUInt16BE(100, 22)
-  return chunk('fcTL', data) // dispose_op 0 (none), blend_op 0 (source)
+  data.writeUInt8(dispose, 24)
+  data.writeUInt8(blend, 25)
+  return chunk('fcTL', data)
 }
 
 /**
@@ -130,26 +142,31 @@ function fctl(sequence: number, width: number, height: number, x = 0, y = 0): Bu
  * `defaultImage`, the IDAT is that colour and comes before the first fcTL: the spec's "default
  * image is not part of the animation", shown only by decoders that ignore animation.
  */
-export function makeApng(colours: Colour[], { defaultImage, width = 40, height = 30 }: { defaultImage?: Colour; width?: number; height?: number } = {}): Uint8Array<ArrayBuffer> {
+export function makeApng(
+  frames: (Colour | ApngFrameSpec)[],
+  { defaultImage, width = 40, height = 30 }: { defaultImage?: Colour; width?: number; height?: number } = {},
+): Uint8Array<ArrayBuffer> {
   const ihdr = Buffer.alloc(13)
   ihdr.writeUInt32BE(width, 0)
   ihdr.writeUInt32BE(height, 4)
   ihdr.writeUInt8(8, 8)
   ihdr.writeUInt8(2, 9)
   const actl = Buffer.alloc(8)
-  actl.writeUInt32BE(colours.length, 0) // num_frames; num_plays 0 = forever
+  actl.writeUInt32BE(frames.length, 0) // num_frames; num_plays 0 = forever
   let sequence = 0
   const chunks: Buffer[] = [chunk('IHDR', ihdr), chunk('acTL', actl)]
-  colours.forEach((colour, i) => {
+  frames.forEach((frame, i) => {
+    const spec = 'colour' in frame ? frame : { colour: frame }
+    const pixels = solidIdat(spec.region?.width ?? width, spec.region?.height ?? height, spec.colour)
     if (i === 0 && !defaultImage) {
-      chunks.push(fctl(sequence++, width, height), chunk('IDAT', solidIdat(width, height, colour)))
+      chunks.push(fctl(sequence++, width, height, spec), chunk('IDAT', pixels))
       return
     }
     if (i === 0) chunks.push(chunk('IDAT', solidIdat(width, height, defaultImage!)))
-    chunks.push(fctl(sequence++, width, height))
+    chunks.push(fctl(sequence++, width, height, spec))
     const seq = Buffer.alloc(4)
     seq.writeUInt32BE(sequence++)
-    chunks.push(chunk('fdAT', Buffer.concat([seq, solidIdat(width, height, colour)])))
+    chunks.push(chunk('fdAT', Buffer.concat([seq, pixels])))
   })
   return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks, chunk('IEND', Buffer.alloc(0))]))
 }

@@ -16,7 +16,8 @@ const white = { r: 255, g: 255, b: 255 }
 
 async function judge(bytes: Uint8Array, options: Parameters<typeof buildService>[0] = {}): Promise<Verdict> {
   const { moderate } = await buildService({ gemini, ...options })
-  const res = await moderate({ images: [{ data: toBase64(bytes) }] })
+  // A roomy budget: these tests are about what the model is shown, not about time on a busy CPU.
+  const res = await moderate({ images: [{ data: toBase64(bytes) }], budget_ms: 10_000 })
   expect(res.status).toBe(200)
   return (await res.json()) as Verdict
 }
@@ -33,6 +34,12 @@ describe('an animation is judged by every frame a viewer sees (Node, sharp)', ()
 
   it('an APNG whose default image is its white first frame is judged by its later red frame too', async () => {
     expect(await judge(makeApng([white, white, red]))).toMatchObject({ safe: false, source: 'model', categories: ['violence'] })
+  })
+
+  it('an APNG frame that draws a small red patch over white, then restores it, is seen as browsers compose it', async () => {
+    const patch = { colour: red, region: { x: 20, y: 10, width: 8, height: 8 }, dispose: 2, blend: 1 }
+    const verdict = await judge(makeApng([white, patch, { colour: white, region: { x: 0, y: 0, width: 4, height: 4 } }]))
+    expect(verdict).toMatchObject({ safe: false, source: 'model', categories: ['violence'] })
   })
 
   it('a 100-frame GIF and WebP with white frames where the old sampling looked and red ones between are judged unsafe', async () => {
