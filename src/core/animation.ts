@@ -1,9 +1,9 @@
 import type { ImageType } from './images.js'
 
 /**
- * How many frames an image holds, from its container alone (no decoding): GIF image
- * descriptors, WebP ANMF chunks, the APNG acTL frame count; 1 for anything else. `stopAt`
- * ends the walk early when the caller only needs to know "more than one".
+ * How many images a file holds, from its container alone (no decoding): GIF image descriptors,
+ * WebP ANMF chunks, an APNG's fcTL frames plus its default image when that is not a frame; 1 for
+ * anything else. `stopAt` ends the walk early when the caller only needs to know "more than one".
  */
 export function countFrames(bytes: Uint8Array, type: ImageType, stopAt = Number.POSITIVE_INFINITY): number {
   switch (type) {
@@ -14,16 +14,51 @@ export function countFrames(bytes: Uint8Array, type: ImageType, stopAt = Number.
       if (ascii(bytes, 12, 4) !== 'VP8X' || ((bytes[20] ?? 0) & 0x02) === 0) return 1
       return Math.max(1, webpAnimationFrames(bytes, stopAt))
     case 'image/png': {
-      const actl = pngChunkBeforeData(bytes, 'acTL')
-      return actl === undefined ? 1 : Math.max(1, readU32(bytes, actl))
+      const apng = apngLayout(bytes)
+      return apng ? Math.max(1, apng.frames + (apng.defaultImageIsFrame ? 0 : 1)) : 1
     }
     default:
       return 1
   }
 }
 
-/** Whether an image is an animation: for decoders and pass-throughs that only see the first frame. */
+/**
+ * Whether a viewer sees more than the first image of the file: for decoders and pass-throughs
+ * that only see that one. An APNG whose default image is not a frame counts even with one frame.
+ */
 export const isAnimated = (bytes: Uint8Array, type: ImageType) => countFrames(bytes, type, 2) > 1
+
+export interface ApngLayout {
+  /** fcTL chunks: the frames a browser shows. */
+  frames: number
+  /** The APNG spec: the default image (IDAT) is frame 0 only if the first fcTL precedes it. */
+  defaultImageIsFrame: boolean
+}
+
+/**
+ * The animation in a PNG, walking chunk headers only: undefined for a still (no acTL before the
+ * first IDAT, which is where the spec requires it and where browsers look).
+ */
+export function apngLayout(bytes: Uint8Array): ApngLayout | undefined {
+  let at = 8
+  let animated = false
+  let seenData = false
+  let frames = 0
+  let defaultImageIsFrame = false
+  while (at + 8 <= bytes.length) {
+    const length = readU32(bytes, at)
+    const type = ascii(bytes, at + 4, 4)
+    if (type === 'acTL' && !seenData) animated = true
+    else if (type === 'IDAT' && !seenData) {
+      if (!animated) return undefined
+      seenData = true
+      defaultImageIsFrame = frames > 0
+    } else if (type === 'fcTL') frames++
+    else if (type === 'IEND') break
+    at += 12 + length
+  }
+  return animated ? { frames, defaultImageIsFrame } : undefined
+}
 
 const readU32 = (bytes: Uint8Array, at: number) => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
 const readU32le = (bytes: Uint8Array, at: number) => ((bytes[at + 3]! << 24) | (bytes[at + 2]! << 16) | (bytes[at + 1]! << 8) | bytes[at]!) >>> 0
@@ -63,17 +98,4 @@ function gifFrameCount(bytes: Uint8Array, stopAt: number): number {
     } else break // 0x3b trailer, or something we do not understand: stop counting
   }
   return frames
-}
-
-/** Offset of the data of the first chunk of that type before IDAT, or undefined. */
-function pngChunkBeforeData(bytes: Uint8Array, wanted: string): number | undefined {
-  let at = 8
-  while (at + 8 <= bytes.length) {
-    const length = readU32(bytes, at)
-    const type = ascii(bytes, at + 4, 4)
-    if (type === wanted) return at + 8 + 4 <= bytes.length ? at + 8 : undefined
-    if (type === 'IDAT') return undefined
-    at += 12 + length
-  }
-  return undefined
 }

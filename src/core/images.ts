@@ -20,6 +20,8 @@ export type ProcessedImage =
       resized: boolean
       /** An animation of which only the first frame could be prepared (edge decoders). */
       firstFrameOnly?: boolean
+      /** Frames of an animation that are on no cell of its sheet (more than the sheet holds). */
+      unjudgedFrames?: FrameRange[]
     }
   | { kind: 'too_many_pixels'; width: number; height: number; frames: number }
   | { kind: 'corrupt'; detail: string }
@@ -29,12 +31,18 @@ export type ProcessedImage =
    */
   | { kind: 'undecodable'; width?: number; height?: number }
 
+/** Frames `first` to `last` of an animation, 0-based in file order, both included. */
+export interface FrameRange {
+  first: number
+  last: number
+}
+
 /** Image work that needs a codec: sharp on Node, a WASM codec at the edge. */
 export interface ImageProcessor {
   /**
    * Reads the header first and refuses more than `maxPixels` (all frames together) without
    * decoding; otherwise decodes (which proves the file is whole), downscales to `maxSide`, converts
-   * to a model type if needed, and lays an animation's sampled frames out on one sheet.
+   * to a model type if needed, and lays an animation's frames out on one sheet.
    */
   process(bytes: Uint8Array, type: ImageType, limits: ProcessLimits): Promise<ProcessedImage>
 }
@@ -116,7 +124,9 @@ export async function prepareImage(upload: UploadedImage, limits: ImageLimits, p
       // Passed through as uploaded: whether the model looks past an animation's first frame is
       // not ours to promise, so the verdict may not call it safe.
       return { ok: true, value: { mimeType: type, data: bytes, sha256, ...(isAnimated(bytes, type) ? { firstFrameOnly: true } : {}) } }
-    case 'ready':
-      return { ok: true, value: { mimeType: processed.mimeType, data: processed.data, sha256, ...(processed.firstFrameOnly ? { firstFrameOnly: true } : {}) } }
+    case 'ready': {
+      const { mimeType, data, firstFrameOnly, unjudgedFrames } = processed
+      return { ok: true, value: { mimeType, data, sha256, ...(firstFrameOnly ? { firstFrameOnly } : {}), ...(unjudgedFrames?.length ? { unjudgedFrames } : {}) } }
+    }
   }
 }

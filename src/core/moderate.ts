@@ -13,6 +13,7 @@ import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
 import { checkLocally, type LocalCheck } from './local-check.js'
 import { nfkcBounded } from './local-rules.js'
 import { localVerdict, PARTLY_SCANNED, withLocalBlock, withLocalEvidence } from './local-verdict.js'
+import type { FrameRange } from './images.js'
 import type { ModelClient, ModelImage } from './model.js'
 import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
@@ -26,6 +27,8 @@ export interface ModerationImage extends ModelImage {
   sha256: string
   /** Only the first frame of an animation reaches the model: the verdict cannot be "safe". */
   firstFrameOnly?: boolean
+  /** Frames of an animation the model is not shown: the verdict cannot be "safe" either. */
+  unjudgedFrames?: FrameRange[]
 }
 
 export interface ModerationItem {
@@ -199,7 +202,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? route.client.defaultModel, context)
       : await judgeByModel(route, request, span, context)
     if (verdict.source === 'fallback' && settings.enrichFallback) verdict = withLocalEvidence(verdict, local)
-    if (item.images.some((image) => image.firstFrameOnly)) verdict = withUnjudgedFrames(verdict, policy)
+    verdict = withUnjudgedFrames(verdict, policy, item.images)
     return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
   }
 

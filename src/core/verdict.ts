@@ -27,6 +27,8 @@ export const verdictSchema = z.object({
   fallback_reason: fallbackReasonSchema.optional(),
   // Extra facts a client may act on: model_safety_block, local_block_list, image_not_judged, ...
   signals: z.array(z.string()).optional(),
+  // With the frames_not_judged signal: which frames of which image (0-based, in request order) no one judged.
+  unjudged_frames: z.array(z.object({ image: z.number().int(), first: z.number().int(), last: z.number().int() })).optional(),
   // The embedded classifier's scores (0..1) for the categories it knows, whenever it read the text.
   local_scores: z.record(z.string(), z.number().min(0).max(1)).optional(),
   policy: z.string(),

@@ -1,3 +1,4 @@
+import type { ModerationImage } from './moderate.js'
 import type { Policy } from './policy.js'
 import { strictestAction, type FallbackReason, type Judgement, type Verdict, type VerdictSource } from './verdict.js'
 
@@ -43,15 +44,21 @@ export function conservativeVerdict(reason: FallbackReason, model: string, ctx: 
 }
 
 /**
- * A verdict on an animation of which the model saw only the first frame: the rest was not
- * judged, so it is never safe and gets at least the policy's failure action.
+ * A verdict on an item with animation frames the model did not see: only the first frame (edge
+ * decoders), or more frames than a sheet holds. What was not judged is never safe: at least the
+ * policy's failure action, a signal, and for a sheet the frames it left off. Unchanged otherwise.
  */
-export function withUnjudgedFrames(verdict: Verdict, policy: Policy): Verdict {
+export function withUnjudgedFrames(verdict: Verdict, policy: Policy, images: readonly ModerationImage[]): Verdict {
+  const firstFrameOnly = images.some((image) => image.firstFrameOnly)
+  const unjudged = images.flatMap((image, index) => (image.unjudgedFrames ?? []).map((range) => ({ image: index, ...range })))
+  if (!firstFrameOnly && unjudged.length === 0) return verdict
+  const signals = [...(firstFrameOnly ? ['animation_first_frame_only'] : []), ...(unjudged.length ? ['frames_not_judged'] : [])]
   return {
     ...verdict,
     safe: false,
     action: strictestAction(verdict.action, policy.onFailure),
-    signals: [...new Set([...(verdict.signals ?? []), 'animation_first_frame_only'])],
+    signals: [...new Set([...(verdict.signals ?? []), ...signals])],
+    ...(unjudged.length ? { unjudged_frames: unjudged } : {}),
   }
 }
 

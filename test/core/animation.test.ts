@@ -1,7 +1,7 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { countFrames, isAnimated } from '../../src/core/animation.js'
-import { makeAnimation, makeImage } from '../helpers/images.js'
+import { apngLayout, countFrames, isAnimated } from '../../src/core/animation.js'
+import { makeAnimation, makeApng, makeImage } from '../helpers/images.js'
 
 const red = { r: 255, g: 0, b: 0 }
 const blue = { r: 0, g: 0, b: 255 }
@@ -20,13 +20,17 @@ describe('isAnimated, from the container alone', () => {
     expect(isAnimated(gif, 'image/gif')).toBe(true)
   })
 
-  it('sees a still PNG as a still, and an acTL chunk as animation', async () => {
-    const png = await makeImage('png', 20, 10)
-    expect(isAnimated(png, 'image/png')).toBe(false)
-    // Insert an acTL chunk right after IHDR (8 + 25 bytes).
-    const actl = new Uint8Array([0, 0, 0, 8, 0x61, 0x63, 0x54, 0x4c, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0])
-    const apng = new Uint8Array([...png.subarray(0, 33), ...actl, ...png.subarray(33)])
-    expect(isAnimated(apng, 'image/png')).toBe(true)
+  it('sees a still PNG as a still, and an APNG with more than one frame as animation', async () => {
+    expect(isAnimated(await makeImage('png', 20, 10), 'image/png')).toBe(false)
+    expect(isAnimated(makeApng([red, blue]), 'image/png')).toBe(true)
+    expect(isAnimated(makeApng([red]), 'image/png')).toBe(false)
+  })
+
+  it('sees an APNG whose default image is not a frame as animation, even with one frame', () => {
+    const hidden = makeApng([red], { defaultImage: blue })
+    expect(isAnimated(hidden, 'image/png')).toBe(true)
+    expect(apngLayout(hidden)).toEqual({ frames: 1, defaultImageIsFrame: false })
+    expect(apngLayout(makeApng([red, blue]))).toEqual({ frames: 2, defaultImageIsFrame: true })
   })
 
   it('does not throw on truncated input', () => {
@@ -39,6 +43,9 @@ describe('isAnimated, from the container alone', () => {
     expect(countFrames(await makeAnimation('gif', three), 'image/gif')).toBe(3)
     expect(countFrames(await makeAnimation('webp', three), 'image/webp')).toBe(3)
     expect(countFrames(await makeImage('png', 4, 4), 'image/png')).toBe(1)
+    expect(countFrames(makeApng(three), 'image/png')).toBe(3)
+    // Its default image is decoded too, by decoders that ignore animation: it counts for the pixel cap.
+    expect(countFrames(makeApng(three, { defaultImage: blue }), 'image/png')).toBe(4)
     expect(countFrames(await makeImage('jpeg', 4, 4), 'image/jpeg')).toBe(1)
   })
 })

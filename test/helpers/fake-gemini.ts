@@ -68,13 +68,15 @@ export interface GeminiRequestBody {
   }
 }
 
+export type ReplyFunction = (request: RecordedRequest) => FakeReply | Promise<FakeReply>
+
 export interface FakeGeminiOptions {
   /** Answer 400 to MINIMAL thinking (any wire) for these models, as some newer Flash models do. */
   rejectMinimalFor?: string[]
   /** Chat completions: answer 400 to response_format json_schema for these models, as some gateways do. */
   rejectJsonSchemaFor?: string[]
-  /** Used when nothing is scripted. */
-  defaultReply?: FakeReply | ((request: RecordedRequest) => FakeReply)
+  /** Used when nothing is scripted; a function may look at the request (and take its time, e.g. to decode images). */
+  defaultReply?: FakeReply | ReplyFunction
 }
 
 export interface FakeGemini {
@@ -82,7 +84,7 @@ export interface FakeGemini {
   requests: RecordedRequest[]
   /** Queue replies for the next calls, in order. */
   script(...replies: FakeReply[]): void
-  setDefault(reply: FakeReply | ((request: RecordedRequest) => FakeReply)): void
+  setDefault(reply: FakeReply | ReplyFunction): void
   /** Forget recorded requests and scripted replies; back to the default reply. */
   reset(): void
   close(): Promise<void>
@@ -146,7 +148,7 @@ export async function startFakeGemini({ rejectMinimalFor = [], rejectJsonSchemaF
     requests.push(recorded)
     const refusal = refuse(recorded, task)
     if (refusal) return sendJson(res, 400, refusal)
-    const reply = queue.shift() ?? (typeof fallback === 'function' ? fallback(recorded) : fallback!)
+    const reply = queue.shift() ?? (typeof fallback === 'function' ? await fallback(recorded) : fallback!)
     await answer(res, reply, recorded, task?.taskUUID ?? '')
   })
 

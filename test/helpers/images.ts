@@ -84,13 +84,89 @@ export function heicBrandOnly(): Uint8Array<ArrayBuffer> {
 export const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
 export const toDataUrl = (bytes: Uint8Array, mime: string) => `data:${mime};base64,${toBase64(bytes)}`
 
-/** An animated GIF or WebP whose frames are solid colours, in order. */
+/**
+ * An animated GIF or WebP whose frames are solid colours, in order. The encoders merge equal
+ * consecutive frames; `numbered` keeps every frame in the file by blacking out pixel i of frame i.
+ */
 export async function makeAnimation(
   format: 'gif' | 'webp',
   colours: { r: number; g: number; b: number }[],
   width = 40,
   height = 30,
+  { numbered = false } = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const frames = await Promise.all(colours.map((background) => sharp({ create: { width, height, channels: 3, background } }).png().toBuffer()))
+  const frames = await Promise.all(
+    colours.map(({ r, g, b }, i) => {
+      const raw = Buffer.from(Array.from({ length: width * height }, () => [r, g, b]).flat())
+      if (numbered) raw.fill(0, i * 3, i * 3 + 3)
+      return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer()
+    }),
+  )
   return new Uint8Array(await sharp(frames, { join: { animated: true } }).toFormat(format).toBuffer())
+}
+
+type Colour = { r: number; g: number; b: number }
+
+/** The zlib stream of a width x height truecolour image in one colour (filter byte 0 per row). */
+function solidIdat(width: number, height: number, { r, g, b }: Colour): Buffer {
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())])
+  return deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))
+}
+
+/** A frame of `makeApng`: a colour over a region (the whole canvas unless given), how it is drawn and cleared. */
+export interface ApngFrameSpec {
+  colour: Colour
+  region?: { x: number; y: number; width: number; height: number }
+  /** 0 none, 1 clear to transparent, 2 restore the previous canvas. */
+  dispose?: number
+  /** 0 replace, 1 draw over. */
+  blend?: number
+}
+
+function fctl(sequence: number, width: number, height: number, { region, dispose = 0, blend = 0 }: ApngFrameSpec): Buffer {
+  const data = Buffer.alloc(26)
+  data.writeUInt32BE(sequence, 0)
+  data.writeUInt32BE(region?.width ?? width, 4)
+  data.writeUInt32BE(region?.height ?? height, 8)
+  data.writeUInt32BE(region?.x ?? 0, 12)
+  data.writeUInt32BE(region?.y ?? 0, 16)
+  data.writeUInt16BE(10, 20) // delay 10/100 s
+  data.writeUInt16BE(100, 22)
+  data.writeUInt8(dispose, 24)
+  data.writeUInt8(blend, 25)
+  return chunk('fcTL', data)
+}
+
+/**
+ * An APNG assembled chunk by chunk, each frame one solid colour over the whole canvas. With
+ * `defaultImage`, the IDAT is that colour and comes before the first fcTL: the spec's "default
+ * image is not part of the animation", shown only by decoders that ignore animation.
+ */
+export function makeApng(
+  frames: (Colour | ApngFrameSpec)[],
+  { defaultImage, width = 40, height = 30 }: { defaultImage?: Colour; width?: number; height?: number } = {},
+): Uint8Array<ArrayBuffer> {
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.writeUInt8(8, 8)
+  ihdr.writeUInt8(2, 9)
+  const actl = Buffer.alloc(8)
+  actl.writeUInt32BE(frames.length, 0) // num_frames; num_plays 0 = forever
+  let sequence = 0
+  const chunks: Buffer[] = [chunk('IHDR', ihdr), chunk('acTL', actl)]
+  frames.forEach((frame, i) => {
+    const spec = 'colour' in frame ? frame : { colour: frame }
+    const pixels = solidIdat(spec.region?.width ?? width, spec.region?.height ?? height, spec.colour)
+    if (i === 0 && !defaultImage) {
+      chunks.push(fctl(sequence++, width, height, spec), chunk('IDAT', pixels))
+      return
+    }
+    if (i === 0) chunks.push(chunk('IDAT', solidIdat(width, height, defaultImage!)))
+    chunks.push(fctl(sequence++, width, height, spec))
+    const seq = Buffer.alloc(4)
+    seq.writeUInt32BE(sequence++)
+    chunks.push(chunk('fdAT', Buffer.concat([seq, pixels])))
+  })
+  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks, chunk('IEND', Buffer.alloc(0))]))
 }

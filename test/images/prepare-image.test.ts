@@ -2,7 +2,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { sniffImageType } from '../../src/core/images.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
-import { heicImage, makeAnimation, makeImage, toBase64 } from '../helpers/images.js'
+import { heicImage, makeAnimation, makeApng, makeImage, toBase64 } from '../helpers/images.js'
 import { buildService } from '../helpers/service.js'
 
 const gemini = useFakeGemini()
@@ -75,13 +75,14 @@ describe('image preparation before the model call', () => {
     expect(gemini.requests).toHaveLength(1)
   })
 
-  it('judges an animation by a sheet of its frames, not the first frame alone', async () => {
+  it('judges an animation (GIF, WebP, APNG) by a sheet of its frames, not the first frame alone', async () => {
     const red = { r: 255, g: 0, b: 0 }
     const green = { r: 0, g: 255, b: 0 }
     const blue = { r: 0, g: 0, b: 255 }
-    for (const format of ['gif', 'webp'] as const) {
+    for (const format of ['gif', 'webp', 'apng'] as const) {
       const { moderate } = await buildService({ gemini })
-      expect((await moderate({ images: [{ data: toBase64(await makeAnimation(format, [red, green, blue])) }] })).status).toBe(200)
+      const animation = format === 'apng' ? makeApng([red, green, blue]) : await makeAnimation(format, [red, green, blue])
+      expect((await moderate({ images: [{ data: toBase64(animation) }] })).status).toBe(200)
       const sent = await sentImage()
       expect(sent.mimeType).toBe('image/webp')
       expect(sent.meta.pages ?? 1).toBe(1)
@@ -100,5 +101,8 @@ describe('image preparation before the model call', () => {
     const res = await moderate({ images: [{ data: toBase64(await makeAnimation('gif', frames)) }] })
     expect(res.status).toBe(422)
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/40x30 pixels x 3 frames; the limit is 3000 pixels/)
+    // An APNG's frames, and its default image when that is not one of them, which libvips decodes.
+    const apng = await moderate({ images: [{ data: toBase64(makeApng(frames.slice(0, 2), { defaultImage: frames[2] })) }] })
+    expect(((await apng.json()) as { error: { message: string } }).error.message).toMatch(/40x30 pixels x 3 frames/)
   })
 })
