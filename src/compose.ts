@@ -94,7 +94,9 @@ export function composeApp({
   for (const [provider, client] of Object.entries(clients)) {
     const breaker = createCircuitBreaker({
       clock,
-      failureThreshold: config.MODERATION_BREAKER_FAILURES,
+      failureRate: config.MODERATION_BREAKER_FAILURE_RATE,
+      minCalls: config.MODERATION_BREAKER_MIN_CALLS,
+      windowMs: config.MODERATION_BREAKER_WINDOW_MS,
       cooldownMs: config.MODERATION_BREAKER_COOLDOWN_MS,
       onChange: (state) => {
         telemetry.recordCircuit(state, provider)

@@ -9,12 +9,16 @@ const fresh = () => `overload ${++counter}-${Date.now()}`
 const verdictOf = async (res: Response) => (await res.json()) as { source: string; fallback_reason?: string; safe: boolean; action: string }
 
 describe('overload and failing models', () => {
-  it('opens the circuit after consecutive upstream failures: answers circuit_open without calling the model, then probes and closes', async () => {
+  it('opens the circuit when the model fails at the configured rate over the minimum calls: answers circuit_open without calling the model, then probes and closes', async () => {
     let skew = 0
     const clock = { now: () => systemClock.now() + skew, timer: systemClock.timer }
-    const { moderate, app } = await buildService({ gemini, clock, env: { MODERATION_BREAKER_FAILURES: '3', MODERATION_BREAKER_COOLDOWN_MS: '10000' } })
+    const env = { MODERATION_BREAKER_MIN_CALLS: '4', MODERATION_BREAKER_FAILURE_RATE: '0.5', MODERATION_BREAKER_COOLDOWN_MS: '10000' }
+    const { moderate, app } = await buildService({ gemini, clock, env })
     gemini.setDefault({ status: 500 })
     for (let i = 0; i < 3; i++) expect((await verdictOf(await moderate({ text: fresh() }))).fallback_reason).toBe('upstream_error')
+    // Three failures are fewer calls than the minimum: no verdict on the model yet.
+    expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
+    expect((await verdictOf(await moderate({ text: fresh() }))).fallback_reason).toBe('upstream_error')
     expect(await (await app.request('/readyz')).json()).toMatchObject({ status: 'ready', circuit: 'open' })
     const calls = gemini.requests.length
     const refused = await verdictOf(await moderate({ text: fresh() }))
