@@ -1,5 +1,13 @@
 import type { Clock } from './ports.js'
 
+/** Why a call's signal aborted: its deadline came; `deadline` is when the abort was due, to tell how late it fired. */
+export class BudgetExhausted extends Error {
+  override name = 'BudgetExhausted'
+  constructor(readonly deadline: number) {
+    super('latency budget exhausted')
+  }
+}
+
 interface Entry<T> {
   promise: Promise<T>
   controller: AbortController
@@ -57,7 +65,7 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
 
   function abortAt(deadline: number, controller: AbortController): () => void {
     const timer = clock.timer(deadline - clock.now())
-    void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
+    void timer.promise.then(() => controller.abort(new BudgetExhausted(deadline)))
     return timer.cancel
   }
 }
@@ -71,7 +79,7 @@ export function createUnsharedCalls<T>(clock: Clock): SharedCalls<T> {
     join(_key, deadline, start) {
       const controller = new AbortController()
       const timer = clock.timer(deadline - clock.now())
-      void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
+      void timer.promise.then(() => controller.abort(new BudgetExhausted(deadline)))
       const promise = start(controller.signal)
       promise.then(timer.cancel, timer.cancel)
       return promise

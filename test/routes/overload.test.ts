@@ -30,6 +30,33 @@ describe('overload and failing models', () => {
     expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
   })
 
+  it('keeps the circuit closed when a healthy model\'s answers are late only because the process was busy', async () => {
+    const budget = 1_000
+    const burst = 20
+    const { moderate, app } = await buildService({ gemini, env: { MODERATION_BREAKER_MIN_CALLS: '10' } })
+    let arrived = 0
+    let allArrived!: () => void
+    const everyCallOut = new Promise<void>((resolve) => (allArrived = resolve))
+    // The model answers every call at once, as soon as the whole burst has reached it.
+    gemini.setDefault(() => {
+      if (++arrived === burst) allArrived()
+      return { after: everyCallOut, then: { verdict: { safe: true, categories: [], confidence: 0.97 } } }
+    })
+    const responses = Array.from({ length: burst }, () => moderate({ text: fresh(), budget_ms: budget }))
+    await everyCallOut
+    // A CPU-bound stretch longer than the budget: the answers wait unread while the deadlines pass.
+    const until = performance.now() + budget + 200
+    while (performance.now() < until) {
+      // busy
+    }
+    const reasons = await Promise.all(responses.map(async (res) => (await verdictOf(await res)).fallback_reason))
+    // Enough timeouts to open the circuit, had they been held against the model.
+    expect(reasons.filter((reason) => reason === 'timeout').length).toBeGreaterThanOrEqual(10)
+    expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
+    gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.97 } })
+    expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ source: 'model', safe: true })
+  })
+
   it('answers overloaded when no model-call slot frees up before the budget ends', async () => {
     const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_MODEL_CALLS: '1' } })
     gemini.setDefault({ hang: true })
