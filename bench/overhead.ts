@@ -76,7 +76,7 @@ const uniqueText = () => `bench ${process.pid} message ${seq++}: what a lovely d
 // --- Set up: fake Gemini, the real app on a real port, the adapter alone ----------------------------
 const fake = await startFakeGemini()
 // The breaker stays closed: the expiry series measures timeouts, not the circuit answering at once.
-const config = parseConfig({ GEMINI_API_KEY: 'bench', GEMINI_BASE_URL: fake.url, LOG_LEVEL: 'silent', MODERATION_BREAKER_FAILURES: '1000000' })
+const config = parseConfig({ GEMINI_API_KEY: 'bench', GEMINI_BASE_URL: fake.url, LOG_LEVEL: 'silent', MODERATION_BREAKER_MIN_CALLS: '1000000' })
 const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
 const { app } = composeApp({ config, policies, images: createSharpImageProcessor(), logger: createJsonLogger({ level: 'silent' }) })
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })

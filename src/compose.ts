@@ -99,13 +99,18 @@ export function composeApp({
       })
     }
   }
+  if (config.MODERATION_BREAKER_FAILURES !== undefined) {
+    logger.warn('MODERATION_BREAKER_FAILURES is no longer read: the circuit opens on a failure rate; set MODERATION_BREAKER_MIN_CALLS and MODERATION_BREAKER_FAILURE_RATE instead')
+  }
   const telemetry = createTelemetry(telemetryOptions)
   // One breaker per provider: one failing API does not pause the others.
   const providers: Record<string, ModelRoute> = {}
   for (const [provider, client] of Object.entries(clients)) {
     const breaker = createCircuitBreaker({
       clock,
-      failureThreshold: config.MODERATION_BREAKER_FAILURES,
+      failureRate: config.MODERATION_BREAKER_FAILURE_RATE,
+      minCalls: config.MODERATION_BREAKER_MIN_CALLS,
+      windowMs: config.MODERATION_BREAKER_WINDOW_MS,
       cooldownMs: config.MODERATION_BREAKER_COOLDOWN_MS,
       onChange: (state) => {
         telemetry.recordCircuit(state, provider)

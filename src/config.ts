@@ -87,10 +87,17 @@ export const configSchema = z.object({
   MODERATION_MAX_MODEL_CALLS: positiveInt(64),
   // Requests in flight beyond which the HTTP layer answers 503 with Retry-After.
   MODERATION_MAX_IN_FLIGHT: positiveInt(512),
-  // The circuit opens after this many consecutive upstream failures or timeouts...
-  MODERATION_BREAKER_FAILURES: positiveInt(5),
+  // The circuit opens when, over the last MODERATION_BREAKER_WINDOW_MS, at least
+  // MODERATION_BREAKER_MIN_CALLS calls were judged and MODERATION_BREAKER_FAILURE_RATE of them
+  // were the model's failures...
+  MODERATION_BREAKER_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+  MODERATION_BREAKER_MIN_CALLS: positiveInt(10),
+  MODERATION_BREAKER_WINDOW_MS: positiveInt(10_000),
   // ...and lets one probe call through after this long.
   MODERATION_BREAKER_COOLDOWN_MS: positiveInt(10_000),
+  // Read until issue 12 (consecutive failures): now only warned about at start (compose.ts), so
+  // an upgrade with it still set keeps running.
+  MODERATION_BREAKER_FAILURES: z.string().optional(),
   // Hedged requests (off when unset): a second model call when the first is slower than this.
   MODERATION_HEDGE_AFTER_MS: z.coerce.number().int().positive().optional(),
   MODERATION_CACHE_MAX_ENTRIES: positiveInt(10_000),

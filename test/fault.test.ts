@@ -43,7 +43,9 @@ describe('fault mix: every failure the model can produce, under concurrency', ()
     const random = mulberry32(42)
     const { moderate, app, logs } = await buildService({
       gemini,
-      env: { MODERATION_BREAKER_FAILURES: '5', MODERATION_BREAKER_COOLDOWN_MS: '100', MODERATION_MAX_MODEL_CALLS: '16' },
+      // About 4 in 10 of the mix are the model's failures (hangs, resets, 429s, 500s, some slow
+      // answers); the rate is set below that so the storm opens the circuit.
+      env: { MODERATION_BREAKER_MIN_CALLS: '10', MODERATION_BREAKER_FAILURE_RATE: '0.25', MODERATION_BREAKER_COOLDOWN_MS: '100', MODERATION_MAX_MODEL_CALLS: '16' },
     })
     const budget = 300
     const margin = 150

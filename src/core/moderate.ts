@@ -5,6 +5,7 @@ import { verdictCacheKey } from './cache-key.js'
 import { hedged } from './hedge.js'
 import { detectPromptInjection } from './injection-detector.js'
 import type { Admission } from './admission.js'
+import { createCallBlame } from './call-blame.js'
 import type { CallLimiter } from './call-limiter.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { beforeDeadline } from './deadline.js'
@@ -64,7 +65,7 @@ export interface ModeratorDeps {
    * one request may not use another's I/O, and the cache shares judgements instead.
    */
   shareModelCalls?: boolean
-  /** Opens after consecutive upstream failures: calls are refused at once (`circuit_open`). */
+  /** Opens when too many of the model's recent calls failed: calls are refused at once (`circuit_open`). */
   breaker?: CircuitBreaker
   /**
    * Every configured provider's client and breaker, by name, for policies that pick one
@@ -128,6 +129,8 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   // What the local checks found in a text under a policy version, for repeated content (the
   // cache-hit path): the lists, the classifier and the injection detector run once per text.
   const localFacts = new LRUCache<string, LocalFacts>({ max: 10_000 })
+  // Which failed calls were the model's fault, for the breakers.
+  const blame = createCallBlame({ clock })
 
   function localFactsFor(policy: Policy, text: string | undefined, textSha256: string | undefined): LocalFacts {
     const compute = (): LocalFacts => {
@@ -271,7 +274,9 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         breaker?.cancel()
         return OVERLOADED
       }
+      // Timed from here: the wait for a slot is not the model's time.
       const began = clock.now()
+      const timing = blame.start(signal)
       const attempt = (attemptSignal: AbortSignal) =>
         judgeWithModel(client, telemetry, clock, parent, { policy, model: modelId, text: item.text, images: item.images, signal: attemptSignal })
       let outcome: ModelOutcome
@@ -286,8 +291,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         slot?.()
       }
       if (outcome.kind === 'judged') callTimes.record(client, clock.now() - began)
-      // An answer, even a nonsensical one, shows the model is up; errors, 429s and timeouts do not.
-      breaker?.record(outcome.kind === 'judged' || outcome.reason === 'invalid_output' ? 'success' : 'failure')
+      breaker?.record(timing.outcomeOf(outcome))
       // Only model judgements are cached; a fallback never is. The write is not awaited: the
       // verdict does not wait for the cache.
       if (outcome.kind === 'judged') {

@@ -4,6 +4,14 @@ import type { Clock } from './ports.js'
 // answer due at the deadline goes out before the abort's work (error objects, socket teardown).
 const ABORT_AFTER_DEADLINE_MS = 1
 
+/** Why a call's signal aborted: its deadline came; `deadline` is when the abort was due, to tell how late it fired. */
+export class BudgetExhausted extends Error {
+  override name = 'BudgetExhausted'
+  constructor(readonly deadline: number) {
+    super('latency budget exhausted')
+  }
+}
+
 interface Entry<T> {
   promise: Promise<T>
   controller: AbortController
@@ -57,8 +65,9 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
   }
 
   function abortAt(deadline: number, controller: AbortController): () => void {
-    const timer = clock.timer(deadline + ABORT_AFTER_DEADLINE_MS - clock.now())
-    void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
+    const due = deadline + ABORT_AFTER_DEADLINE_MS
+    const timer = clock.timer(due - clock.now())
+    void timer.promise.then(() => controller.abort(new BudgetExhausted(due)))
     return timer.cancel
   }
 }
@@ -71,8 +80,9 @@ export function createUnsharedCalls<T>(clock: Clock): SharedCalls<T> {
   return {
     join(_key, deadline, start) {
       const controller = new AbortController()
-      const timer = clock.timer(deadline + ABORT_AFTER_DEADLINE_MS - clock.now())
-      void timer.promise.then(() => controller.abort(new Error('latency budget exhausted')))
+      const due = deadline + ABORT_AFTER_DEADLINE_MS
+      const timer = clock.timer(due - clock.now())
+      void timer.promise.then(() => controller.abort(new BudgetExhausted(due)))
       const promise = start(controller.signal, () => deadline)
       promise.then(timer.cancel, timer.cancel)
       return promise

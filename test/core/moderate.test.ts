@@ -63,7 +63,7 @@ it('keys the cache on the text itself when no digest is passed in', async () => 
 it('counts a model call that throws (an adapter bug) for the breaker, so a probe never leaves it stuck half-open', async () => {
   let skew = 0
   const clock = { now: () => systemClock.now() + skew, timer: systemClock.timer }
-  const breaker = createCircuitBreaker({ clock, failureThreshold: 1, cooldownMs: 1_000 })
+  const breaker = createCircuitBreaker({ clock, minCalls: 1, cooldownMs: 1_000 })
   const throwing = { system: 'test', defaultModel: 'm', generate: async (): Promise<never> => { throw new Error('adapter bug') } }
   const { moderate } = createModerator({ model: throwing, cache: createLruVerdictCache(), clock, telemetry: createTelemetry(), logger: silentLogger, breaker })
   const policy = (await shippedPolicies()).get('default')!

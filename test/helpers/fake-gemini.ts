@@ -15,6 +15,8 @@ export type FakeReply =
   | { finishReason: string; categories?: string[]; text?: string }
   | { hang: true }
   | { delayMs: number; then: FakeReply }
+  /** Answers when `after` settles (in-process tests: hold answers until every call has arrived). */
+  | { after: Promise<unknown>; then: FakeReply }
   /** Closes the connection without an answer. */
   | { drop: true }
   | { safetyBlock: true; categories?: string[] }
@@ -212,6 +214,11 @@ async function answer(res: ServerResponse, reply: FakeReply, request: RecordedRe
     if (res.destroyed) return
     return answer(res, reply.then, request, taskUUID)
   }
+  if ('after' in reply) {
+    await reply.after
+    if (res.destroyed) return
+    return answer(res, reply.then, request, taskUUID)
+  }
   if ('hang' in reply) return // never answers; the client aborts or the server closes
   if ('drop' in reply) {
     res.socket?.destroy()
@@ -249,7 +256,7 @@ async function answer(res: ServerResponse, reply: FakeReply, request: RecordedRe
   })
 }
 
-type Rendered = Exclude<FakeReply, { delayMs: number } | { hang: true } | { drop: true }>
+type Rendered = Exclude<FakeReply, { delayMs: number } | { after: Promise<unknown> } | { hang: true } | { drop: true }>
 
 /**
  * What a scripted answer says, on any wire: refused by a safety filter, or text, with `finish`

@@ -9,12 +9,16 @@ const fresh = () => `overload ${++counter}-${Date.now()}`
 const verdictOf = async (res: Response) => (await res.json()) as { source: string; fallback_reason?: string; safe: boolean; action: string }
 
 describe('overload and failing models', () => {
-  it('opens the circuit after consecutive upstream failures: answers circuit_open without calling the model, then probes and closes', async () => {
+  it('opens the circuit when the model fails at the configured rate over the minimum calls: answers circuit_open without calling the model, then probes and closes', async () => {
     let skew = 0
     const clock = { now: () => systemClock.now() + skew, timer: systemClock.timer }
-    const { moderate, app } = await buildService({ gemini, clock, env: { MODERATION_BREAKER_FAILURES: '3', MODERATION_BREAKER_COOLDOWN_MS: '10000' } })
+    const env = { MODERATION_BREAKER_MIN_CALLS: '4', MODERATION_BREAKER_FAILURE_RATE: '0.5', MODERATION_BREAKER_COOLDOWN_MS: '10000' }
+    const { moderate, app } = await buildService({ gemini, clock, env })
     gemini.setDefault({ status: 500 })
     for (let i = 0; i < 3; i++) expect((await verdictOf(await moderate({ text: fresh() }))).fallback_reason).toBe('upstream_error')
+    // Three failures are fewer calls than the minimum: no verdict on the model yet.
+    expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
+    expect((await verdictOf(await moderate({ text: fresh() }))).fallback_reason).toBe('upstream_error')
     expect(await (await app.request('/readyz')).json()).toMatchObject({ status: 'ready', circuit: 'open' })
     const calls = gemini.requests.length
     const refused = await verdictOf(await moderate({ text: fresh() }))
@@ -24,6 +28,33 @@ describe('overload and failing models', () => {
     gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.99 } })
     expect((await verdictOf(await moderate({ text: fresh() }))).source).toBe('model')
     expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
+  })
+
+  it('keeps the circuit closed when a healthy model\'s answers are late only because the process was busy', async () => {
+    const budget = 1_000
+    const burst = 20
+    const { moderate, app } = await buildService({ gemini, env: { MODERATION_BREAKER_MIN_CALLS: '10' } })
+    let arrived = 0
+    let allArrived!: () => void
+    const everyCallOut = new Promise<void>((resolve) => (allArrived = resolve))
+    // The model answers every call at once, as soon as the whole burst has reached it.
+    gemini.setDefault(() => {
+      if (++arrived === burst) allArrived()
+      return { after: everyCallOut, then: { verdict: { safe: true, categories: [], confidence: 0.97 } } }
+    })
+    const responses = Array.from({ length: burst }, () => moderate({ text: fresh(), budget_ms: budget }))
+    await everyCallOut
+    // A CPU-bound stretch longer than the budget: the answers wait unread while the deadlines pass.
+    const until = performance.now() + budget + 200
+    while (performance.now() < until) {
+      // busy
+    }
+    const reasons = await Promise.all(responses.map(async (res) => (await verdictOf(await res)).fallback_reason))
+    // Enough timeouts to open the circuit, had they been held against the model.
+    expect(reasons.filter((reason) => reason === 'timeout').length).toBeGreaterThanOrEqual(10)
+    expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
+    gemini.setDefault({ verdict: { safe: true, categories: [], confidence: 0.97 } })
+    expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ source: 'model', safe: true })
   })
 
   it('answers overloaded when no model-call slot frees up before the budget ends', async () => {

@@ -115,8 +115,8 @@ describe.each(PROVIDERS)('through %s', (provider) => {
     expect(sent(provider, fake.requests[2]!.raw).level).toBe(instead)
   })
 
-  it('opens its own circuit after consecutive failures', async () => {
-    const { moderate, app } = await buildService({ gemini: fake, provider, env: { MODERATION_BREAKER_FAILURES: '2' } })
+  it('opens its own circuit when its calls fail', async () => {
+    const { moderate, app } = await buildService({ gemini: fake, provider, env: { MODERATION_BREAKER_MIN_CALLS: '2' } })
     fake.setDefault({ status: 500 })
     for (let i = 0; i < 2; i++) await moderate({ text: fresh() })
     expect((await verdictOf(await moderate({ text: fresh() }))).fallback_reason).toBe('circuit_open')
