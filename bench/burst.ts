@@ -26,7 +26,7 @@ interface Reply {
   body: string
 }
 
-function post(url: string, body: string, agent: Agent): Promise<Reply> {
+export function post(url: string, body: string, agent: Agent): Promise<Reply> {
   const started = performance.now()
   return new Promise((resolve) => {
     const req = httpRequest(`${url}/v1/moderate`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {

@@ -4,6 +4,7 @@ import { ConfigError, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
 import { createAdmission } from './core/admission.js'
+import { createBackgroundQueue } from './core/background-queue.js'
 import { createCallLimiter } from './core/call-limiter.js'
 import { createCircuitBreaker } from './core/circuit-breaker.js'
 import { checkClassifierThresholds } from './core/local-check.js'
@@ -136,6 +137,7 @@ export function composeApp({
     limiter,
     hedgeAfterMs: config.MODERATION_HEDGE_AFTER_MS,
     admission: nextTurn ? createAdmission({ clock, defer: nextTurn }) : undefined,
+    abortLater: nextTurn ? createBackgroundQueue({ clock, defer: nextTurn }) : undefined,
   })
   if (config.MODERATION_FETCH_IMAGE_URLS && !createImageFetcher) throw new ConfigError('MODERATION_FETCH_IMAGE_URLS is not supported on this runtime')
   const imageFetcher = config.MODERATION_FETCH_IMAGE_URLS ? createImageFetcher?.(config.MODERATION_FETCH_ALLOWED_HOSTS) : undefined

@@ -70,6 +70,9 @@ export const configSchema = z.object({
   MODERATION_REQUEST_TIMEOUT_MS: positiveInt(30_000),
   // On SIGTERM (Node): how long in-flight requests and pending deliveries get before exit.
   MODERATION_SHUTDOWN_GRACE_MS: positiveInt(15_000),
+  // Node: synthetic requests through the whole pipeline (against an in-process fake model)
+  // before listening, so the first real ones do not pay for compiling it; 0 skips.
+  MODERATION_WARMUP_REQUESTS: z.coerce.number().int().min(0).max(10_000).default(200),
   MODERATION_MAX_BODY_BYTES: positiveInt(10 * MIB),
   MODERATION_MAX_BUDGET_MS: positiveInt(10_000),
   MODERATION_MAX_TEXT_CHARS: positiveInt(50_000),

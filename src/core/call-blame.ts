@@ -47,7 +47,8 @@ export function createCallBlame({ clock, minModelMs = MIN_MODEL_MS, maxLagMs = M
       const sentAt = clock.now()
       let dueAt: number | undefined
       const onAbort = () => {
-        const firedAt = clock.now()
+        // When the deadline timer fired, not when the abort ran (it may wait in the background).
+        const firedAt = signal.reason instanceof BudgetExhausted ? signal.reason.firedAt : clock.now()
         dueAt = signal.reason instanceof BudgetExhausted ? signal.reason.deadline : firedAt
         if (firedAt - dueAt > maxLagMs) busyUntil = Math.max(busyUntil, firedAt)
       }

@@ -78,6 +78,8 @@ export interface ModeratorDeps {
   hedgeAfterMs?: number
   /** Runs pipelines a slice of CPU at a time so deadlines fire on time in a burst (Node). */
   admission?: Admission
+  /** Where aborts of calls past their deadline run: after the answers (Node: a background queue). */
+  abortLater?: (abort: () => void) => void
 }
 
 /** One way to reach a model: its client, and the breaker that stops calling it when it fails. */
@@ -117,12 +119,12 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, providers = {}, limiter, hedgeAfterMs, admission } = deps
+  const { model, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, providers = {}, limiter, hedgeAfterMs, admission, abortLater } = deps
   const defaultRoute: ModelRoute | undefined = model ? { client: model, breaker } : undefined
   // A policy's own provider (checked at start to be configured), or the default.
   const routeFor = (policy: Policy): ModelRoute | undefined => (policy.provider ? providers[policy.provider] : defaultRoute)
   // Concurrent identical requests share one model call (keyed like the cache).
-  const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock) : createUnsharedCalls<ModelOutcome>(clock)
+  const sharedCalls = shareModelCalls ? createSharedCalls<ModelOutcome>(clock, { abortLater }) : createUnsharedCalls<ModelOutcome>(clock, { abortLater })
   // Whether each call in flight is still queued for a model-call slot.
   const callPhases = new WeakMap<Promise<ModelOutcome>, { waitingForSlot: boolean }>()
   const callTimes = createCallTimes()

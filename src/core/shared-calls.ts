@@ -4,11 +4,34 @@ import type { Clock } from './ports.js'
 // answer due at the deadline goes out before the abort's work (error objects, socket teardown).
 const ABORT_AFTER_DEADLINE_MS = 1
 
-/** Why a call's signal aborted: its deadline came; `deadline` is when the abort was due, to tell how late it fired. */
+/**
+ * Why a call's signal aborted: its deadline came. `deadline` is when the abort was due and
+ * `firedAt` when its timer fired, to tell how late the event loop was (call-blame.ts); the abort
+ * itself may run later still, in the background.
+ */
 export class BudgetExhausted extends Error {
   override name = 'BudgetExhausted'
-  constructor(readonly deadline: number) {
+  constructor(
+    readonly deadline: number,
+    readonly firedAt: number,
+  ) {
     super('latency budget exhausted')
+  }
+}
+
+export interface SharedCallsOptions {
+  /** Where aborts run: in the background (core/background-queue.ts) so answers go first; at once by default. */
+  abortLater?: (abort: () => void) => void
+}
+
+/** The abort of a call whose deadline came, without a stack trace (nobody reads it; it costs). */
+function exhausted(clock: Clock, due: number): BudgetExhausted {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new BudgetExhausted(due, clock.now())
+  } finally {
+    Error.stackTraceLimit = limit
   }
 }
 
@@ -36,7 +59,7 @@ export interface SharedCalls<T> {
  * const calls = createSharedCalls<ModelOutcome>(clock)
  * const outcome = await calls.join(cacheKey, deadline, (signal) => judge(signal))
  */
-export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
+export function createSharedCalls<T>(clock: Clock, { abortLater = (abort) => abort() }: SharedCallsOptions = {}): SharedCalls<T> {
   const entries = new Map<string, Entry<T>>()
 
   return {
@@ -67,7 +90,10 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
   function abortAt(deadline: number, controller: AbortController): () => void {
     const due = deadline + ABORT_AFTER_DEADLINE_MS
     const timer = clock.timer(due - clock.now())
-    void timer.promise.then(() => controller.abort(new BudgetExhausted(due)))
+    void timer.promise.then(() => {
+      const reason = exhausted(clock, due)
+      abortLater(() => controller.abort(reason))
+    })
     return timer.cancel
   }
 }
@@ -76,13 +102,16 @@ export function createSharedCalls<T>(clock: Clock): SharedCalls<T> {
  * The same interface without sharing: every caller gets its own call, aborted at its own
  * deadline. For workerd, where one request may not touch another's timers or fetches.
  */
-export function createUnsharedCalls<T>(clock: Clock): SharedCalls<T> {
+export function createUnsharedCalls<T>(clock: Clock, { abortLater = (abort) => abort() }: SharedCallsOptions = {}): SharedCalls<T> {
   return {
     join(_key, deadline, start) {
       const controller = new AbortController()
       const due = deadline + ABORT_AFTER_DEADLINE_MS
       const timer = clock.timer(due - clock.now())
-      void timer.promise.then(() => controller.abort(new BudgetExhausted(due)))
+      void timer.promise.then(() => {
+        const reason = exhausted(clock, due)
+        abortLater(() => controller.abort(reason))
+      })
       const promise = start(controller.signal, () => deadline)
       promise.then(timer.cancel, timer.cancel)
       return promise

@@ -12,6 +12,7 @@ import { createNodeWebhookTransport } from '../net/node-webhook-transport.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 import { systemClock } from '../core/ports.js'
 import { watchEventLoop } from './event-loop-clock.js'
+import { warmUp } from './warm-up.js'
 
 /**
  * Builds the Node service from an environment: config, policies from disk, sharp, JSON logs.
@@ -28,10 +29,11 @@ export async function compose(env: Record<string, string | undefined>) {
   if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
   let draining = false
   const loop = watchEventLoop({ clock: systemClock })
+  const images = createSharpImageProcessor()
   const { app, deliveries } = composeApp({
     config,
     policies,
-    images: createSharpImageProcessor(),
+    images,
     classifier,
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
@@ -41,5 +43,7 @@ export async function compose(env: Record<string, string | undefined>) {
     arrivedAt: loop.arrivedAt,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
+  const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate })
+  if (warmed.requests > 0) logger.info('warmed up', warmed)
   return { app, deliveries, config, logger, setDraining: () => (draining = true) }
 }

@@ -57,6 +57,20 @@ describe('the Node entry', () => {
     }
   })
 
+  it('warms the whole pipeline up before it listens, without calling the configured model', async () => {
+    const { child, url, lines, exited } = await startEntry({ GEMINI_API_KEY: 'test-key-not-secret', GEMINI_BASE_URL: gemini.url })
+    try {
+      const warmed = lines.findIndex((l) => l.msg === 'warmed up')
+      expect(lines[warmed]).toMatchObject({ requests: 200 })
+      expect(warmed).toBeLessThan(lines.findIndex((l) => l.msg === 'listening'))
+      expect(gemini.requests).toHaveLength(0)
+      expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ status: 'ready', mode: 'gemini' })
+    } finally {
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    }
+  })
+
   it('refuses to start on bad configuration, saying which setting is wrong', async () => {
     const { code, output } = await runToExit({ PORT: 'eighty', MODERATION_MAX_BODY_BYTES: '-1' })
     expect(code).toBe(1)
