@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache'
 import type { Clock, Logger } from './ports.js'
 import { z } from 'zod'
 import { verdictSchema, type Verdict } from './verdict.js'
-import { deliverOnce, retryDelay } from './delivery-attempt.js'
+import { deliverOnce, judgeWithin, retryDelay } from './delivery-attempt.js'
 import type { WebhookKeys } from './webhook-signature.js'
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'delivered', 'failed'])
@@ -78,7 +78,10 @@ export interface DeliveryQueueOptions extends DeliveryOptions {
 
 export interface Submission {
   callbackUrl: string
-  /** Produces the verdict; it already runs under its own latency budget. */
+  /**
+   * Produces the verdict; it already runs under its own latency budget. It holds the content:
+   * the queue lets go of it once it has run, and keeps only the verdict.
+   */
   judge: () => Promise<Verdict>
   /**
    * A retried submission with the same key (already scoped to the client) and the same content
@@ -163,20 +166,16 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     return attempt(job, startedAt)
   }
 
-  async function run(job: Job, submission: Submission): Promise<void> {
+  // Not async, and `judge` goes to judgeWithin alone: no frame that outlives the judging (the
+  // retries can last an hour) holds the closure, and with it the item's content.
+  function run(job: Job, judge: () => Promise<Verdict>): Promise<void> {
     const startedAt = clock.now()
     touch(job, { status: 'running' })
-    const late = clock.timer(judgeTimeoutMs)
-    try {
-      const verdict = await Promise.race([submission.judge(), late.promise.then(() => undefined)])
-      if (!verdict) return finish(job, 'failed', `judging did not finish in ${judgeTimeoutMs} ms`)
-      touch(job, { verdict })
-    } catch (error) {
-      return finish(job, 'failed', `judging failed: ${String(error)}`)
-    } finally {
-      late.cancel()
-    }
-    await attempt(job, startedAt)
+    return judgeWithin(judge, clock, judgeTimeoutMs).then((judged) => {
+      if (!judged.ok) return finish(job, 'failed', judged.error)
+      touch(job, { verdict: judged.verdict })
+      return attempt(job, startedAt)
+    })
   }
 
   return {
@@ -198,7 +197,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       if (submission.owner) owners.set(id, submission.owner)
       if (idempotency) byIdempotencyKey.set(idempotency.key, { jobId: id, fingerprint: idempotency.fingerprint })
       const snapshot = { ...job }
-      void run(job, submission).catch((error: unknown) => finish(job, 'failed', String(error)))
+      void run(job, submission.judge).catch((error: unknown) => finish(job, 'failed', String(error)))
       return { ok: true, job: snapshot, replayed: false }
     },
     get: async (id, owner) => {

@@ -66,8 +66,7 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
     waitUntil: context.waitUntil,
     // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
     idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
-    // Judged in the queue, under the request's budget counted from when judging starts.
-    judge: async () => (await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, { ...context, startedAt: deps.clock.now(), waitUntil: undefined }, item.text)).verdict,
+    judge: judgeLater(deps, prepared === 'late' ? 'late' : prepared.value, context, item.text),
   })
   if (!submission.ok && submission.reason === 'conflict') {
     throw new ApiError('unprocessable_content', `Idempotency-Key ${idempotencyKey} was used for other content; use a new key`)
@@ -75,6 +74,16 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
   if (!submission.ok) throw new ApiError('service_unavailable', 'the delivery queue is full; retry later', { 'Retry-After': '5' })
   c.set('logFields', { ...(prepared === 'late' ? {} : itemLogFields(prepared.value)), job_id: submission.job.id, replayed: submission.replayed })
   return c.json(submission.job, 202, { Location: `/v1/jobs/${submission.job.id}` })
+}
+
+/**
+ * The judging the queue runs, under the request's budget counted from when judging starts. Made
+ * here, apart from the request, so the closure holds the prepared item and nothing else of it
+ * (not the raw upload); the queue drops the closure once it has run.
+ */
+function judgeLater(deps: ModerateRouteDeps, prepared: PreparedItem | 'late', context: ReturnType<typeof requestContext>, text?: string) {
+  const judging = { ...context, waitUntil: undefined }
+  return async () => (await judgePrepared(deps, prepared, { ...judging, startedAt: deps.clock.now() }, text)).verdict
 }
 
 /** What makes two submissions the same: content, policy, budget and callback. */
