@@ -1,6 +1,6 @@
 import { createApp } from './app.js'
 import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
-import { ConfigError, type Config } from './config.js'
+import { ConfigError, webhookMaxPendingPerClient, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
 import { createAdmission } from './core/admission.js'
@@ -156,6 +156,8 @@ export function composeApp({
       keys,
       transport,
       maxPending: config.WEBHOOK_MAX_PENDING,
+      maxPendingPerOwner: webhookMaxPendingPerClient(config),
+      maxJudging: config.WEBHOOK_MAX_JUDGING,
       retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
       onFinished: deliveryFinished,
     })

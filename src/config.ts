@@ -63,6 +63,13 @@ export const configSchema = z.object({
   WEBHOOK_ALLOWED_HOSTS: commaList,
   // Jobs not yet delivered or failed; beyond this, asynchronous submissions get 503.
   WEBHOOK_MAX_PENDING: positiveInt(1000),
+  // The same per client (API key): one client's dead receiver cannot take every place. Unset: a
+  // quarter of WEBHOOK_MAX_PENDING (webhookMaxPendingPerClient). Beyond it, that client gets 429.
+  WEBHOOK_MAX_PENDING_PER_CLIENT: z.coerce.number().int().positive().optional(),
+  // Jobs accepted but not yet judged, which hold their content (images up to
+  // MODERATION_MAX_BODY_BYTES each); beyond this, asynchronous submissions get 503. The default
+  // matches MODERATION_MAX_MODEL_CALLS: more would wait for a model slot anyway.
+  WEBHOOK_MAX_JUDGING: positiveInt(64),
   // Deliveries are retried for this long after submission, then the job is failed.
   WEBHOOK_RETRY_WINDOW_SECONDS: positiveInt(3600),
   // Node: a request (headers and body) slower than this is cut off with 408, so trickling
@@ -117,6 +124,10 @@ export const configSchema = z.object({
 })
 
 export type Config = z.infer<typeof configSchema>
+
+/** WEBHOOK_MAX_PENDING_PER_CLIENT, or a quarter of WEBHOOK_MAX_PENDING when unset. */
+export const webhookMaxPendingPerClient = (config: Config): number =>
+  config.WEBHOOK_MAX_PENDING_PER_CLIENT ?? Math.max(1, Math.floor(config.WEBHOOK_MAX_PENDING / 4))
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

@@ -1,5 +1,6 @@
 import type { AttemptResult, Job, WebhookTransport } from './delivery-queue.js'
 import type { Clock } from './ports.js'
+import type { Verdict } from './verdict.js'
 import { signWebhook, type WebhookKeys } from './webhook-signature.js'
 
 export interface AttemptOptions {
@@ -55,4 +56,21 @@ export interface BackoffOptions {
 export function retryDelay(attempts: number, retryAfterMs: number | undefined, { initialDelayMs, maxDelayMs, random }: BackoffOptions): number {
   const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempts - 1)) * (0.5 + random() * 0.5)
   return Math.max(backoff, retryAfterMs ?? 0)
+}
+
+/**
+ * A job's judging, stopped waiting for at `timeoutMs` (judging has its own budget; this only
+ * catches a judge that never settles). The judge closes over the item's content: callers pass it
+ * here and keep no reference, so once this settles the content can be collected.
+ */
+export async function judgeWithin(judge: () => Promise<Verdict>, clock: Clock, timeoutMs: number): Promise<{ ok: true; verdict: Verdict } | { ok: false; error: string }> {
+  const late = clock.timer(timeoutMs)
+  try {
+    const verdict = await Promise.race([judge(), late.promise.then(() => undefined)])
+    return verdict ? { ok: true, verdict } : { ok: false, error: `judging did not finish in ${timeoutMs} ms` }
+  } catch (error) {
+    return { ok: false, error: `judging failed: ${String(error)}` }
+  } finally {
+    late.cancel()
+  }
 }

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache'
 import type { Clock, Logger } from './ports.js'
 import { z } from 'zod'
 import { verdictSchema, type Verdict } from './verdict.js'
-import { deliverOnce, retryDelay } from './delivery-attempt.js'
+import { deliverOnce, judgeWithin, retryDelay } from './delivery-attempt.js'
 import type { WebhookKeys } from './webhook-signature.js'
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'delivered', 'failed'])
@@ -72,13 +72,20 @@ export const DELIVERY_DEFAULTS = {
 export interface DeliveryQueueOptions extends DeliveryOptions {
   /** Jobs not yet delivered or failed; a full queue refuses new jobs (503), never drops one. */
   maxPending?: number
+  /** The same, per owner: one client's dead receiver cannot take every place. */
+  maxPendingPerOwner?: number
+  /** Jobs not yet judged: they alone hold content (images, text), so they are bounded apart. */
+  maxJudging?: number
   /** Called when a retry is scheduled, with its delay (metrics, tests). */
   onRetry?: (job: Job, delayMs: number) => void
 }
 
 export interface Submission {
   callbackUrl: string
-  /** Produces the verdict; it already runs under its own latency budget. */
+  /**
+   * Produces the verdict; it already runs under its own latency budget. It holds the content:
+   * the queue lets go of it once it has run, and keeps only the verdict.
+   */
   judge: () => Promise<Verdict>
   /**
    * A retried submission with the same key (already scoped to the client) and the same content
@@ -91,7 +98,11 @@ export interface Submission {
   waitUntil?: (promise: Promise<unknown>) => void
 }
 
-export type SubmitResult = { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' | 'conflict' }
+/**
+ * Why a submission was refused: `full` (every place taken), `owner_full` (the submitter's own
+ * places taken), `busy` (too many jobs being judged), `conflict` (idempotency key reused).
+ */
+export type SubmitResult = { ok: true; job: Job; replayed: boolean } | { ok: false; reason: 'full' | 'owner_full' | 'busy' | 'conflict' }
 
 /** Where asynchronous jobs live: in process on Node, a Cloudflare Queue and KV on Workers. */
 export interface DeliveryQueue {
@@ -114,7 +125,7 @@ export interface DeliveryQueue {
  * queue.submit({ callbackUrl, judge: () => moderator.moderate(request) })
  */
 export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueue {
-  const { clock, transport, keys, logger, maxPending = 1000, onFinished, onRetry } = options
+  const { clock, transport, keys, logger, maxPending = 1000, maxPendingPerOwner = maxPending, maxJudging = 64, onFinished, onRetry } = options
   const { retryWindowMs, initialDelayMs, maxDelayMs, attemptTimeoutMs, judgeTimeoutMs, wallClock, random, newId } = { ...DELIVERY_DEFAULTS, ...definedOnly(options) }
   const DAY = 24 * 60 * 60 * 1000
   const pending = new Map<string, Job>()
@@ -123,13 +134,23 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   // Up to 10,000 keys for a day each (README); a key keeps its job's id and content fingerprint.
   const byIdempotencyKey = new LRUCache<string, { jobId: string; fingerprint: string }>({ max: 10_000, ttl: DAY })
   const goneEndpoints = new LRUCache<string, true>({ max: 10_000, ttl: DAY })
+  // Who owns each pending job ('' for none), and how many each owner has pending: not the LRU
+  // above, which may forget a job that has been retrying for an hour.
+  const pendingOwner = new Map<string, string>()
+  const pendingByOwner = new Map<string, number>()
+  let judging = 0
   let idle: (() => void)[] = []
 
   const touch = (job: Job, changes: Partial<Job>) => Object.assign(job, changes, { updated_at: new Date(wallClock()).toISOString() })
 
   function finish(job: Job, status: 'delivered' | 'failed', error?: string) {
+    if (!pending.delete(job.id)) return
     touch(job, { status, ...(error ? { last_error: error } : {}) })
-    pending.delete(job.id)
+    const owner = pendingOwner.get(job.id) ?? ''
+    pendingOwner.delete(job.id)
+    const left = (pendingByOwner.get(owner) ?? 1) - 1
+    if (left > 0) pendingByOwner.set(owner, left)
+    else pendingByOwner.delete(owner)
     finished.set(job.id, job)
     const fields = { job_id: job.id, webhook_id: job.webhook_id, attempts: job.attempts, callback_host: new URL(job.callback_url).host }
     if (status === 'failed') logger.error('webhook delivery failed', { ...fields, error })
@@ -163,20 +184,18 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     return attempt(job, startedAt)
   }
 
-  async function run(job: Job, submission: Submission): Promise<void> {
+  // Not async, and `judge` goes to judgeWithin alone: no frame that outlives the judging (the
+  // retries can last an hour) holds the closure, and with it the item's content.
+  function run(job: Job, judge: () => Promise<Verdict>): Promise<void> {
     const startedAt = clock.now()
     touch(job, { status: 'running' })
-    const late = clock.timer(judgeTimeoutMs)
-    try {
-      const verdict = await Promise.race([submission.judge(), late.promise.then(() => undefined)])
-      if (!verdict) return finish(job, 'failed', `judging did not finish in ${judgeTimeoutMs} ms`)
-      touch(job, { verdict })
-    } catch (error) {
-      return finish(job, 'failed', `judging failed: ${String(error)}`)
-    } finally {
-      late.cancel()
-    }
-    await attempt(job, startedAt)
+    judging++
+    return judgeWithin(judge, clock, judgeTimeoutMs).then((judged) => {
+      judging--
+      if (!judged.ok) return finish(job, 'failed', judged.error)
+      touch(job, { verdict: judged.verdict })
+      return attempt(job, startedAt)
+    })
   }
 
   return {
@@ -190,20 +209,26 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
         // Snapshots: what a caller holds does not change under it.
         return { ok: true, job: { ...existing }, replayed: true }
       }
+      const owner = submission.owner ?? ''
+      // An owner whose share is the whole queue, at its share, finds the queue full.
+      if ((pendingByOwner.get(owner) ?? 0) >= maxPendingPerOwner && maxPendingPerOwner < maxPending) return { ok: false, reason: 'owner_full' }
       if (pending.size >= maxPending) return { ok: false, reason: 'full' }
+      if (judging >= maxJudging) return { ok: false, reason: 'busy' }
       const id = newId()
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
       pending.set(id, job)
+      pendingOwner.set(id, owner)
+      pendingByOwner.set(owner, (pendingByOwner.get(owner) ?? 0) + 1)
       if (submission.owner) owners.set(id, submission.owner)
       if (idempotency) byIdempotencyKey.set(idempotency.key, { jobId: id, fingerprint: idempotency.fingerprint })
       const snapshot = { ...job }
-      void run(job, submission).catch((error: unknown) => finish(job, 'failed', String(error)))
+      void run(job, submission.judge).catch((error: unknown) => finish(job, 'failed', String(error)))
       return { ok: true, job: snapshot, replayed: false }
     },
     get: async (id, owner) => {
       const job = pending.get(id) ?? finished.get(id)
-      if (!job || (owners.get(id) ?? undefined) !== owner) return undefined
+      if (!job || (pendingOwner.get(id) || owners.get(id) || undefined) !== owner) return undefined
       return { ...job }
     },
     pending: () => pending.size,

@@ -35,7 +35,8 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'payload_too_large: body, text, image count or image size over the limit',
   415: 'unsupported_media_type',
   422: 'unprocessable_content: disguised, corrupt or oversized-in-pixels image',
-  503: 'service_unavailable: shutting down, or the delivery queue is full',
+  429: 'rate_limited: with callback_url, this client already has WEBHOOK_MAX_PENDING_PER_CLIENT undelivered jobs (Retry-After)',
+  503: 'service_unavailable: too many requests in progress, shutting down, the delivery queue full, or too many jobs being judged (Retry-After)',
 }
 const bearer = [{ bearer: [] }]
 const queryParam = (name: string, description: string, schema: Record<string, unknown>) => ({ name, in: 'query', required: false, description, schema })
@@ -108,7 +109,7 @@ export function buildOpenApiDocument() {
               description: 'With callback_url: the job, accepted; the verdict is POSTed to the callback, signed (Standard Webhooks)',
               content: json('Job'),
             },
-            ...errors(400, 401, 413, 415, 422, 503),
+            ...errors(400, 401, 413, 415, 422, 429, 503),
           },
         },
       },

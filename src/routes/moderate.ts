@@ -16,6 +16,11 @@ export interface ModerateRouteDeps extends JudgeDeps {
   callbackAllowedHosts: string[]
 }
 
+// What a client over its own share of pending deliveries is told: its places free up only as its
+// own deliveries succeed or fail, which against a failing receiver takes minutes (up to the retry
+// window); asking again a second later would only be refused again.
+const OWNER_FULL_RETRY_AFTER_S = 30
+
 /**
  * POST /v1/moderate: one item, any of the three body forms, a verdict within the budget; with a
  * `callback_url`, 202 at once and the verdict delivered there, signed. GET /v1/jobs/{id}.
@@ -66,15 +71,40 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
     waitUntil: context.waitUntil,
     // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
     idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
-    // Judged in the queue, under the request's budget counted from when judging starts.
-    judge: async () => (await judgePrepared(deps, prepared === 'late' ? 'late' : prepared.value, { ...context, startedAt: deps.clock.now(), waitUntil: undefined }, item.text)).verdict,
+    judge: judgeLater(deps, prepared === 'late' ? 'late' : prepared.value, context, item.text),
   })
-  if (!submission.ok && submission.reason === 'conflict') {
-    throw new ApiError('unprocessable_content', `Idempotency-Key ${idempotencyKey} was used for other content; use a new key`)
-  }
-  if (!submission.ok) throw new ApiError('service_unavailable', 'the delivery queue is full; retry later', { 'Retry-After': '5' })
+  if (!submission.ok) throw refusal(submission.reason, idempotencyKey)
   c.set('logFields', { ...(prepared === 'late' ? {} : itemLogFields(prepared.value)), job_id: submission.job.id, replayed: submission.replayed })
   return c.json(submission.job, 202, { Location: `/v1/jobs/${submission.job.id}` })
+}
+
+/**
+ * The judging the queue runs, under the request's budget counted from when judging starts. Made
+ * here, apart from the request, so the closure holds the prepared item and nothing else of it
+ * (not the raw upload); the queue drops the closure once it has run.
+ */
+function judgeLater(deps: ModerateRouteDeps, prepared: PreparedItem | 'late', context: ReturnType<typeof requestContext>, text?: string) {
+  const judging = { ...context, waitUntil: undefined }
+  return async () => (await judgePrepared(deps, prepared, { ...judging, startedAt: deps.clock.now() }, text)).verdict
+}
+
+/**
+ * Why a submission was not taken. Over its own share is the client's doing (429: back off); a
+ * full queue or too much judging at once is the service's (503), for everyone alike.
+ */
+function refusal(reason: 'full' | 'owner_full' | 'busy' | 'conflict', idempotencyKey?: string): ApiError {
+  switch (reason) {
+    case 'conflict':
+      return new ApiError('unprocessable_content', `Idempotency-Key ${idempotencyKey} was used for other content; use a new key`)
+    case 'owner_full':
+      return new ApiError('rate_limited', 'this client has as many undelivered jobs as it may (WEBHOOK_MAX_PENDING_PER_CLIENT); retry once some are delivered or failed', {
+        'Retry-After': String(OWNER_FULL_RETRY_AFTER_S),
+      })
+    case 'busy':
+      return new ApiError('service_unavailable', 'too many jobs are being judged at once; retry shortly', { 'Retry-After': '1' })
+    case 'full':
+      return new ApiError('service_unavailable', 'the delivery queue is full; retry later', { 'Retry-After': '5' })
+  }
 }
 
 /** What makes two submissions the same: content, policy, budget and callback. */

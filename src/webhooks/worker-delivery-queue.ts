@@ -1,4 +1,4 @@
-import { deliverOnce, retryDelay } from '../core/delivery-attempt.js'
+import { deliverOnce, judgeWithin, retryDelay } from '../core/delivery-attempt.js'
 import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type Submission } from '../core/delivery-queue.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Verdict } from '../core/verdict.js'
@@ -84,17 +84,12 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
     onFinished?.(stored.job)
   }
 
-  async function judgeAndEnqueue(stored: StoredJob, judge: () => Promise<Verdict>) {
-    const late = clock.timer(judgeTimeoutMs)
-    let verdict: Verdict | undefined
-    try {
-      verdict = await Promise.race([judge(), late.promise.then(() => undefined)])
-    } catch (error) {
-      return finish(stored, 'failed', `judging failed: ${String(error)}`)
-    } finally {
-      late.cancel()
-    }
-    if (!verdict) return finish(stored, 'failed', `judging did not finish in ${judgeTimeoutMs} ms`)
+  // `judge` (the content) goes to judgeWithin alone; the message and KV get only the verdict.
+  function judgeAndEnqueue(stored: StoredJob, judge: () => Promise<Verdict>): Promise<void> {
+    return judgeWithin(judge, clock, judgeTimeoutMs).then((judged) => (judged.ok ? enqueue(stored, judged.verdict) : finish(stored, 'failed', judged.error)))
+  }
+
+  async function enqueue(stored: StoredJob, verdict: Verdict) {
     stored.job.verdict = verdict
     stored.job.status = 'running'
     // No KV write here: the message carries the verdict, and the consumer records the outcome.

@@ -12,8 +12,15 @@ const secret = `whsec_${Buffer.from('delivery test secret, 32 bytes!!').toString
 const verdict = { id: 'v1', safe: true, action: 'allow', categories: [], confidence: 0.97, source: 'model', policy: 'default', policy_version: 'x', model: 'm', latency_ms: 5, budget_ms: 800 } as Verdict
 const receiver = await startWebhookReceiver(secret)
 
+/** A verdict the test hands over when it chooses: judging is in progress until then. */
+function deferredVerdict() {
+  let resolve!: (v: Verdict) => void
+  const promise = new Promise<Verdict>((r) => (resolve = r))
+  return { judge: () => promise, judged: () => resolve(verdict) }
+}
+
 /** A queue on a manual clock, real HTTP transport to the receiver, and events to wait for. */
-async function setup(options: { retryWindowMs?: number; maxPending?: number; resolve?: NonNullable<Parameters<typeof createNodeWebhookTransport>[0]>['resolve'] } = {}) {
+async function setup(options: { retryWindowMs?: number; maxPending?: number; maxPendingPerOwner?: number; maxJudging?: number; resolve?: NonNullable<Parameters<typeof createNodeWebhookTransport>[0]>['resolve'] } = {}) {
   receiver.clearAnswers()
   const clock = createManualClock(1_000)
   const finished: ((job: Job) => void)[] = []
@@ -25,6 +32,8 @@ async function setup(options: { retryWindowMs?: number; maxPending?: number; res
     logger: silentLogger,
     retryWindowMs: options.retryWindowMs ?? 60 * 60 * 1000,
     maxPending: options.maxPending,
+    maxPendingPerOwner: options.maxPendingPerOwner,
+    maxJudging: options.maxJudging,
     random: () => 1, // no jitter: delays are exact
     onFinished: (job) => finished.splice(0).forEach((resolve) => resolve(job)),
     onRetry: (_job, delay) => retries.splice(0).forEach((resolve) => resolve(delay)),
@@ -156,6 +165,38 @@ describe('webhook deliveries (real receiver verifying with standardwebhooks, tim
     })
     expect(await queue.submit({ callbackUrl: receiver.url, judge: () => slow })).toEqual({ ok: false, reason: 'full' })
     expect(queue.pending()).toBe(1)
+  })
+
+  it('gives each owner its own share of places: a full owner is refused (owner_full), another is not, and a finished job frees a place', async () => {
+    const { queue, finished } = await setup({ maxPending: 10, maxPendingPerOwner: 2 })
+    const first = deferredVerdict()
+    expect((await queue.submit({ callbackUrl: receiver.url, judge: first.judge, owner: 'a' })).ok).toBe(true)
+    expect((await queue.submit({ callbackUrl: receiver.url, judge: () => new Promise<Verdict>(() => {}), owner: 'a' })).ok).toBe(true)
+    expect(await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict, owner: 'a' })).toEqual({ ok: false, reason: 'owner_full' })
+    const bDelivered = finished()
+    expect((await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict, owner: 'b' })).ok).toBe(true)
+    expect((await bDelivered).status).toBe('delivered')
+    // b's place freed is b's: a is still at its share.
+    expect(await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict, owner: 'a' })).toEqual({ ok: false, reason: 'owner_full' })
+    const aDelivered = finished()
+    first.judged()
+    expect((await aDelivered).status).toBe('delivered')
+    const again = finished()
+    expect((await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict, owner: 'a' })).ok).toBe(true)
+    expect((await again).status).toBe('delivered')
+  })
+
+  it('bounds the jobs being judged, which hold content (busy), and takes new ones once judged', async () => {
+    const { queue, finished } = await setup({ maxJudging: 1 })
+    const first = deferredVerdict()
+    expect((await queue.submit({ callbackUrl: receiver.url, judge: first.judge })).ok).toBe(true)
+    expect(await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict })).toEqual({ ok: false, reason: 'busy' })
+    const done = finished()
+    first.judged()
+    expect((await done).status).toBe('delivered')
+    const again = finished()
+    expect((await queue.submit({ callbackUrl: receiver.url, judge: async () => verdict })).ok).toBe(true)
+    expect((await again).status).toBe('delivered')
   })
 
   it('lets a failed job be submitted again under its Idempotency-Key', async () => {

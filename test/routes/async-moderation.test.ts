@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Job } from '../../src/core/delivery-queue.js'
+import { deadCallbackUrl } from '../helpers/dead-callback.js'
+import { createManualClock } from '../helpers/manual-clock.js'
 import { buildService } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
@@ -101,5 +103,49 @@ describe('POST /v1/moderate with a callback_url', () => {
     expect(full.status).toBe(503)
     expect(full.headers.get('retry-after')).toBe('5')
     expect((await app.request('/v1/jobs/no-such-job')).status).toBe(404)
+  })
+
+  it("gives each client its own share of pending deliveries: one client's dead receiver gets it 429, others still 202", async () => {
+    // Retries wait on a clock that moves only when told: the dead receiver's jobs stay pending.
+    const clock = createManualClock(1_000)
+    const dead = await deadCallbackUrl()
+    // WEBHOOK_MAX_PENDING_PER_CLIENT unset: a quarter of WEBHOOK_MAX_PENDING, 2 here.
+    const { app, deliveries } = await buildService({ clock, env: { ...env, WEBHOOK_MAX_PENDING: '8', MODERATION_API_KEYS: 'alice-key,bob-key' } })
+    const submit = (key: string, callback_url: string) =>
+      app.request('/v1/moderate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ text: fresh(), callback_url }),
+      })
+    expect((await submit('alice-key', dead)).status).toBe(202)
+    expect((await submit('alice-key', dead)).status).toBe(202)
+    const refused = await submit('alice-key', dead)
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('30')
+    expect(await refused.json()).toMatchObject({ error: { code: 'rate_limited', message: expect.stringMatching(/WEBHOOK_MAX_PENDING_PER_CLIENT/) } })
+    expect(deliveries!.pending()).toBe(2)
+    // Bob is not held up by Alice's receiver, and his verdict arrives.
+    const bob = await submit('bob-key', receiver.url)
+    expect(bob.status).toBe(202)
+    const bobJob = (await bob.json()) as Job
+    while (!receiver.received.some((r) => r.id === bobJob.webhook_id)) await receiver.next()
+    // Once Alice's retry window is spent her jobs fail, and her places are hers again.
+    await clock.advance(2 * 60 * 60 * 1000)
+    expect(await deliveries!.drain(1)).toEqual([])
+    expect((await submit('alice-key', receiver.url)).status).toBe(202)
+  })
+
+  it('answers 503 with Retry-After: 1 while WEBHOOK_MAX_JUDGING jobs are being judged (they hold their content)', async () => {
+    const { moderate, deliveries } = await buildService({ gemini, env: { ...env, WEBHOOK_MAX_JUDGING: '1' } })
+    gemini.script({ hang: true })
+    expect((await moderate({ text: fresh(), callback_url: receiver.url })).status).toBe(202)
+    const busy = await moderate({ text: fresh(), callback_url: receiver.url })
+    expect(busy.status).toBe(503)
+    expect(busy.headers.get('retry-after')).toBe('1')
+    expect(await busy.json()).toMatchObject({ error: { code: 'service_unavailable', message: expect.stringMatching(/being judged/) } })
+    // The hung call ends at the budget with the conservative verdict, and judging is open again.
+    expect(await deliveries!.drain(10_000)).toEqual([])
+    expect((await moderate({ text: fresh(), callback_url: receiver.url })).status).toBe(202)
+    expect(await deliveries!.drain(10_000)).toEqual([])
   })
 })
