@@ -8,6 +8,7 @@
  *  C. realistic model: lognormal latency (p50 300 ms, p99 1.5 s), 2% 500s, 1% hangs, budget
  *     800 ms: throughput, latency, fallbacks by reason.
  *  D. hanging model at 256 connections, budget 300 ms: how far past the budget answers come.
+ *  F. bursts of 256 at once on fresh processes, and hostile inputs against /healthz (burst.ts).
  * Peak RSS of the service process (VmHWM). Writes bench/load-results.json.
  * Run: npm run bench [-- --seconds N]
  */
@@ -15,6 +16,7 @@ import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import autocannon from 'autocannon'
+import { burstTable, runBurstBenchmarks } from './burst.js'
 import { children, peakRssMb, service, start, stop, withFake } from './processes.js'
 
 const flag = process.argv.indexOf('--seconds')
@@ -143,6 +145,9 @@ if (IMAGE_REQUESTS > 0) {
   })
 }
 
+// F. Bursts on fresh processes and hostile inputs (issue 12).
+results.bursts = await runBurstBenchmarks()
+
 const r = results as {
   cacheHit: { service: Run; bareNode: Run; bareHono: Run; ratioToNode: number; ratioToHono: number }
   instantModel: { service: Run; directFake: Run; overheadP50: number; overheadP99: number }
@@ -174,6 +179,7 @@ const table = [
   `non-2xx: A ${r.cacheHit.service.non2xx}, B ${r.instantModel.service.non2xx}, C ${r.realistic.non2xx + r.realisticHedged.non2xx}, D ${r.hanging.non2xx}; errors: ${r.cacheHit.service.errors + r.instantModel.service.errors + r.realistic.errors + r.hanging.errors}`,
   `service peak RSS (VmHWM): A+B ${f(results.rssAfterAB as number)} MB, C ${f(r.realistic.peakRssMb)} MB, D ${f(r.hanging.peakRssMb)} MB`,
   ...(results.images ? [imagesLine(results.images as ImagesRun)] : []),
+  burstTable(results.bursts as Awaited<ReturnType<typeof runBurstBenchmarks>>),
 ].join('\n')
 console.log(`\n${table}\n`)
 writeFileSync('bench/load-results.json', `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, seconds: SECONDS, results }, null, 2)}\n`)
