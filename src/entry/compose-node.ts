@@ -7,7 +7,8 @@ import { loadPolicies } from '../core/policy.js'
 import { readPolicyFiles } from './read-policy-files.js'
 import { readTextClassifier } from './read-text-classifier.js'
 import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
-import { createSharpImageProcessor } from '../images/sharp-image-processor.js'
+import { createDecodePool } from '../images/decode-pool.js'
+import { createSharpImageProcessor, decodePoolOptions } from '../images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../net/node-webhook-transport.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 import { systemClock } from '../core/ports.js'
@@ -31,7 +32,8 @@ export async function compose(env: Record<string, string | undefined>) {
   const { app, deliveries } = composeApp({
     config,
     policies,
-    images: createSharpImageProcessor(),
+    // One pool for the process: every request's decodes share libuv's threads.
+    images: createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config, Number(env.UV_THREADPOOL_SIZE) || undefined)) }),
     classifier,
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
