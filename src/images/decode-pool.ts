@@ -108,8 +108,7 @@ export function createDecodePool({ maxDecodes, maxPixels, smallPixels = SMALL_DE
             running++
             runningPixels += job.pixels
             if (!small) runningLarge++
-            Promise.resolve()
-              .then(work)
+            attempt(work)
               .then((value) => resolve({ kind: 'done', value }), reject)
               .finally(() => {
                 running--
@@ -127,5 +126,14 @@ export function createDecodePool({ maxDecodes, maxPixels, smallPixels = SMALL_DE
       })
     },
     stats: () => ({ running, queued: queue.length, runningPixels, started, dropped }),
+  }
+}
+
+/** `work()`, with a synchronous throw turned into a rejection. */
+function attempt<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return work()
+  } catch (error) {
+    return Promise.reject(error)
   }
 }
