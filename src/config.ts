@@ -89,6 +89,11 @@ export const configSchema = z.object({
   // 50 megapixels: a 10000x5000 photo passes, a decompression bomb does not.
   MODERATION_MAX_IMAGE_PIXELS: positiveInt(50_000_000),
   MODERATION_IMAGE_MAX_SIDE: positiveInt(1024),
+  // Node: image decodes running at once (one lane more is kept for images up to 4 megapixels).
+  // Unset: a core is left to the event loop, and at most UV_THREADPOOL_SIZE - 2 (libuv's threads run them).
+  MODERATION_IMAGE_DECODES: z.coerce.number().int().positive().optional(),
+  // Node: pixels being decoded at once, all requests together. Unset: twice MODERATION_MAX_IMAGE_PIXELS.
+  MODERATION_IMAGE_DECODE_PIXELS: z.coerce.number().int().positive().optional(),
   // Fetch http(s) image URLs given to /v1/moderations (SSRF-guarded). Off by default.
   MODERATION_FETCH_IMAGE_URLS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   // Hosts exempt from the private-address refusal when fetching images (tests, private networks).

@@ -30,6 +30,8 @@ export type ProcessedImage =
    * the stock sharp build, a photo too large for the edge's memory): pass it through unscaled.
    */
   | { kind: 'undecodable'; width?: number; height?: number }
+  /** Not decoded, or not to the end: its request stopped needing it (out of time, or answered). */
+  | { kind: 'expired' }
 
 /** Frames `first` to `last` of an animation, 0-based in file order, both included. */
 export interface FrameRange {
@@ -55,6 +57,11 @@ export interface ProcessLimits {
    * (WASM) uses it to pass an image through rather than decode past the deadline.
    */
   remainingMs?: () => number
+  /**
+   * Aborted when the request no longer needs the image: its budget ended, or it was answered (a
+   * sibling image failed). Decoding that has not started then never starts.
+   */
+  signal?: AbortSignal
 }
 
 export interface ImageLimits extends ProcessLimits {
@@ -92,8 +99,10 @@ export async function sniffImageType(bytes: Uint8Array): Promise<{ type?: ImageT
  *
  * @example
  * const checked = await prepareImage({ bytes, label: 'images[0]' }, limits, processor)
+ *
+ * 'late': the processor gave up on it because its request ran out of time or was answered.
  */
-export async function prepareImage(upload: UploadedImage, limits: ImageLimits, processor: ImageProcessor): Promise<Checked<ModerationImage>> {
+export async function prepareImage(upload: UploadedImage, limits: ImageLimits, processor: ImageProcessor): Promise<Checked<ModerationImage> | 'late'> {
   const { bytes, label } = upload
   if (bytes.length === 0) return problem('invalid_request', `${label} is empty`)
   if (bytes.length > limits.maxBytes) {
@@ -107,6 +116,8 @@ export async function prepareImage(upload: UploadedImage, limits: ImageLimits, p
   const processed = await processor.process(bytes, type, limits)
   const sha256 = await sha256Hex(bytes)
   switch (processed.kind) {
+    case 'expired':
+      return 'late'
     case 'too_many_pixels': {
       const frames = processed.frames > 1 ? ` x ${processed.frames} frames` : ''
       return problem(

@@ -7,7 +7,8 @@ import { loadPolicies } from '../core/policy.js'
 import { readPolicyFiles } from './read-policy-files.js'
 import { readTextClassifier } from './read-text-classifier.js'
 import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
-import { createSharpImageProcessor } from '../images/sharp-image-processor.js'
+import { createDecodePool } from '../images/decode-pool.js'
+import { createSharpImageProcessor, decodePoolOptions } from '../images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../net/node-webhook-transport.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 import { systemClock } from '../core/ports.js'
@@ -29,7 +30,8 @@ export async function compose(env: Record<string, string | undefined>) {
   if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
   let draining = false
   const loop = watchEventLoop({ clock: systemClock })
-  const images = createSharpImageProcessor()
+  // One pool for the process: every request's decodes share libuv's threads.
+  const images = createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config, Number(env.UV_THREADPOOL_SIZE) || undefined)) })
   const { app, deliveries } = composeApp({
     config,
     policies,

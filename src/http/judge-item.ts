@@ -77,26 +77,39 @@ export async function prepareItem(deps: JudgeDeps, item: Item, context: RequestC
   }
   if (item.images.length > limits.maxImages) return problem('payload_too_large', `${item.images.length} images; at most ${limits.maxImages} per item`)
 
-  const images = item.images.length === 0 ? [] : await prepareImages(deps, item.images, context)
-  if (images === 'late' || !Array.isArray(images)) return images
-  return { ok: true, value: { text, textSha256: text ? await sha256Hex(text) : undefined, images } }
+  const images = item.images.length === 0 ? { ok: true as const, value: [] } : await prepareImages(deps, item.images, context)
+  if (images === 'late' || !images.ok) return images
+  return { ok: true, value: { text, textSha256: text ? await sha256Hex(text) : undefined, images: images.value } }
 }
 
-/** Images checked and prepared, racing the budget: past it, the answer is the timeout verdict. */
+/**
+ * Images checked and prepared, racing the budget: past it, the answer is the timeout verdict. Once
+ * the answer is known (all ready, one refused, or out of time), decodes not yet started never start.
+ */
 async function prepareImages({ images, limits, clock }: JudgeDeps, uploads: UploadedImage[], context: RequestContext) {
   const deadline = context.startedAt + context.budgetMs
+  const answered = new AbortController()
   const imageLimits = {
     maxBytes: limits.maxImageBytes,
     maxPixels: limits.maxImagePixels,
     maxSide: limits.imageMaxSide,
     remainingMs: () => deadline - clock.now(),
+    signal: answered.signal,
   }
-  const preparing = Promise.all(uploads.map((image) => prepareImage(image, imageLimits, images)))
-  const prepared = await beforeDeadline(preparing, deadline, clock, 'late' as const)
-  if (prepared === 'late') return 'late'
-  const failed = prepared.find((result) => !result.ok)
-  if (failed && !failed.ok) return failed
-  return prepared.flatMap((result) => (result.ok ? [result.value] : []))
+  try {
+    const preparing = allOrFirstRefusal(uploads.map((image) => prepareImage(image, imageLimits, images)))
+    return await beforeDeadline(preparing, deadline, clock, 'late' as const)
+  } finally {
+    answered.abort()
+  }
+}
+
+/** Every image ready, or the first one refused or given up on, as soon as it is: the rest are not waited for. */
+function allOrFirstRefusal(preparing: Promise<Checked<ModerationImage> | 'late'>[]): Promise<Checked<ModerationImage[]> | 'late'> {
+  return new Promise((resolve, reject) => {
+    for (const one of preparing) one.then((result) => (result === 'late' || !result.ok ? resolve(result) : undefined), reject)
+    Promise.all(preparing).then((results) => resolve({ ok: true, value: results.flatMap((result) => (result !== 'late' && result.ok ? [result.value] : [])) }), reject)
+  })
 }
 
 /**

@@ -76,12 +76,22 @@ export function splitApng(bytes: Uint8Array): { width: number; height: number; f
   }
 }
 
+/** How one image's decodes run: sharp's timeout for each, and whether its request gave up on it. */
+export interface DecodeRun {
+  timeout: { seconds: number }
+  stopped: () => boolean
+}
+
+/** Frames of one APNG decoded at once: the image holds one lane of the decode pool, not all of libuv's threads. */
+const FRAMES_AT_ONCE = 2
+
 /**
  * What a browser shows at each frame of an APNG, each fitted into a `side` x `side` raw RGB cell.
  * The canvas is kept at cell size (frames are scaled before they are drawn), so memory stays a
  * few hundred KB per frame whatever the APNG's size; decoding and scaling run in sharp's threadpool.
+ * Throws when the request stops needing the frames (`run.stopped`): the rest are not decoded.
  */
-export async function apngCells(apng: NonNullable<ReturnType<typeof splitApng>>, side: number, maxPixels: number): Promise<Uint8Array[]> {
+export async function apngCells(apng: NonNullable<ReturnType<typeof splitApng>>, side: number, maxPixels: number, run: DecodeRun): Promise<Uint8Array[]> {
   const scale = side / Math.max(apng.width, apng.height)
   const [canvasWidth, canvasHeight] = [Math.max(1, Math.round(apng.width * scale)), Math.max(1, Math.round(apng.height * scale))]
   const canvas = Buffer.alloc(canvasWidth * canvasHeight * 4)
@@ -92,17 +102,17 @@ export async function apngCells(apng: NonNullable<ReturnType<typeof splitApng>>,
     const height = Math.max(1, Math.min(canvasHeight, Math.ceil((frame.y + frame.height) * scale)) - top)
     return { left, top, width, height }
   })
-  // Decoded and scaled in parallel (each at most a cell of RGBA); only drawing is in order.
-  const scaled = await Promise.all(
-    apng.frames.map((frame, i) =>
-      sharp(frame.png, { limitInputPixels: maxPixels, failOn: 'warning' })
-        .resize({ width: regions[i]!.width, height: regions[i]!.height, fit: 'fill' })
-        .toColourspace('srgb')
-        .ensureAlpha()
-        .raw({ depth: 'uchar' })
-        .toBuffer(),
-    ),
-  )
+  // Decoded and scaled a few at a time (each at most a cell of RGBA); only drawing is in order.
+  const scaled = await mapLimited(apng.frames, FRAMES_AT_ONCE, (frame, i) => {
+    if (run.stopped()) throw new Error('the request no longer needs this image')
+    return sharp(frame.png, { limitInputPixels: maxPixels, failOn: 'warning' })
+      .timeout(run.timeout)
+      .resize({ width: regions[i]!.width, height: regions[i]!.height, fit: 'fill' })
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer()
+  })
   const cells: Uint8Array[] = []
   for (const [i, frame] of apng.frames.entries()) {
     const region = regions[i]!
@@ -122,6 +132,20 @@ export async function apngCells(apng: NonNullable<ReturnType<typeof splitApng>>,
     else if (before) writeRegion(canvas, canvasWidth, region, before)
   }
   return cells
+}
+
+/** `work` over `items` with at most `limit` calls pending; the results in order. The first failure fails all. */
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await work(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
 }
 
 /** RGB of RGBA, as sharp's removeAlpha does for GIF and WebP frames. */

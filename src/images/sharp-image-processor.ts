@@ -1,7 +1,10 @@
+import { availableParallelism } from 'node:os'
 import sharp, { type Metadata } from 'sharp'
 import { countFrames } from '../core/animation.js'
-import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage } from '../core/images.js'
-import { apngCells, splitApng } from './apng-frames.js'
+import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage, type ProcessLimits } from '../core/images.js'
+import { apngCells, splitApng, type DecodeRun } from './apng-frames.js'
+import type { Config } from '../config.js'
+import { createDecodePool, type DecodePool, type DecodePoolOptions } from './decode-pool.js'
 import { cellSide, centredInCell, frameSheet, MAX_DECODED_FRAMES } from './frame-sheet.js'
 
 const SHARP_DECODES: Record<ImageType, boolean> = {
@@ -15,18 +18,50 @@ const SHARP_DECODES: Record<ImageType, boolean> = {
   'image/heif': false,
 }
 
+export interface SharpImageProcessorOptions {
+  /** Where decodes wait for a lane; one pool per process, shared by every request. */
+  pool?: DecodePool
+}
+
 /**
- * Image work on Node through sharp (libvips): header-only pixel check, full decode, downscale,
- * and for an animation (GIF, WebP, APNG) one sheet with a cell for every distinct frame.
+ * Decodes running at once by default: each takes sharp.concurrency() cores, and one core is left
+ * to the event loop (two decodes on two cores starved it: a 64x64 image behind a backlog of huge
+ * ones waited 1.5 s, one decode served it in 0.3 s); at most UV_THREADPOOL_SIZE (4) - 2, as
+ * libuv's threads run them, the small-image lane and everything else (header reads, zlib, DNS).
+ */
+export function defaultImageDecodes(uvThreads = 4): number {
+  return Math.max(1, Math.min(Math.floor((availableParallelism() - 1) / sharp.concurrency()), uvThreads - 2))
+}
+
+/**
+ * The decode pool's settings from the configuration.
  *
  * @example
- * const images = createSharpImageProcessor()
+ * const pool = createDecodePool(decodePoolOptions(config, Number(process.env.UV_THREADPOOL_SIZE) || undefined))
  */
-export function createSharpImageProcessor(): ImageProcessor {
+export function decodePoolOptions(config: Pick<Config, 'MODERATION_IMAGE_DECODES' | 'MODERATION_IMAGE_DECODE_PIXELS' | 'MODERATION_MAX_IMAGE_PIXELS'>, uvThreads?: number): DecodePoolOptions {
+  return {
+    maxDecodes: config.MODERATION_IMAGE_DECODES ?? defaultImageDecodes(uvThreads),
+    // Two of the largest images allowed: one can start while another ends.
+    maxPixels: config.MODERATION_IMAGE_DECODE_PIXELS ?? 2 * config.MODERATION_MAX_IMAGE_PIXELS,
+  }
+}
+
+/**
+ * Image work on Node through sharp (libvips): header-only pixel check, full decode, downscale,
+ * and for an animation (GIF, WebP, APNG) one sheet with a cell for every distinct frame. Header
+ * reads run at once; decodes wait for a lane in the pool, and are dropped if their request stops
+ * needing them first.
+ *
+ * @example
+ * const images = createSharpImageProcessor({ pool: createDecodePool({ maxDecodes: 2, maxPixels: 100_000_000 }) })
+ */
+export function createSharpImageProcessor({ pool = createDecodePool({ maxDecodes: defaultImageDecodes(), maxPixels: 100_000_000 }) }: SharpImageProcessorOptions = {}): ImageProcessor {
   // Each image is decoded once; libvips' operation cache would only hold memory.
   sharp.cache(false)
   return {
-    async process(bytes, type, { maxSide, maxPixels }) {
+    async process(bytes, type, limits) {
+      const { maxPixels, remainingMs, signal } = limits
       let meta: Metadata
       try {
         // metadata() parses the header only: a decompression bomb is measured, not decoded.
@@ -41,29 +76,43 @@ export function createSharpImageProcessor(): ImageProcessor {
       if (!width || !height) return { kind: 'corrupt', detail: 'no dimensions in header' }
       if (width * height * frames > maxPixels) return { kind: 'too_many_pixels', width, height, frames }
 
-      try {
-        if (frames > 1) return await animationSheet(bytes, type, frames, maxSide, maxPixels)
-        const resize = Math.max(width, height) > maxSide
-        const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' })
-        if (!resize && MODEL_IMAGE_TYPES.includes(type)) {
-          await image.stats() // decodes every pixel: a truncated or corrupt file fails here
-          return { kind: 'ready', data: bytes, mimeType: type, width, height, resized: false }
-        }
-        const { data, info } = await image
-          .rotate()
-          .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
-          .webp({ quality: 85 })
-          .toBuffer({ resolveWithObject: true })
-        return { kind: 'ready', data: asBytes(data), mimeType: 'image/webp', width: info.width, height: info.height, resized: resize }
-      } catch (error) {
-        return SHARP_DECODES[type] ? { kind: 'corrupt', detail: firstLine(error) } : { kind: 'undecodable' }
-      }
+      const job = { pixels: width * height * Math.min(frames, MAX_DECODED_FRAMES), remainingMs, signal }
+      const decoded = await pool.run(job, () => decode(bytes, type, { width, height, frames }, limits))
+      return decoded.kind === 'done' ? decoded.value : { kind: 'expired' }
     },
   }
 }
 
+/** The pixels of a sound header decoded, within the request's time: the work the pool admits. */
+async function decode(bytes: Uint8Array, type: ImageType, { width, height, frames }: { width: number; height: number; frames: number }, limits: ProcessLimits): Promise<ProcessedImage> {
+  const { maxSide, maxPixels, remainingMs, signal } = limits
+  // libvips cannot be told to stop, but sharp's timeout makes it give up (whole seconds, from
+  // when it opens the image): a decode started just in time ends at most a second after the budget.
+  const timeout = { seconds: remainingMs ? Math.min(3600, Math.max(1, Math.ceil(remainingMs() / 1000))) : 0 }
+  const stopped = () => signal?.aborted === true || (remainingMs !== undefined && remainingMs() <= 0)
+  try {
+    if (frames > 1) return await animationSheet(bytes, type, frames, maxSide, maxPixels, { timeout, stopped })
+    const resize = Math.max(width, height) > maxSide
+    const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' }).timeout(timeout)
+    if (!resize && MODEL_IMAGE_TYPES.includes(type)) {
+      await image.stats() // decodes every pixel: a truncated or corrupt file fails here
+      return { kind: 'ready', data: bytes, mimeType: type, width, height, resized: false }
+    }
+    const { data, info } = await image
+      .rotate()
+      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 85 })
+      .toBuffer({ resolveWithObject: true })
+    return { kind: 'ready', data: asBytes(data), mimeType: 'image/webp', width: info.width, height: info.height, resized: resize }
+  } catch (error) {
+    // Cut off by the timeout, or a frame not started: not proof that the file is corrupt.
+    if (stopped()) return { kind: 'expired' }
+    return SHARP_DECODES[type] ? { kind: 'corrupt', detail: firstLine(error) } : { kind: 'undecodable' }
+  }
+}
+
 /** Every frame (as a browser composes it) fitted into a cell, the cells laid out on one sheet. */
-async function animationSheet(bytes: Uint8Array, type: ImageType, frames: number, maxSide: number, maxPixels: number): Promise<ProcessedImage> {
+async function animationSheet(bytes: Uint8Array, type: ImageType, frames: number, maxSide: number, maxPixels: number, run: DecodeRun): Promise<ProcessedImage> {
   let cells: Uint8Array[]
   let side: number
   if (type === 'image/png') {
@@ -71,7 +120,7 @@ async function animationSheet(bytes: Uint8Array, type: ImageType, frames: number
     if (!apng) return { kind: 'corrupt', detail: 'an animated PNG whose frames cannot be read' }
     frames = apng.frames.length
     side = cellSide(frames, maxSide)
-    cells = await apngCells({ ...apng, frames: apng.frames.slice(0, MAX_DECODED_FRAMES) }, side, maxPixels)
+    cells = await apngCells({ ...apng, frames: apng.frames.slice(0, MAX_DECODED_FRAMES) }, side, maxPixels, run)
   } else {
     // One pass over all pages: libvips composes each GIF/WebP frame on the previous ones, so
     // decoding page n alone would decode pages 0..n again.
@@ -79,6 +128,7 @@ async function animationSheet(bytes: Uint8Array, type: ImageType, frames: number
     // 'contain' on a multi-page image costs ~20x 'inside' in libvips (2.6 s against 0.27 s of CPU
     // for 100 frames of 480x270): frames are scaled here and centred on their cells below.
     const { data, info } = await sharp(bytes, { pages: Math.min(frames, MAX_DECODED_FRAMES), limitInputPixels: maxPixels, failOn: 'warning' })
+      .timeout(run.timeout)
       .resize({ width: side, height: side, fit: 'inside' })
       .removeAlpha()
       .raw()

@@ -7,7 +7,8 @@ import { loadPolicies, type PolicyRegistry } from '../../src/core/policy.js'
 import type { Clock, VerdictCache } from '../../src/core/ports.js'
 import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
 import { createNodeImageFetcher } from '../../src/images/node-image-fetcher.js'
-import { createSharpImageProcessor } from '../../src/images/sharp-image-processor.js'
+import { createDecodePool } from '../../src/images/decode-pool.js'
+import { createSharpImageProcessor, decodePoolOptions } from '../../src/images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
 import type { Readiness } from '../../src/routes/health.js'
@@ -49,7 +50,7 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
   const { app, deliveries } = composeApp({
     config,
     policies: policies ?? (await shippedPolicies()),
-    images: images ?? createSharpImageProcessor(),
+    images: images ?? createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config)) }),
     classifier: readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER),
     providerOptions,
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
