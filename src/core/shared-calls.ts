@@ -40,6 +40,8 @@ interface Entry<T> {
   controller: AbortController
   deadline: number
   cancelTimer: () => void
+  /** Its deadline came: the abort is decided, even while it waits to run in the background. */
+  doomed: boolean
 }
 
 export interface SharedCalls<T> {
@@ -65,18 +67,18 @@ export function createSharedCalls<T>(clock: Clock, { abortLater = (abort) => abo
   return {
     join(key, deadline, start) {
       const existing = entries.get(key)
-      // A call already aborted (its deadline passed) is no use to a newcomer with budget left.
-      if (existing && !existing.controller.signal.aborted) {
+      // A call past its deadline (aborted, or about to be) is no use to a newcomer with budget left.
+      if (existing && !existing.doomed) {
         if (deadline > existing.deadline) {
           existing.cancelTimer()
-          existing.cancelTimer = abortAt(deadline, existing.controller)
+          existing.cancelTimer = abortAt(deadline, existing)
           existing.deadline = deadline
         }
         return existing.promise
       }
-      const controller = new AbortController()
-      const entry = { controller, deadline, cancelTimer: abortAt(deadline, controller) } as Entry<T>
-      entry.promise = start(controller.signal, () => entry.deadline)
+      const entry = { controller: new AbortController(), deadline, doomed: false } as Entry<T>
+      entry.cancelTimer = abortAt(deadline, entry)
+      entry.promise = start(entry.controller.signal, () => entry.deadline)
       entries.set(key, entry)
       const forget = () => {
         entry.cancelTimer()
@@ -87,12 +89,13 @@ export function createSharedCalls<T>(clock: Clock, { abortLater = (abort) => abo
     },
   }
 
-  function abortAt(deadline: number, controller: AbortController): () => void {
+  function abortAt(deadline: number, entry: Entry<T>): () => void {
     const due = deadline + ABORT_AFTER_DEADLINE_MS
     const timer = clock.timer(due - clock.now())
     void timer.promise.then(() => {
+      entry.doomed = true
       const reason = exhausted(clock, due)
-      abortLater(() => controller.abort(reason))
+      abortLater(() => entry.controller.abort(reason))
     })
     return timer.cancel
   }

@@ -48,6 +48,20 @@ describe('shared calls', () => {
     expect(call.signals[1]?.aborted).toBe(false)
   })
 
+  it('does not let a newcomer join a call whose deadline passed while its abort waits in the background', async () => {
+    const clock = createManualClock()
+    const later: (() => void)[] = []
+    const calls = createSharedCalls<string>(clock, { abortLater: (abort) => void later.push(abort) })
+    const call = controllableCall()
+    void calls.join('k', 100, call.start)
+    await clock.advance(101) // the abort is due, but only queued
+    expect(call.signals[0]?.aborted).toBe(false)
+    void calls.join('k', 1_000, call.start)
+    expect(call.signals).toHaveLength(2)
+    for (const abort of later) abort()
+    expect(call.signals.map((signal) => signal.aborted)).toEqual([true, false])
+  })
+
   it('forgets a settled call, so the next join starts again', async () => {
     const { calls, call } = setup(createSharedCalls)
     const first = calls.join('k', 100, call.start)
