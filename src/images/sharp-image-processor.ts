@@ -116,11 +116,13 @@ async function animationSheet(bytes: Uint8Array, type: ImageType, frames: number
   let cells: Uint8Array[]
   let side: number
   if (type === 'image/png') {
-    const apng = splitApng(bytes)
+    const apng = splitApng(bytes, MAX_DECODED_FRAMES)
     if (!apng) return { kind: 'corrupt', detail: 'an animated PNG whose frames cannot be read' }
-    frames = apng.frames.length
+    // A default image that is no frame is what viewers without APNG support show: frame 0 here.
+    frames = apng.total + (apng.defaultImage ? 1 : 0)
     side = cellSide(frames, maxSide)
-    cells = await apngCells({ ...apng, frames: apng.frames.slice(0, MAX_DECODED_FRAMES) }, side, maxPixels, run)
+    cells = await apngCells(apng, side, maxPixels, run)
+    if (apng.defaultImage) cells.unshift(await stillCell(apng.defaultImage, side, maxPixels, run))
   } else {
     // One pass over all pages: libvips composes each GIF/WebP frame on the previous ones, so
     // decoding page n alone would decode pages 0..n again.
@@ -140,6 +142,17 @@ async function animationSheet(bytes: Uint8Array, type: ImageType, frames: number
   }
   const sheet = await frameSheet(cells, side, frames)
   return { kind: 'ready', data: sheet.data, mimeType: 'image/webp', width: sheet.width, height: sheet.height, resized: true, unjudgedFrames: sheet.unjudged }
+}
+
+/** One still image fitted into a `side` x `side` raw RGB cell. */
+async function stillCell(png: Buffer, side: number, maxPixels: number, run: DecodeRun): Promise<Uint8Array> {
+  const { data, info } = await sharp(png, { limitInputPixels: maxPixels, failOn: 'warning' })
+    .timeout(run.timeout)
+    .resize({ width: side, height: side, fit: 'inside' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return centredInCell(asBytes(data), info.width, info.height, side)
 }
 
 const asBytes = (buffer: Buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)

@@ -32,6 +32,21 @@ describe('an animation is judged by every frame a viewer sees (Node, sharp)', ()
     expect(await judge(makeApng([red], { defaultImage: white }))).toMatchObject({ safe: false, source: 'model', categories: ['violence'] })
   })
 
+  it('an APNG whose red default image is no frame, behind white frames, is judged by that default image too (what non-APNG viewers show)', async () => {
+    const verdict = await judge(makeApng([white], { defaultImage: red }))
+    expect(verdict).toMatchObject({ safe: false, source: 'model', categories: ['violence'] })
+  })
+
+  it('an APNG of 100,000 one-pixel frames is answered without building a PNG for each (it stalled the loop 1.6 s)', async () => {
+    const { measureStall } = await import('../helpers/event-loop-stall.js')
+    const many = makeApng(Array.from({ length: 100_000 }, () => white), { width: 1, height: 1 })
+    const { result, stallMs } = await measureStall(() => judge(many))
+    expect(result.safe).toBe(false)
+    // Judged (most frames named unjudged) or out of time on a busy test machine: never safe.
+    if (result.source === 'model') expect(result.signals).toContain('frames_not_judged')
+    expect(stallMs).toBeLessThan(1_000)
+  })
+
   it('an APNG whose default image is its white first frame is judged by its later red frame too', async () => {
     expect(await judge(makeApng([white, white, red]))).toMatchObject({ safe: false, source: 'model', categories: ['violence'] })
   })
