@@ -109,7 +109,7 @@ async function readJson(request: Request, maxImages: number): Promise<Checked<Mo
 async function readMultipart(request: Request, maxImages: number): Promise<Checked<ModerationBody>> {
   const contentType = request.headers.get('content-type') ?? ''
   const boundary = multipartBoundary(contentType)
-  if (!boundary) return problem('invalid_request', 'multipart/form-data needs a boundary parameter of 1 to 70 characters')
+  if (!boundary) return problem('invalid_request', "multipart/form-data needs one boundary parameter of 1 to 70 characters that RFC 2046 allows (letters, digits, space and '()+_,-./:=?)")
   // Read once as bytes: the shape is checked on them before the form parser does any work.
   const bytes = new Uint8Array(await request.arrayBuffer())
   const refusal = checkMultipartShape(bytes, boundary, { maxParts: maxImages + FORM_FIELDS.length + 4, maxHeaderBytes: MAX_PART_HEADER_BYTES })

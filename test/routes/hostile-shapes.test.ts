@@ -93,6 +93,15 @@ describe('absurd body shapes are refused before the parsers do the work', () => 
     expectRefused(answer, 413, 'payload_too_large', /multipart body has more than 12 parts; at most 12/)
   })
 
+  it('400 for a boundary the form parser would read differently (a quoted ; or \\"), before 150k parts are parsed', async () => {
+    for (const quoted of ['a;b', 'a\\"b']) {
+      const real = quoted.replace('\\', '')
+      const body = new TextEncoder().encode(`${Array.from({ length: 150_000 }, () => `--${real}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n`).join('')}--${real}--\r\n`)
+      const answer = await send(post('/v1/moderate', body, `multipart/form-data; boundary="${quoted}"`))
+      expectRefused(answer, 400, 'invalid_request', /boundary/)
+    }
+  })
+
   it('413 for a multipart part with a 1 MB header', async () => {
     const answer = await send(post('/v1/moderate', multipart([part('text', 'hello', `X-Padding: ${'a'.repeat(1_000_000)}\r\n`)]), multipartType))
     expectRefused(answer, 413, 'payload_too_large', /part 1 has a header block over 8192 bytes; at most 8192/)
