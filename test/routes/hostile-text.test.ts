@@ -19,6 +19,9 @@ const HOSTILE: Record<string, string> = {
   'injection keywords back to back': 'ignore all '.repeat(4_545),
   'handles the classifier expands': '@a '.repeat(16_666),
   'one letter': 'a'.repeat(50_000),
+  // The strict policy's e-mail pattern was tried from every position of a run: 5 s.
+  'a run of address characters (strict policy)': 'z' + '.a'.repeat(24_999),
+  'ligatures NFKC turns into an address run (strict policy)': '\uFB03.'.repeat(25_000),
 }
 
 // Generous: the figures before the fix were 300-12,000 ms, after it under 15 ms (bench/README.md).
@@ -29,7 +32,7 @@ describe('hostile text costs milliseconds, not seconds, and every caller is stil
     it(`answers a verdict without stalling the event loop: ${name}`, async () => {
       const { moderate } = await buildService()
       await moderate({ text: 'warm up the path' })
-      const { result, stallMs } = await measureStall(() => moderate({ text }))
+      const { result, stallMs } = await measureStall(() => moderate({ text, policy: name.includes('strict') ? 'strict' : undefined }))
       expect(result.status).toBe(200)
       const verdict = (await result.json()) as Body
       expect(verdict.source).toBe('local')
