@@ -1,3 +1,4 @@
+import { createNoopMeter, ProxyTracerProvider } from '@opentelemetry/api'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import sharp from 'sharp'
@@ -39,7 +40,9 @@ export async function warmUp({ policies, images, classifier, requests, nextTurn 
   const fake = await startCannedGemini()
   try {
     const config = parseConfig({ GEMINI_API_KEY: 'warm-up', GEMINI_BASE_URL: fake.url, LOG_LEVEL: 'silent' })
-    const { app } = composeApp({ config, policies: withoutProviders(policies), images, classifier, logger: silentLogger, nextTurn })
+    // Its own no-op telemetry: synthetic verdicts and model calls must not reach the exporters.
+    const telemetry = { tracer: new ProxyTracerProvider().getTracer('warm-up'), meter: createNoopMeter() }
+    const { app } = composeApp({ config, policies: withoutProviders(policies), images, classifier, logger: silentLogger, nextTurn, telemetry })
     const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer()
     const names = policies.list().map((policy) => policy.name)
     const request = (i: number) => {
