@@ -64,6 +64,12 @@ export function createErrorHandler({ logger }: { logger: Logger }): ErrorHandler
       const code = CODE_FOR_STATUS.get(error.status) ?? (error.status >= 500 ? 'internal_error' : 'invalid_request')
       return errorResponse(c, code, error.message || code)
     }
+    // The client went away mid-request (its body read failed): nobody reads the answer, and it is
+    // no bug of ours to alert on.
+    if (c.req.raw.signal.aborted) {
+      logger.info('client disconnected', { request_id: c.get('requestId'), error: error instanceof Error ? error.message : String(error) })
+      return errorResponse(c, 'invalid_request', 'the request was aborted by the client')
+    }
     logger.error('unhandled error', {
       request_id: c.get('requestId'),
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),

@@ -11,24 +11,16 @@ import { ApiError } from './errors.js'
  */
 export function shedLoad({ maxInFlight = 512 }: { maxInFlight?: number } = {}): MiddlewareHandler<AppEnv> {
   let inFlight = 0
-  return async function shedLoadMiddleware(c, next) {
+  return async function shedLoadMiddleware(_c, next) {
     if (inFlight >= maxInFlight) throw new ApiError('service_unavailable', `over ${maxInFlight} requests in progress; retry shortly`, { 'Retry-After': '1' })
     inFlight++
-    let held = true
-    const release = () => {
-      if (!held) return
-      held = false
-      inFlight--
-    }
-    // A client that went away gives its place back at once, even while its handler still waits
-    // on a body that will never arrive.
-    const signal = c.req.raw.signal
-    signal.addEventListener('abort', release, { once: true })
+    // Held until the work ends, even when the client has gone: the work still runs (to its
+    // budget), and releasing on disconnect let a client keep more than the cap in progress. Every
+    // handler ends: its body read fails when the socket closes, its work ends at its budget.
     try {
       await next()
     } finally {
-      signal.removeEventListener('abort', release)
-      release()
+      inFlight--
     }
   }
 }
