@@ -60,6 +60,13 @@ export interface LocalRules {
   termCount: number
 }
 
+/** Every pattern a policy's lists run over user text, with where it comes from (for checks at start). */
+export function listPatterns(rules: LocalRules): { where: string; pattern: RegExp }[] {
+  const listed = (name: string, matchers: CategoryMatcher[]) =>
+    matchers.flatMap(({ category, patterns }) => patterns.map((pattern) => ({ where: `local.${name}.${category}`, pattern })))
+  return [...listed('block', rules.block), ...listed('review', rules.review), ...(rules.allow ? [{ where: 'local.allow', pattern: rules.allow }] : [])]
+}
+
 export interface LocalResult {
   /** Categories with a clear (block-list) hit. */
   block: string[]
@@ -72,73 +79,36 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 const WORD_START = '(?<![\\p{L}\\p{N}_])'
 const WORD_END = '(?![\\p{L}\\p{N}_])'
 
-export interface CompileOptions {
-  /**
-   * Time each `/.../` pattern on probes and refuse one that backtracks (about 20 ms per policy).
-   * The Worker skips it at run time: its policies were checked this way when they were bundled.
-   */
-  checkPatternSpeed?: boolean
-}
-
-function compileTerms(terms: string[], where: string, { checkPatternSpeed = true }: CompileOptions = {}): RegExp[] {
+function compileTerms(terms: string[], where: string): RegExp[] {
   const phrases = terms.filter((term) => !isRegexTerm(term)).map((term) => escapeRegExp(normalize(term)).replace(/ /g, '\\s+'))
   const patterns: RegExp[] = []
   if (phrases.length > 0) patterns.push(new RegExp(`${WORD_START}(?:${phrases.join('|')})${WORD_END}`, 'iu'))
   for (const term of terms.filter(isRegexTerm)) {
-    let pattern: RegExp
     try {
-      pattern = new RegExp(term.slice(1, -1), 'iu')
+      patterns.push(new RegExp(term.slice(1, -1), 'iu'))
     } catch (error) {
       throw new Error(`${where}: bad pattern ${term}: ${(error as Error).message}`)
     }
-    const slow = checkPatternSpeed ? superLinear(pattern) : undefined
-    if (slow) throw new Error(`${where}: pattern ${term} backtracks: ${slow}; rewrite it without nested or overlapping repeats, tried only where a match can start (e.g. after a lookbehind)`)
-    patterns.push(pattern)
   }
   return patterns
 }
 
-// Shapes that make a backtracking pattern slow: runs of one class of characters, and pairs,
-// with nothing after them that lets the pattern finish.
-const PROBE_UNITS = ['a', '1', ' ', '.', '-', 'a.', '.a', 'a ', 'a-', 'a_', 'a@', 'a1', 'ab', '<a', 'a\n']
-const PROBE_LENGTHS = [16, 24, 512, 8_192]
-// A linear pattern reads 8,192 characters in well under 0.5 ms; a quadratic one takes 50 ms or more.
-const PROBE_LIMIT_MS = 5
-
-/**
- * Why a policy's pattern would be slow on long user text, or undefined. The lists run every
- * pattern over up to 100,000 characters of each text, and JavaScript cannot stop a regular
- * expression once it runs, so a pattern that backtracks is refused at start: it is timed on
- * probes that grow (exponential patterns show at 24 characters, quadratic ones at 8,192).
- */
-function superLinear(pattern: RegExp): string | undefined {
-  for (const length of PROBE_LENGTHS) {
-    for (const unit of PROBE_UNITS) {
-      const probe = unit.repeat(Math.ceil(length / unit.length)).slice(0, length) + '!'
-      const started = performance.now()
-      pattern.test(probe)
-      const ms = performance.now() - started
-      if (ms > PROBE_LIMIT_MS * (length < 512 ? 4 : 1)) return `${Math.round(ms)} ms on ${length} characters of ${JSON.stringify(unit)}`
-    }
-  }
-  return undefined
-}
 
 const isRegexTerm = (term: string) => term.length > 2 && term.startsWith('/') && term.endsWith('/')
 
-function compileLists(lists: Record<string, string[]>, known: string[], listName: string, options: CompileOptions): CategoryMatcher[] {
+function compileLists(lists: Record<string, string[]>, known: string[], listName: string): CategoryMatcher[] {
   return Object.entries(lists).map(([category, terms]) => {
     if (!known.includes(category)) throw new Error(`${listName}.${category}: not a category of this policy`)
-    return { category, patterns: compileTerms(terms, `${listName}.${category}`, options) }
+    return { category, patterns: compileTerms(terms, `${listName}.${category}`) }
   })
 }
 
-export function compileLocalRules(file: LocalRulesFile, categories: string[], options: CompileOptions = {}): LocalRules {
-  const allow = compileTerms(file.allow, 'allow', options)
+export function compileLocalRules(file: LocalRulesFile, categories: string[]): LocalRules {
+  const allow = compileTerms(file.allow, 'allow')
   const termCount = [...Object.values(file.block), ...Object.values(file.review), file.allow].reduce((n, list) => n + list.length, 0)
   return {
-    block: compileLists(file.block, categories, 'block', options),
-    review: compileLists(file.review, categories, 'review', options),
+    block: compileLists(file.block, categories, 'block'),
+    review: compileLists(file.review, categories, 'review'),
     allow: allow.length > 0 ? new RegExp(allow.map((re) => `(?:${re.source})`).join('|'), 'giu') : undefined,
     blockWithoutModel: file.block_without_model,
     classifier: {

@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { sha256Hex } from './hash.js'
 import { PROVIDERS, type Provider } from './model.js'
-import { compileLocalRules, localRulesSchema, type CompileOptions, type LocalRules } from './local-rules.js'
+import { compileLocalRules, localRulesSchema, type LocalRules } from './local-rules.js'
 
 const categoryName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'category names are lower_snake_case')
 const threshold = z.number().min(0).max(1)
@@ -69,7 +69,7 @@ const POLICY_NAME = /^[a-z0-9][a-z0-9_-]*$/
  * @example
  * const policy = await compilePolicy('policies/default.yaml', text)
  */
-export async function compilePolicy(fileName: string, text: string, options: CompileOptions = {}): Promise<Policy> {
+export async function compilePolicy(fileName: string, text: string): Promise<Policy> {
   const name = fileName.replace(/^.*\//, '').replace(/\.ya?ml$/, '')
   if (!POLICY_NAME.test(name)) throw new PolicyError(`${fileName}: policy names are lower-case letters, digits, - and _`)
   let raw: unknown
@@ -87,7 +87,7 @@ export async function compilePolicy(fileName: string, text: string, options: Com
   const categoryNames = Object.keys(file.categories)
   let local: LocalRules
   try {
-    local = compileLocalRules(file.local, categoryNames, options)
+    local = compileLocalRules(file.local, categoryNames)
   } catch (error) {
     throw new PolicyError(`${fileName}: local: ${(error as Error).message}`)
   }
@@ -120,13 +120,13 @@ export interface PolicyRegistry {
  * @example
  * const policies = await loadPolicies({ 'default.yaml': text }, 'default')
  */
-export async function loadPolicies(files: Record<string, string>, defaultName: string, options: CompileOptions = {}): Promise<PolicyRegistry> {
+export async function loadPolicies(files: Record<string, string>, defaultName: string): Promise<PolicyRegistry> {
   const entries = Object.entries(files).filter(([fileName]) => /\.ya?ml$/.test(fileName))
   const errors: string[] = []
   const byName = new Map<string, Policy>()
   for (const [fileName, text] of entries.sort(([a], [b]) => a.localeCompare(b))) {
     try {
-      const policy = await compilePolicy(fileName, text, options)
+      const policy = await compilePolicy(fileName, text)
       if (byName.has(policy.name)) throw new PolicyError(`${fileName}: a policy named "${policy.name}" already exists`)
       byName.set(policy.name, policy)
     } catch (error) {

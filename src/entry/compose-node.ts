@@ -3,7 +3,8 @@ import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
 import { parseConfig } from '../config.js'
 import { useSyncSha256 } from '../core/hash.js'
-import { loadPolicies } from '../core/policy.js'
+import { loadPolicies, PolicyError } from '../core/policy.js'
+import { findSlowPatterns } from './check-pattern-speed.js'
 import { readPolicyFiles } from './read-policy-files.js'
 import { readTextClassifier } from './read-text-classifier.js'
 import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
@@ -25,6 +26,8 @@ export async function compose(env: Record<string, string | undefined>) {
   const logger = createJsonLogger({ level: config.LOG_LEVEL })
   const dir = resolve(config.MODERATION_POLICIES_DIR)
   const policies = await loadPolicies(await readPolicyFiles(dir), config.MODERATION_DEFAULT_POLICY)
+  const slow = await findSlowPatterns(policies)
+  if (slow.length > 0) throw new PolicyError(slow.join('\n'))
   const classifier = readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER)
   if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
   if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')

@@ -52,8 +52,8 @@ export function createWorkerHandler(): WorkerHandler {
   async function buildApp(env: Record<string, unknown>, hostname: string): Promise<Built> {
     const config = parseConfig(stringBindings(env))
     const logger = createJsonLogger({ level: config.LOG_LEVEL })
-    // Their patterns' speed was checked when they were bundled (scripts/bundle-policies.ts): not again per isolate.
-    const policies = await loadPolicies(policyFiles, config.MODERATION_DEFAULT_POLICY, { checkPatternSpeed: false })
+    // Their patterns' speed was checked when they were bundled (scripts/bundle-policies.ts).
+    const policies = await loadPolicies(policyFiles, config.MODERATION_DEFAULT_POLICY)
     if (config.MODERATION_EDGE_CACHE === 'cache-api' && hostname.endsWith('.workers.dev')) {
       logger.warn('the Cache API does nothing on workers.dev: verdicts are shared across isolates only on a route of your zone, or with MODERATION_EDGE_CACHE=kv')
     }

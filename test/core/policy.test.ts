@@ -21,14 +21,6 @@ describe('policies', () => {
     expect(policies.get('default')?.onFailure).toBe('review')
   })
 
-  it('refuses a list pattern that backtracks on long text (quadratic or exponential), naming the file and the pattern', async () => {
-    const withPattern = (pattern: string) => `${minimal}local:\n  review:\n    hate:\n      - '${pattern}'\n`
-    // The pattern the strict policy shipped with: 50,000 characters of ".a" took it 5 s.
-    await expect(compilePolicy('slow.yaml', withPattern('/\\b[\\w.+-]+@[\\w-]+\\.[\\w.]+\\b/'))).rejects.toThrow(/slow\.yaml: .*review\.hate: pattern .* backtracks: \d+ ms on 8192 characters/)
-    await expect(compilePolicy('slow.yaml', withPattern('/(a+)+b/'))).rejects.toThrow(/slow\.yaml: .*backtracks: \d+ ms on 24 characters/)
-    await expect(compilePolicy('fast.yaml', withPattern('/(?<![\\w.+-])[\\w.+-]+@[\\w-]+\\.[\\w.]+\\b/'))).resolves.toBeTruthy()
-  })
-
   it('fills in defaults: 800 ms budget, review on failure, minimal thinking', async () => {
     const policy = await compilePolicy('tiny.yaml', minimal)
     expect(policy).toMatchObject({ name: 'tiny', budgetMs: 800, onFailure: 'review', thinkingLevel: 'minimal' })

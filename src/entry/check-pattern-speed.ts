@@ -1,0 +1,105 @@
+import { Worker } from 'node:worker_threads'
+import { listPatterns } from '../core/local-rules.js'
+import type { PolicyRegistry } from '../core/policy.js'
+
+// A pattern whose probes take longer than this in all is refused, whatever the reason.
+const PATTERN_LIMIT_MS = 1_500
+
+/**
+ * Every policy pattern that would be slow on long user text, as messages naming the policy,
+ * the list and the pattern; empty when all are fine. The lists run each pattern over up to
+ * 100,000 characters of every text, and JavaScript cannot stop a regular expression once it
+ * runs (`strict`'s old e-mail pattern took 5 s on 50,000 characters of ".a"), so a pattern
+ * that backtracks must not start serving. The probes run in a worker thread, which can be
+ * terminated: a pattern still running after 1.5 s is refused, even one exponential enough to
+ * run for ever. Node only (the Worker's policies are checked when they are bundled).
+ *
+ * @example
+ * const slow = await findSlowPatterns(policies)
+ * if (slow.length > 0) throw new ConfigError(slow.join('\n'))
+ */
+export async function findSlowPatterns(policies: PolicyRegistry, limitMs = PATTERN_LIMIT_MS): Promise<string[]> {
+  const patterns = policies.list().flatMap((policy) => listPatterns(policy.local).map(({ where, pattern }) => ({ where: `policy ${policy.name}: ${where}`, pattern })))
+  const problems: string[] = []
+  let next = 0
+  while (next < patterns.length) {
+    const verdicts = await probeInWorker(patterns.slice(next).map(({ pattern }) => ({ source: pattern.source, flags: pattern.flags })), limitMs)
+    for (const verdict of verdicts.done) {
+      const { where, pattern } = patterns[next++]!
+      if (verdict) problems.push(`${where}: pattern /${pattern.source}/ backtracks: ${verdict}; rewrite it without nested or overlapping repeats, tried only where a match can start (e.g. after a lookbehind)`)
+    }
+    if (verdicts.stuck) {
+      const { where, pattern } = patterns[next++]!
+      problems.push(`${where}: pattern /${pattern.source}/ backtracks: its probes did not finish in ${limitMs} ms; rewrite it without nested or overlapping repeats`)
+    }
+  }
+  return problems
+}
+
+/** Probes patterns in order in a worker; stops (and says which got stuck) when one overruns. */
+function probeInWorker(patterns: { source: string; flags: string }[], limitMs: number): Promise<{ done: (string | null)[]; stuck: boolean }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(PROBE_SOURCE, { eval: true, workerData: patterns })
+    const done: (string | null)[] = []
+    let timer: NodeJS.Timeout | undefined
+    const arm = () => {
+      clearTimeout(timer)
+      timer = setTimeout(() => {
+        void worker.terminate()
+        resolve({ done, stuck: true })
+      }, limitMs)
+    }
+    arm()
+    worker.on('message', (verdict: string | null) => {
+      done.push(verdict)
+      if (done.length === patterns.length) {
+        clearTimeout(timer)
+        void worker.terminate()
+        resolve({ done, stuck: false })
+      } else arm()
+    })
+    worker.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+  })
+}
+
+/**
+ * The worker's code, as source (so no build step can rewrite it). Judged by growth, not by a
+ * time alone, so a busy machine does not refuse a good pattern: from 24 characters up, doubled,
+ * a linear pattern takes twice as long and an exponential one thousands of times (refused past
+ * 6 times and 1 ms); from 1,024 to 8,192 characters a linear one takes 8 times as long and a
+ * quadratic one 64 (refused past 20 times and 4 ms). Each time is the best of two runs. The
+ * probes are runs of one class of characters, and pairs, with nothing after them that lets a
+ * pattern finish.
+ */
+const PROBE_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads')
+const units = ['a', '1', ' ', '.', '-', 'a.', '.a', 'a ', 'a-', 'a_', 'a@', 'a1', 'ab', '<a', 'a\\n']
+function best(pattern, text) {
+  let fastest = Infinity
+  for (let run = 0; run < 2 && fastest > 0.5; run++) {
+    const started = performance.now()
+    pattern.test(text)
+    fastest = Math.min(fastest, performance.now() - started)
+  }
+  return fastest
+}
+function verdict(pattern) {
+  for (const unit of units) {
+    const probe = (length) => unit.repeat(Math.ceil(length / unit.length)).slice(0, length) + '!'
+    let previous = best(pattern, probe(24))
+    for (let length = 48; length <= 768; length *= 2) {
+      const time = best(pattern, probe(length))
+      if (time > 50 || (time > 1 && time > 6 * Math.max(previous, 0.01))) return Math.round(time) + ' ms on ' + length + ' characters of ' + JSON.stringify(unit)
+      previous = time
+    }
+    const small = best(pattern, probe(1024))
+    const large = best(pattern, probe(8192))
+    if (large > 4 && large > 20 * Math.max(small, 0.05)) return Math.round(large) + ' ms on 8192 characters of ' + JSON.stringify(unit) + ', ' + Math.round(large / Math.max(small, 0.05)) + ' times its time on 1024'
+  }
+  return null
+}
+for (const { source, flags } of workerData) parentPort.postMessage(verdict(new RegExp(source, flags)))
+`

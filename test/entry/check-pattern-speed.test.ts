@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { compilePolicy, loadPolicies } from '../../src/core/policy.js'
+import { findSlowPatterns } from '../../src/entry/check-pattern-speed.js'
+import { shippedPolicies } from '../helpers/service.js'
+
+const withPattern = (pattern: string) =>
+  `description: test\ncategories:\n  hate:\n    description: hate\n    review_at: 0.5\n    block_at: 0.8\nlocal:\n  review:\n    hate:\n      - '${pattern}'\n`
+
+describe('policy patterns that backtrack are refused at start', () => {
+  it('passes the shipped policies', async () => {
+    expect(await findSlowPatterns(await shippedPolicies())).toEqual([])
+  })
+
+  it('refuses quadratic and exponential patterns, even one that would run for ever, naming the policy, the list and the pattern', async () => {
+    const files = {
+      // The e-mail pattern strict shipped with: 50,000 characters of ".a" took it 5 s.
+      'quadratic.yaml': withPattern('/\\b[\\w.+-]+@[\\w-]+\\.[\\w.]+\\b/'),
+      'exponential.yaml': withPattern('/(a+)+b/'),
+      // Grows by about 1.6 a character: past 48 characters it would not finish for hours.
+      'forever.yaml': withPattern('/^(a|aa)+$/'),
+      'fine.yaml': withPattern('/(?<![\\w.+-])[\\w.+-]+@[\\w-]+\\.[\\w.]+\\b/'),
+    }
+    const started = performance.now()
+    const slow = await findSlowPatterns(await loadPolicies(files, 'fine'))
+    expect(slow).toHaveLength(3)
+    expect(slow[0]).toMatch(/^policy exponential: local\.review\.hate: pattern \/\(a\+\)\+b\/ backtracks/)
+    expect(slow[1]).toMatch(/^policy forever: local\.review\.hate: pattern .* backtracks/)
+    expect(slow[2]).toMatch(/^policy quadratic: local\.review\.hate: pattern .* backtracks: \d+ ms on 8192 characters/)
+    expect(performance.now() - started).toBeLessThan(10_000)
+  })
+
+  it('compiles the policy itself regardless (the check is the entry\'s, before it serves)', async () => {
+    await expect(compilePolicy('quadratic.yaml', withPattern('/\\b[\\w.+-]+@[\\w-]+\\.[\\w.]+\\b/'))).resolves.toBeTruthy()
+  })
+})
