@@ -26,6 +26,9 @@ const MIN_MODEL_MS = 100
 // Node's timers fire a few milliseconds late when the process is idle; a GC pause or a CPU-bound
 // burst makes them tens to hundreds late (measured: 256 requests at once, 300 ms budgets).
 const MAX_LAG_MS = 25
+// 400 invalid argument, 413 too large, 415 unsupported type, 422: about the content. 401, 403 and
+// 404 (a key or a model that does not work) fail every call alike, and count.
+const REFUSALS_OF_CONTENT = new Set([400, 413, 415, 422])
 
 /**
  * Tells the model's failures from ours. Errors, 429s and the provider's own timeouts are the
@@ -59,6 +62,10 @@ export function createCallBlame({ clock, minModelMs = MIN_MODEL_MS, maxLagMs = M
           signal.removeEventListener('abort', onAbort)
           // An answer, even a nonsensical one, shows the model is up.
           if (outcome.kind === 'judged' || outcome.reason === 'invalid_output') return 'success'
+          // The provider refused this request for what it holds (too large, an image it cannot
+          // read): that says nothing of its health, and a client able to craft such content must
+          // not be able to open the circuit for everyone.
+          if (outcome.status !== undefined && REFUSALS_OF_CONTENT.has(outcome.status)) return 'ignored'
           // Errors, a timeout the provider reported itself (we did not abort), and 429s: a spent
           // quota stays spent, and the cool-down is the back-off it asks for.
           if (outcome.reason !== 'timeout' || dueAt === undefined) return 'failure'

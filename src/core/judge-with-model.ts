@@ -10,7 +10,8 @@ import { strictestAction, type FallbackReason, type Judgement } from './verdict.
 
 export type ModelOutcome =
   | { kind: 'judged'; judgement: Judgement }
-  | { kind: 'failed'; reason: FallbackReason; detail: string }
+  /** `status`: the provider's HTTP status, when it answered with an error. */
+  | { kind: 'failed'; reason: FallbackReason; detail: string; status?: number }
 
 export interface JudgeInput {
   policy: Policy
@@ -38,7 +39,7 @@ function systemInstructionFor(policy: Policy): string {
 
 /** Turns a model result into a judgement or a tagged failure; never throws for expected failures. */
 export function interpretModelResult(policy: Policy, result: ModelResult): ModelOutcome {
-  if (result.kind === 'failure') return { kind: 'failed', reason: result.reason, detail: result.detail }
+  if (result.kind === 'failure') return { kind: 'failed', reason: result.reason, detail: result.detail, status: result.status }
   if (result.kind === 'blocked') {
     const categories = result.categories.filter((c) => policy.categoryNames.includes(c))
     // A block we cannot map to a category (PROHIBITED_CONTENT, OTHER) is still unsafe: block.

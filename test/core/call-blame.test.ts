@@ -62,6 +62,11 @@ describe('call blame', () => {
     expect(outcomeOf(failed('rate_limited'))).toBe('failure')
     expect(outcomeOf(failed('timeout'))).toBe('failure') // not aborted by us: the provider gave up
     expect(outcomeOf(failed('invalid_output'))).toBe('success')
+    // A refusal of this request's content (400, 413, ...) is not the model failing; a bad key or model is.
+    expect(outcomeOf({ kind: 'failed', reason: 'upstream_error', detail: 'HTTP 400', status: 400 })).toBe('ignored')
+    expect(outcomeOf({ kind: 'failed', reason: 'upstream_error', detail: 'HTTP 413', status: 413 })).toBe('ignored')
+    expect(outcomeOf({ kind: 'failed', reason: 'upstream_error', detail: 'HTTP 403', status: 403 })).toBe('failure')
+    expect(outcomeOf({ kind: 'failed', reason: 'upstream_error', detail: 'HTTP 503', status: 503 })).toBe('failure')
     expect(outcomeOf({ kind: 'judged', judgement: { safe: true, action: 'allow', categories: [], confidence: 0.9, model: 'm' } })).toBe('success')
   })
 })

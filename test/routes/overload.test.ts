@@ -30,6 +30,13 @@ describe('overload and failing models', () => {
     expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
   })
 
+  it('keeps the circuit closed when the model refuses requests for their content (400, 413): a client cannot open it for everyone', async () => {
+    const { moderate, app } = await buildService({ gemini, env: { MODERATION_BREAKER_MIN_CALLS: '4', MODERATION_BREAKER_FAILURE_RATE: '0.5' } })
+    gemini.setDefault({ status: 400, message: 'Unable to process input image' })
+    for (let i = 0; i < 8; i++) expect(await verdictOf(await moderate({ text: fresh() }))).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error', safe: false })
+    expect(await (await app.request('/readyz')).json()).toMatchObject({ circuit: 'closed' })
+  })
+
   it('keeps the circuit closed when a healthy model\'s answers are late only because the process was busy', async () => {
     const budget = 1_000
     const burst = 20
