@@ -39,7 +39,8 @@ interface Waiter {
  * first timer could fire (issue 12). Here each waiting request gets its own macrotask (so its
  * synchronous work and microtasks finish before the next starts), a turn starts pipelines for at
  * most `sliceMs` before the rest move to the next turn, in order, and a request whose deadline
- * passes while it waits is told at once, so its conservative verdict goes out on time.
+ * passes while it waits is told at once, so its conservative verdict goes out on time; one that
+ * could not start in time even if every pipeline waiting ahead ran back to back is told on arrival.
  *
  * @example
  * const admission = createAdmission({ clock, defer: setImmediate })
@@ -49,6 +50,10 @@ interface Waiter {
 export function createAdmission({ clock, defer, sliceMs = 4, marginMs = 5 }: AdmissionOptions): Admission {
   // When this turn's slice began; undefined until something runs in a turn.
   let sliceStart: number | undefined
+  // When the last pipeline of this slice was started, and what one costs (a moving average of
+  // the time between two starts in one slice: the first's synchronous work).
+  let lastStart: number | undefined
+  let costMs = 0
   let waiting = 0
 
   function startSlice(now: number) {
@@ -56,7 +61,12 @@ export function createAdmission({ clock, defer, sliceMs = 4, marginMs = 5 }: Adm
     sliceStart = now
     // Timers run at the start of the next turn: the slice ends with this one.
     const next = clock.timer(0)
-    void next.promise.then(() => (sliceStart = undefined))
+    void next.promise.then(() => (sliceStart = lastStart = undefined))
+  }
+
+  function started(now: number) {
+    if (lastStart !== undefined) costMs = costMs === 0 ? now - lastStart : 0.8 * costMs + 0.2 * (now - lastStart)
+    lastStart = now
   }
 
   function tryAdmit(waiter: Waiter) {
@@ -67,7 +77,9 @@ export function createAdmission({ clock, defer, sliceMs = 4, marginMs = 5 }: Adm
     waiter.done = true
     waiting--
     waiter.cancelTimer()
-    waiter.resolve(waiter.deadline - now > marginMs)
+    const admitted = waiter.deadline - now > marginMs
+    if (admitted) started(now)
+    waiter.resolve(admitted)
   }
 
   return {
@@ -75,8 +87,13 @@ export function createAdmission({ clock, defer, sliceMs = 4, marginMs = 5 }: Adm
       const now = clock.now()
       if (sliceStart === undefined && waiting === 0) {
         startSlice(now)
+        started(now)
         return true
       }
+      // Shed early: when those ahead cannot all start before this one's deadline even with every
+      // millisecond spent on them, its turn will not come; it is told now, not at the deadline
+      // (in a burst, hundreds of such answers due together delay each other).
+      if (waiting * costMs > deadline - marginMs - now) return Promise.resolve(false)
       waiting++
       return new Promise<boolean>((resolve) => {
         const timer = clock.timer(deadline - marginMs - now)

@@ -99,4 +99,21 @@ describe('admission: pipelines a few milliseconds of CPU at a time', () => {
     expect(loop.deferredCount()).toBe(0)
     expect(admission.enter(1_000)).toBe(true)
   })
+
+  it('tells a request on arrival when those waiting ahead could not all start before its deadline', async () => {
+    const loop = handLoop()
+    const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 100, marginMs: 5 })
+    // Two pipelines of 10 ms each teach it the cost of one.
+    expect(admission.enter(10_000)).toBe(true)
+    const second = admission.enter(10_000)
+    loop.spend(10)
+    await loop.check(10)
+    expect(await second).toBe(true)
+    const ahead = Array.from({ length: 10 }, () => admission.enter(10_000))
+    // 10 waiting at about 10 ms each: 100 ms of work ahead; a 60 ms budget cannot be reached.
+    expect(await admission.enter(loop.clock.now() + 60)).toBe(false)
+    expect(admission.waiting()).toBe(10)
+    await loop.check(0)
+    expect(await Promise.all(ahead)).toEqual(new Array(10).fill(true))
+  })
 })
