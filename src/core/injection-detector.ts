@@ -1,4 +1,4 @@
-import { nfkcBounded, type Normalized } from './local-rules.js'
+import { nfkcBounded, type Normalized } from './nfkc-bounded.js'
 
 /**
  * Spots content that addresses the moderator instead of an audience: orders to ignore the rules

@@ -1,6 +1,8 @@
-import { matchLists, readForRules, type LocalResult, type Normalized } from './local-rules.js'
+import { matchLists, readForRules, type LocalResult } from './local-rules.js'
+import type { Normalized } from './nfkc-bounded.js'
 import type { Policy, PolicyRegistry } from './policy.js'
-import { sampleText, type CategoryThresholds, type TextClassifier } from './text-classifier.js'
+import type { CategoryThresholds, TextClassifier } from './text-classifier.js'
+import { sampleText } from './text-parts.js'
 
 export interface LocalCheck extends LocalResult {
   /** Classifier scores for the categories both it and the policy know; absent when it did not run. */

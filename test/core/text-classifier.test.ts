@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { CLASSIFIER_SCAN_CHARS, encodeTextModel, loadTextClassifier, prepareText, sampleText, sentenceEnds, textFeatures } from '../../src/core/text-classifier.js'
+import { encodeTextModel, loadTextClassifier, prepareText, textFeatures } from '../../src/core/text-classifier.js'
+import { CLASSIFIER_SCAN_CHARS, sampleText, sentenceEnds } from '../../src/core/text-parts.js'
 
 const shipped = loadTextClassifier(readFileSync('models/text-classifier.bin'))
 
