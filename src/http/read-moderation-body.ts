@@ -116,7 +116,10 @@ async function readMultipart(request: Request, maxImages: number): Promise<Check
   if (refusal) return problem('payload_too_large', refusal)
   let form: FormData
   try {
-    form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData()
+    // The parser gets the boundary that was counted, quoted, not the caller's header: read by
+    // other rules (a space after `=`, a parameter without a value), the two differed, and the
+    // count let 150k parts through.
+    form = await new Response(bytes, { headers: { 'content-type': `multipart/form-data; boundary="${boundary}"` } }).formData()
   } catch {
     return problem('invalid_request', 'body is not valid multipart/form-data')
   }
