@@ -54,7 +54,11 @@ export function createAdmission({ clock, defer, sliceMs = 4, marginMs = 5 }: Adm
   // the time between two starts in one slice: the first's synchronous work).
   let lastStart: number | undefined
   let costMs = 0
+  let sampledAt = 0
   let waiting = 0
+  // The cost as last measured, halved for every second since: a burst of heavy requests must not
+  // make a later, lighter one look hopeless.
+  const cost = (now: number) => costMs * 0.5 ** ((now - sampledAt) / 1_000)
 
   function startSlice(now: number) {
     if (sliceStart !== undefined) return
@@ -65,7 +69,10 @@ export function createAdmission({ clock, defer, sliceMs = 4, marginMs = 5 }: Adm
   }
 
   function started(now: number) {
-    if (lastStart !== undefined) costMs = costMs === 0 ? now - lastStart : 0.8 * costMs + 0.2 * (now - lastStart)
+    if (lastStart !== undefined) {
+      costMs = costMs === 0 ? now - lastStart : 0.8 * cost(now) + 0.2 * (now - lastStart)
+      sampledAt = now
+    }
     lastStart = now
   }
 
@@ -93,7 +100,7 @@ export function createAdmission({ clock, defer, sliceMs = 4, marginMs = 5 }: Adm
       // Shed early: when those ahead cannot all start before this one's deadline even with every
       // millisecond spent on them, its turn will not come; it is told now, not at the deadline
       // (in a burst, hundreds of such answers due together delay each other).
-      if (waiting * costMs > deadline - marginMs - now) return Promise.resolve(false)
+      if (waiting * cost(now) > deadline - marginMs - now) return Promise.resolve(false)
       waiting++
       return new Promise<boolean>((resolve) => {
         const timer = clock.timer(deadline - marginMs - now)

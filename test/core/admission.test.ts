@@ -116,4 +116,24 @@ describe('admission: pipelines a few milliseconds of CPU at a time', () => {
     await loop.check(0)
     expect(await Promise.all(ahead)).toEqual(new Array(10).fill(true))
   })
+
+  it('forgets the cost of a past burst: seconds later, the same wait is no longer judged hopeless', async () => {
+    const loop = handLoop()
+    const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 100, marginMs: 5 })
+    expect(admission.enter(10_000)).toBe(true)
+    const second = admission.enter(10_000)
+    loop.spend(10)
+    await loop.check(10) // a pipeline of 10 ms
+    expect(await second).toBe(true)
+    await loop.timers()
+    loop.spend(5_000) // quiet; then a new burst of cheap requests
+    await loop.timers()
+    expect(admission.enter(loop.clock.now() + 10_000)).toBe(true)
+    const ahead = Array.from({ length: 10 }, () => admission.enter(loop.clock.now() + 10_000))
+    // 10 ms a pipeline would make 100 ms of work ahead; five seconds on, it counts for 3 ms.
+    const later = admission.enter(loop.clock.now() + 60)
+    expect(await Promise.race([later, Promise.resolve('still waiting')])).toBe('still waiting')
+    await loop.check(0)
+    expect(await Promise.all([...ahead, later])).toEqual(new Array(11).fill(true))
+  })
 })
