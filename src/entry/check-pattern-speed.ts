@@ -72,11 +72,34 @@ function probeInWorker(patterns: { source: string; flags: string }[], limitMs: n
  * 6 times and 1 ms); from 1,024 to 8,192 characters a linear one takes 8 times as long and a
  * quadratic one 64 (refused past 20 times and 4 ms). Each time is the best of two runs. The
  * probes are runs of one class of characters, and pairs, with nothing after them that lets a
- * pattern finish.
+ * pattern finish; a letter of each common script; and what the pattern itself names: each of its
+ * literal characters repeated, alone and after the literals before it. A heuristic: it catches
+ * the shapes that are easy to write by accident, not every pattern that could backtrack.
  */
 const PROBE_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
-const units = ['a', '1', ' ', '.', '-', 'a.', '.a', 'a ', 'a-', 'a_', 'a@', 'a1', 'ab', '<a', 'a\\n']
+// Runs of one class of characters, pairs, and a letter of each common script.
+const common = ['a', '1', ' ', '.', '-', 'a.', '.a', 'a ', 'a-', 'a_', 'a@', 'a1', 'ab', '<a', 'a\\n',
+  'д', 'λ', '語', 'あ', 'ア', '한', 'ع', 'א', 'क', 'ก', 'é', 'дa', 'λa', '😀']
+// What the pattern itself names: each literal character on its own, and each after the ones
+// before it (\\bk+i+l+l+ backtracks only on "ki" then a run of "l").
+function probesOf(source) {
+  const literals = []
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    if (c === '\\\\') {
+      const next = source[i + 1] ?? ''
+      if (next === 'p' || next === 'P' || next === 'u' || next === 'x') { const close = source.indexOf(next === 'x' ? '' : '}', i); i = close > i ? close : i + 1; continue }
+      if (!/[a-zA-Z0-9]/.test(next)) literals.push(next)
+      i++
+      continue
+    }
+    if (/[\\p{L}\\p{N}@#%&:;,=<>'"\\/ _~-]/u.test(c)) literals.push(c)
+  }
+  const units = [...new Set(literals)].map((unit) => ({ prefix: '', unit }))
+  for (let i = 1; i < literals.length && i < 24; i++) units.push({ prefix: literals.slice(0, i).join(''), unit: literals[i] })
+  return [...common.map((unit) => ({ prefix: '', unit })), ...units]
+}
 function best(pattern, text) {
   let fastest = Infinity
   for (let run = 0; run < 2 && fastest > 0.5; run++) {
@@ -87,17 +110,17 @@ function best(pattern, text) {
   return fastest
 }
 function verdict(pattern) {
-  for (const unit of units) {
-    const probe = (length) => unit.repeat(Math.ceil(length / unit.length)).slice(0, length) + '!'
+  for (const { prefix, unit } of probesOf(pattern.source)) {
+    const probe = (length) => prefix + unit.repeat(Math.ceil(length / unit.length)).slice(0, length) + '!'
     let previous = best(pattern, probe(24))
     for (let length = 48; length <= 768; length *= 2) {
       const time = best(pattern, probe(length))
-      if (time > 50 || (time > 1 && time > 6 * Math.max(previous, 0.01))) return Math.round(time) + ' ms on ' + length + ' characters of ' + JSON.stringify(unit)
+      if (time > 50 || (time > 1 && time > 6 * Math.max(previous, 0.01))) return Math.round(time) + ' ms on ' + JSON.stringify(prefix) + ' and ' + length + ' characters of ' + JSON.stringify(unit)
       previous = time
     }
     const small = best(pattern, probe(1024))
     const large = best(pattern, probe(8192))
-    if (large > 4 && large > 20 * Math.max(small, 0.05)) return Math.round(large) + ' ms on 8192 characters of ' + JSON.stringify(unit) + ', ' + Math.round(large / Math.max(small, 0.05)) + ' times its time on 1024'
+    if (large > 4 && large > 20 * Math.max(small, 0.05)) return Math.round(large) + ' ms on ' + JSON.stringify(prefix) + ' and 8192 characters of ' + JSON.stringify(unit) + ', ' + Math.round(large / Math.max(small, 0.05)) + ' times its time on 1024'
   }
   return null
 }
