@@ -15,6 +15,7 @@ import { createJsonLogger } from '../logging/json-logger.js'
 import { systemClock } from '../core/ports.js'
 import { watchEventLoop } from './event-loop-clock.js'
 import { warmUp } from './warm-up.js'
+import { createKeepAliveFetch } from '../net/keep-alive-fetch.js'
 
 /**
  * Builds the Node service from an environment: config, policies from disk, sharp, JSON logs.
@@ -35,10 +36,13 @@ export async function compose(env: Record<string, string | undefined>) {
   const loop = watchEventLoop({ clock: systemClock })
   // One pool for the process: every request's decodes share libuv's threads.
   const images = createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config, Number(env.UV_THREADPOOL_SIZE) || undefined)) })
+  // One keep-alive transport for every model call of the process (node:http, not undici's fetch).
+  const fetch = createKeepAliveFetch()
   const { app, deliveries } = composeApp({
     config,
     policies,
     images,
+    providerOptions: { fetch },
     classifier,
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
@@ -48,7 +52,7 @@ export async function compose(env: Record<string, string | undefined>) {
     arrivedAt: loop.arrivedAt,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
-  const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate })
+  const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
   if (warmed.requests > 0) logger.info('warmed up', warmed)
   return { app, deliveries, config, logger, setDraining: () => (draining = true) }
 }

@@ -16,6 +16,8 @@ export interface WarmUpOptions {
   /** How many requests to run; 0 skips the warm-up. */
   requests: number
   nextTurn?: (callback: () => void) => void
+  /** The model transport the real app uses, so its code is warmed too. */
+  fetch?: typeof fetch
 }
 
 const WORDS = ['park', 'walk', 'photo', 'holiday', 'dinner', 'garden', 'concert', 'review', 'recipe', 'match', 'weather', 'library', 'train', 'coffee']
@@ -34,7 +36,7 @@ const CONCURRENCY = 16
  * @example
  * const { ms } = await warmUp({ policies, images, classifier, requests: 200 })
  */
-export async function warmUp({ policies, images, classifier, requests, nextTurn }: WarmUpOptions): Promise<{ requests: number; ms: number }> {
+export async function warmUp({ policies, images, classifier, requests, nextTurn, fetch }: WarmUpOptions): Promise<{ requests: number; ms: number }> {
   if (requests <= 0) return { requests: 0, ms: 0 }
   const started = performance.now()
   const fake = await startCannedGemini()
@@ -42,7 +44,7 @@ export async function warmUp({ policies, images, classifier, requests, nextTurn 
     const config = parseConfig({ GEMINI_API_KEY: 'warm-up', GEMINI_BASE_URL: fake.url, LOG_LEVEL: 'silent' })
     // Its own no-op telemetry: synthetic verdicts and model calls must not reach the exporters.
     const telemetry = { tracer: new ProxyTracerProvider().getTracer('warm-up'), meter: createNoopMeter() }
-    const { app } = composeApp({ config, policies: withoutProviders(policies), images, classifier, logger: silentLogger, nextTurn, telemetry })
+    const { app } = composeApp({ config, policies: withoutProviders(policies), images, classifier, logger: silentLogger, nextTurn, telemetry, providerOptions: { fetch } })
     const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer()
     const names = policies.list().map((policy) => policy.name)
     const request = (i: number) => {

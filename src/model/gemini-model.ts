@@ -22,6 +22,8 @@ export interface GeminiModelOptions {
    * credentials (Node), or `auth` for other credentials; with only `apiKey`, express mode.
    */
   vertex?: { project?: string; location?: string; auth?: GoogleGenAIOptions['googleAuthOptions'] }
+  /** The transport under the SDK (Node: a keep-alive node:http fetch); the runtime's fetch when unset. */
+  fetch?: typeof fetch
 }
 
 const LEVELS: Record<Level, ThinkingLevel> = {
@@ -57,7 +59,7 @@ const HARM_TO_CATEGORY: Partial<Record<string, string>> = {
  * const model = createGeminiModel({ apiKey, model: 'gemini-3.5-flash' })
  * const onVertex = createGeminiModel({ model: 'gemini-3.5-flash', vertex: { project: 'my-project', location: 'global' } })
  */
-export function createGeminiModel({ apiKey, baseUrl, model: defaultModel, vertex }: GeminiModelOptions): ModelClient {
+export function createGeminiModel({ apiKey, baseUrl, model: defaultModel, vertex, fetch }: GeminiModelOptions): ModelClient {
   // Everything explicit, so the SDK reads nothing from the environment: not which backend
   // (GOOGLE_GENAI_USE_VERTEXAI), not where to send the key (GOOGLE_GEMINI_BASE_URL,
   // GOOGLE_VERTEX_BASE_URL); with a project it also ignores keys in the environment.
@@ -67,7 +69,7 @@ export function createGeminiModel({ apiKey, baseUrl, model: defaultModel, vertex
     : vertex.project && location !== 'global'
       ? `https://${location}-aiplatform.googleapis.com`
       : 'https://aiplatform.googleapis.com'
-  const httpOptions = { baseUrl: baseUrl ?? googleUrl }
+  const httpOptions = { baseUrl: baseUrl ?? googleUrl, ...(fetch ? { fetch } : {}) }
   const ai = vertex
     ? new GoogleGenAI({
         vertexai: true,

@@ -12,6 +12,7 @@ export interface ProviderOptions {
   vertexCredentials: boolean
   /** Other Google credentials for Vertex AI (tests point this at a fake token server). */
   vertexAuth?: GoogleGenAIOptions['googleAuthOptions']
+  /** The transport for every provider's calls (Node: a keep-alive node:http fetch); the runtime's fetch when unset. */
   fetch?: typeof fetch
 }
 
@@ -41,7 +42,7 @@ function missing(provider: Provider, config: Config, options: ProviderOptions): 
 function create(provider: Provider, config: Config, options: ProviderOptions): ModelClient {
   switch (provider) {
     case 'gemini':
-      return createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL })
+      return createGeminiModel({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL, model: config.GEMINI_MODEL, fetch: options.fetch })
     case 'vertex':
       return createGeminiModel({
         apiKey: config.VERTEX_API_KEY,
@@ -53,6 +54,7 @@ function create(provider: Provider, config: Config, options: ProviderOptions): M
           config.VERTEX_PROJECT && options.vertexCredentials
             ? { project: config.VERTEX_PROJECT, location: config.VERTEX_LOCATION, auth: options.vertexAuth }
             : {},
+        fetch: options.fetch,
       })
     case 'openai-compatible':
       return createOpenAiCompatibleModel({

@@ -10,10 +10,13 @@ import { createNodeImageFetcher } from '../../src/images/node-image-fetcher.js'
 import { createDecodePool } from '../../src/images/decode-pool.js'
 import { createSharpImageProcessor, decodePoolOptions } from '../../src/images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'
+import { createKeepAliveFetch } from '../../src/net/keep-alive-fetch.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
 import type { Readiness } from '../../src/routes/health.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
 import type { FakeGemini } from './fake-gemini.js'
+
+const keepAliveFetch = createKeepAliveFetch()
 
 let shipped: Promise<PolicyRegistry> | undefined
 /** The policies in policies/, compiled once per test file. */
@@ -52,7 +55,8 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config)) }),
     classifier: readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER),
-    providerOptions,
+    // The Node entry's transport: the SDK over keep-alive node:http, not undici's fetch.
+    providerOptions: { fetch: keepAliveFetch, ...providerOptions },
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,
