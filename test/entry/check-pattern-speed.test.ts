@@ -28,9 +28,11 @@ describe('policy patterns that backtrack are refused at start', () => {
     const slow = await findSlowPatterns(await loadPolicies(files, 'fine'))
     expect(slow.map((line) => line.slice(0, line.indexOf(':')))).toEqual(['policy exponential', 'policy forever', 'policy obfuscated', 'policy quadratic', 'policy scripts'])
     expect(slow[0]).toMatch(/^policy exponential: local\.review\.hate: pattern \/\(a\+\)\+b\/ backtracks/)
-    expect(slow[2]).toMatch(/backtracks: \d+ ms on "ki" and 8192 characters of "l"/)
-    expect(slow[3]).toMatch(/backtracks: \d+ ms on "" and 8192 characters of /)
-    expect(slow[4]).toMatch(/characters of "д"/)
+    // Named by the probe that showed it, or (on a loaded machine) by the time limit: refused either way.
+    const shown = (probe: RegExp) => new RegExp(`backtracks: (?:${probe.source}|its probes did not finish)`)
+    expect(slow[2]).toMatch(shown(/\d+ ms on "ki" and 8192 characters of "l"/))
+    expect(slow[3]).toMatch(shown(/\d+ ms on "" and 8192 characters of /))
+    expect(slow[4]).toMatch(shown(/.*characters of "д"/))
     expect(performance.now() - started).toBeLessThan(15_000)
   })
 
