@@ -148,6 +148,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     touch(job, { status, ...(error ? { last_error: error } : {}) })
     const owner = pendingOwner.get(job.id) ?? ''
     pendingOwner.delete(job.id)
+    if (owner) owners.set(job.id, owner)
     const left = (pendingByOwner.get(owner) ?? 1) - 1
     if (left > 0) pendingByOwner.set(owner, left)
     else pendingByOwner.delete(owner)
@@ -220,7 +221,6 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       pending.set(id, job)
       pendingOwner.set(id, owner)
       pendingByOwner.set(owner, (pendingByOwner.get(owner) ?? 0) + 1)
-      if (submission.owner) owners.set(id, submission.owner)
       if (idempotency) byIdempotencyKey.set(idempotency.key, { jobId: id, fingerprint: idempotency.fingerprint })
       const snapshot = { ...job }
       void run(job, submission.judge).catch((error: unknown) => finish(job, 'failed', String(error)))

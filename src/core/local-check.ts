@@ -1,5 +1,5 @@
 import { matchLists, readForRules, type LocalResult } from './local-rules.js'
-import type { Normalized } from './nfkc-bounded.js'
+import { nfkcBounded, type Normalized } from './nfkc-bounded.js'
 import type { Policy, PolicyRegistry } from './policy.js'
 import type { CategoryThresholds, TextClassifier } from './text-classifier.js'
 import { sampleText } from './text-parts.js'
@@ -75,9 +75,10 @@ export function checkClassifierThresholds(policies: PolicyRegistry, classifier: 
  */
 export function checkLocally(policy: Policy, classifier: TextClassifier | undefined, text: string | Normalized | undefined): LocalCheck {
   const classifierOn = classifier !== undefined && policy.local.classifier.enabled
-  if (!text || (typeof text !== 'string' && !text.text)) return { block: [], review: [], clear: [], suspect: [], pass: false, classifierOn, partial: false }
+  const nfkc = typeof text === 'string' ? nfkcBounded(text) : text
+  if (!nfkc?.text) return { block: [], review: [], clear: [], suspect: [], pass: false, classifierOn, partial: false }
   // Read once: the lists and the classifier both see it without the policy's allowed phrases.
-  const prepared = readForRules(policy.local, text)
+  const prepared = readForRules(policy.local, nfkc)
   const lists = matchLists(policy.local, prepared.text)
   if (!classifier || !classifierOn) return { ...lists, clear: [], suspect: [], pass: false, classifierOn, partial: !prepared.complete }
 

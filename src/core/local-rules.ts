@@ -94,7 +94,6 @@ function compileTerms(terms: string[], where: string): RegExp[] {
   return patterns
 }
 
-
 const isRegexTerm = (term: string) => term.length > 2 && term.startsWith('/') && term.endsWith('/')
 
 function compileLists(lists: Record<string, string[]>, known: string[], listName: string): CategoryMatcher[] {

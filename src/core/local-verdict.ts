@@ -51,7 +51,7 @@ export function localVerdict(policy: Policy, local: LocalCheck, hasImages: boole
     const action: Action = strictestAction(judgement.action, policy.onFailure)
     signals.push(...unjudged)
     judgement = { ...judgement, safe: false, action, confidence: 0 }
-  } else if (local.partial) signals.push(PARTLY_SCANNED)
+  }
   return toVerdict({ ...judgement, signals }, 'local', ctx)
 }
 

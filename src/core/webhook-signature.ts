@@ -55,8 +55,11 @@ export async function verifyWebhook(
   toleranceSeconds = 300,
 ): Promise<Checked<{ id: string }>> {
   const checked = checkWebhookHeaders(headers, nowSeconds, toleranceSeconds)
-  if (!checked.ok) return checked
-  const { id, timestamp, signatures } = checked.value
+  return checked.ok ? verifySignatures(keys, checked.value, body) : checked
+}
+
+/** The HMAC part of `verifyWebhook`, on headers `checkWebhookHeaders` already accepted. */
+export async function verifySignatures(keys: WebhookKeys, { id, timestamp, signatures }: CheckedHeaders, body: string | Uint8Array): Promise<Checked<{ id: string }>> {
   const data = content(id, timestamp, body)
   for (const signature of signatures) {
     for (const key of keys) {
@@ -64,6 +67,13 @@ export async function verifyWebhook(
     }
   }
   return problem('invalid_request', 'no valid webhook signature')
+}
+
+/** A signed request's headers, parsed: its id, its timestamp in seconds, its well-formed `v1` signatures. */
+export interface CheckedHeaders {
+  id: string
+  timestamp: number
+  signatures: Uint8Array[]
 }
 
 // An HMAC-SHA256 is 32 bytes; a header can carry a few while keys rotate, not hundreds.
@@ -79,7 +89,7 @@ export function checkWebhookHeaders(
   { id, timestamp, signature }: WebhookHeaders,
   nowSeconds: number,
   toleranceSeconds = 300,
-): Checked<{ id: string; timestamp: number; signatures: Uint8Array[] }> {
+): Checked<CheckedHeaders> {
   if (!id || !timestamp || !signature) return problem('invalid_request', 'webhook-id, webhook-timestamp and webhook-signature are all required')
   if (id.length > 256) return problem('invalid_request', 'webhook-id is longer than 256 characters')
   if (!/^\d{1,12}$/.test(timestamp)) return problem('invalid_request', 'webhook-timestamp is not a number of seconds')
