@@ -163,13 +163,17 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       return found
     })
     const decided = await decideVerdict(request, span, late, facts.local)
+    if (facts.injected) span.setAttribute('moderation.prompt_injection', true)
+    return withFacts(decided, facts)
+  }
+
+  /** What every verdict on text carries from the local checks, whichever path decided it. */
+  function withFacts(decided: Verdict, facts: LocalFacts): Verdict {
     let verdict = facts.local.scores ? { ...decided, local_scores: facts.local.scores } : decided
     // The model reads the whole text; the local scores and lists read part of it, and say so.
     if (facts.local.partial) verdict = { ...verdict, signals: [...new Set([...(verdict.signals ?? []), PARTLY_SCANNED])] }
     // Content that addresses the moderator is never allowed on the model's word alone.
-    if (!facts.injected) return verdict
-    span.setAttribute('moderation.prompt_injection', true)
-    return withInjectionFloor(verdict)
+    return facts.injected ? withInjectionFloor(verdict) : verdict
   }
 
   /**
@@ -187,8 +191,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     if (!known) return { ...verdict, signals: [...(verdict.signals ?? []), 'local_checks_not_run'] }
     if (policy.local.classifier.enrichFallback) verdict = withLocalEvidence(verdict, known.local)
     if (known.local.block.length > 0) verdict = withLocalBlock(verdict, known.local.block)
-    if (known.local.scores) verdict = { ...verdict, local_scores: known.local.scores }
-    return known.injected ? withInjectionFloor(verdict) : verdict
+    return withFacts(verdict, known)
   }
 
   async function decideVerdict(request: ModerationRequest, span: Span, late: boolean, local: LocalCheck): Promise<Verdict> {
