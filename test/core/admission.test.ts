@@ -100,15 +100,20 @@ describe('admission: pipelines a few milliseconds of CPU at a time', () => {
     expect(admission.enter(1_000)).toBe(true)
   })
 
-  it('tells a request on arrival when those waiting ahead could not all start before its deadline', async () => {
+  /** An admission that has seen two pipelines of 10 ms each: it knows the cost of one. */
+  async function taughtTenMs() {
     const loop = handLoop()
     const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 100, marginMs: 5 })
-    // Two pipelines of 10 ms each teach it the cost of one.
     expect(admission.enter(10_000)).toBe(true)
     const second = admission.enter(10_000)
     loop.spend(10)
     await loop.check(10)
     expect(await second).toBe(true)
+    return { loop, admission }
+  }
+
+  it('tells a request on arrival when those waiting ahead could not all start before its deadline', async () => {
+    const { loop, admission } = await taughtTenMs()
     const ahead = Array.from({ length: 10 }, () => admission.enter(10_000))
     // 10 waiting at about 10 ms each: 100 ms of work ahead; a 60 ms budget cannot be reached.
     expect(await admission.enter(loop.clock.now() + 60)).toBe(false)
@@ -118,13 +123,7 @@ describe('admission: pipelines a few milliseconds of CPU at a time', () => {
   })
 
   it('forgets the cost of a past burst: seconds later, the same wait is no longer judged hopeless', async () => {
-    const loop = handLoop()
-    const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 100, marginMs: 5 })
-    expect(admission.enter(10_000)).toBe(true)
-    const second = admission.enter(10_000)
-    loop.spend(10)
-    await loop.check(10) // a pipeline of 10 ms
-    expect(await second).toBe(true)
+    const { loop, admission } = await taughtTenMs()
     await loop.timers()
     loop.spend(5_000) // quiet; then a new burst of cheap requests
     await loop.timers()
