@@ -4,6 +4,7 @@ import type { DeliveryQueue } from '../core/delivery-queue.js'
 import type { AppEnv } from '../http/app-env.js'
 import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
+import { excerpt } from '../core/problem.js'
 import { sha256Hex } from '../core/hash.js'
 import { itemLogFields, judgePrepared, prepareItem, requestContext, type JudgeDeps, type PreparedItem } from '../http/judge-item.js'
 import { readModerationBody } from '../http/read-moderation-body.js'
@@ -95,7 +96,7 @@ function judgeLater(deps: ModerateRouteDeps, prepared: PreparedItem | 'late', co
 function refusal(reason: 'full' | 'owner_full' | 'busy' | 'conflict', idempotencyKey?: string): ApiError {
   switch (reason) {
     case 'conflict':
-      return new ApiError('unprocessable_content', `Idempotency-Key ${idempotencyKey} was used for other content; use a new key`)
+      return new ApiError('unprocessable_content', `Idempotency-Key ${excerpt(idempotencyKey ?? '')} was used for other content; use a new key`)
     case 'owner_full':
       return new ApiError('rate_limited', 'this client has as many undelivered jobs as it may (WEBHOOK_MAX_PENDING_PER_CLIENT); retry once some are delivered or failed', {
         'Retry-After': String(OWNER_FULL_RETRY_AFTER_S),
