@@ -1,43 +1,29 @@
 import { describe, expect, it } from 'vitest'
 import { createAdmission } from '../../src/core/admission.js'
-import type { Clock } from '../../src/core/ports.js'
+import { createManualClock } from '../helpers/manual-clock.js'
 
 /**
  * The event loop, by hand: `spend` is CPU time (the clock moves, nothing fires), `timers()` is a
  * timers phase (what is due fires), `check()` runs what was deferred before it, one at a time.
  */
 function handLoop() {
-  let now = 0
-  const due = new Set<{ at: number; fire: () => void }>()
+  const clock = createManualClock()
   let deferred: (() => void)[] = []
   const settle = () => new Promise((resolve) => setImmediate(resolve))
-  const clock: Clock = {
-    now: () => now,
-    timer(ms) {
-      let fire!: () => void
-      const promise = new Promise<void>((resolve) => (fire = resolve))
-      const entry = { at: now + Math.max(0, ms), fire }
-      due.add(entry)
-      return { promise, cancel: () => due.delete(entry) }
-    },
-  }
   return {
     clock,
     defer: (callback: () => void) => void deferred.push(callback),
-    spend: (ms: number) => void (now += ms),
-    async timers() {
-      for (const entry of [...due]) if (entry.at <= now) due.delete(entry), entry.fire()
-      await settle()
-    },
+    spend: clock.spend,
+    timers: () => clock.advance(0),
     /** The check phase; each callback then costs `workMs` (the pipeline it started). */
     async check(workMs = 0) {
       const callbacks = deferred
       deferred = []
       for (const callback of callbacks) {
-        const before = now
+        const before = clock.now()
         callback()
         await settle()
-        if (now === before) now += workMs
+        if (clock.now() === before) clock.spend(workMs)
       }
     },
     deferredCount: () => deferred.length,
@@ -82,9 +68,9 @@ describe('admission: pipelines a few milliseconds of CPU at a time', () => {
     const admission = createAdmission({ clock: loop.clock, defer: loop.defer, sliceMs: 4, marginMs: 20 })
     admission.enter(1_000)
     const tight = Promise.resolve(admission.enter(35))
-    // The loop was busy for 16 ms: its timer (due at 15) has not fired, and 19 ms are left.
+    await loop.timers() // a new turn: the slice ends; the waiter's timer (due at 15) is not due yet
+    // The poll phase then took 16 ms: its timer has still not run when its turn comes, 19 ms left.
     loop.spend(16)
-    await loop.timers.call(null).catch(() => {}) // (not reached before the check below)
     await loop.check()
     expect(await tight).toBe(false)
   })

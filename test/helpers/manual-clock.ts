@@ -1,11 +1,15 @@
 import type { Clock } from '../../src/core/ports.js'
 
-/** A clock the test moves by hand: timers fire only on advance(). */
-export function createManualClock(start = 0): Clock & { advance(ms: number): Promise<void> } {
+/**
+ * A clock the test moves by hand: timers fire only on advance(); spend() moves it without firing
+ * them (CPU time on a busy event loop).
+ */
+export function createManualClock(start = 0): Clock & { advance(ms: number): Promise<void>; spend(ms: number): void } {
   let now = start
   const timers = new Set<{ at: number; fire: () => void }>()
   return {
     now: () => now,
+    spend: (ms) => void (now += ms),
     timer(ms) {
       let fire!: () => void
       const promise = new Promise<void>((resolve) => (fire = resolve))
