@@ -22,6 +22,8 @@ export interface WarmUpOptions {
 
 const WORDS = ['park', 'walk', 'photo', 'holiday', 'dinner', 'garden', 'concert', 'review', 'recipe', 'match', 'weather', 'library', 'train', 'coffee']
 const CONCURRENCY = 16
+// In a warm-up text, asks the canned model never to answer.
+const HANG = 'warm-up: no answer'
 
 /**
  * Runs synthetic requests through the whole pipeline before the service listens, so the first
@@ -50,7 +52,9 @@ export async function warmUp({ policies, images, classifier, requests, nextTurn,
     const request = (i: number) => {
       const text = `${WORDS[i % WORDS.length]} ${WORDS[(i * 7) % WORDS.length]} number ${i} of the warm-up`
       const policy = names[i % names.length]
-      // Mostly JSON text, some repeated (the cache-hit path), some plain text, some with an image.
+      // Mostly JSON text, some repeated (the cache-hit path), some plain text, some with an image,
+      // and some the model never answers (the timeout verdict and the aborted call).
+      if (i % 8 === 7) return app.request('/v1/moderate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `${text} ${HANG}`, policy, budget_ms: 15 }) })
       if (i % 10 === 9) return app.request('/v1/moderate?policy=' + policy, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png })
       if (i % 5 === 4) return app.request('/v1/moderate', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text })
       const body = JSON.stringify({ text: i % 3 === 2 ? 'the same warm-up text' : text, policy })
@@ -78,8 +82,10 @@ async function startCannedGemini(): Promise<{ url: string; close: () => Promise<
     usageMetadata: { promptTokenCount: 100, candidatesTokenCount: 12, totalTokenCount: 112 },
   })
   const server = createServer((req, res) => {
-    req.resume()
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(answer))
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    // A call carrying the marker is never answered: the caller's budget ends and it aborts.
+    req.on('end', () => (Buffer.concat(chunks).includes(HANG) ? undefined : res.writeHead(200, { 'content-type': 'application/json' }).end(answer)))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
