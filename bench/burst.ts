@@ -60,7 +60,7 @@ let seq = 0
 const text = (budget: number) => () => JSON.stringify({ text: `burst ${process.pid} #${seq++}: a lovely day for a walk in the park`, budget_ms: budget })
 
 /** A fresh service per run (JIT, connections and all cold), ready before the burst. */
-async function freshBurst(mode: string, budget: number): Promise<BurstRun> {
+export async function freshBurst(mode: string, budget: number): Promise<BurstRun> {
   return withFake(mode, async (fakeUrl) => {
     const svc = await service(fakeUrl)
     await waitReady(svc.url)
@@ -80,7 +80,7 @@ async function waitReady(url: string) {
 }
 
 /** The floor: node:http answering each request at exactly the budget. */
-async function floor(budget: number): Promise<BurstRun> {
+export async function floor(budget: number): Promise<BurstRun> {
   const bare = await start(process.execPath, ['--import', 'tsx', 'bench/bare-servers.ts'], { KIND: 'budget', BUDGET_MS: String(budget) })
   const run = await burst(bare.url, BURST, text(budget))
   await stop(bare.child)

@@ -11,7 +11,7 @@ import { accessLog } from './http/access-log.js'
 import type { AppEnv } from './http/app-env.js'
 import { bearerAuth } from './http/auth.js'
 import { createErrorHandler, notFound } from './http/errors.js'
-import { shedLoad } from './http/load-shed.js'
+import { createInFlightPlaces, shedLoad, type InFlightPlaces } from './http/load-shed.js'
 import { docsRoutes } from './routes/docs.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import type { Limits } from './http/judge-item.js'
@@ -44,6 +44,8 @@ export interface AppDeps {
   circuit: () => string
   /** Requests in flight beyond which /v1 answers 503. */
   maxInFlight: number
+  /** The count of requests in flight, when another door (Node's cache-hit path) shares it. */
+  inFlight?: InFlightPlaces
   /** "gemini" or "local": what answers when the model is asked. */
   mode: string
   /** Which provider and model judge a policy's content ('local' and the local model when none). */
@@ -51,6 +53,9 @@ export interface AppDeps {
   /** The embedded text classifier, for what /v1/policies says about it. */
   classifier?: TextClassifier
 }
+
+/** Hono's secure headers, as every answer carries them (Node's cache-hit path sets the same). */
+export const SECURE_HEADERS = { crossOriginResourcePolicy: 'same-origin' } as const
 
 /**
  * The whole HTTP service, built from its dependencies. Nothing here knows the runtime.
@@ -63,13 +68,13 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
   app.use(requestId({ headerName: 'X-Request-Id' }))
   app.use(accessLog({ logger: deps.logger, clock: deps.clock, arrivedAt: deps.arrivedAt }))
-  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }))
+  app.use(secureHeaders(SECURE_HEADERS))
   app.onError(createErrorHandler({ logger: deps.logger }))
   app.notFound(notFound)
 
   app.route('/', docsRoutes())
   app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length, circuit: deps.circuit }))
-  const shed = shedLoad({ maxInFlight: deps.maxInFlight })
+  const shed = shedLoad({ places: deps.inFlight ?? createInFlightPlaces(deps.maxInFlight) })
   app.use('/v1/*', shed)
   app.use('/v1alpha1/*', shed)
   const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes } : undefined

@@ -1,4 +1,5 @@
 import { createApp } from './app.js'
+import { createInFlightPlaces } from './http/load-shed.js'
 import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, webhookMaxPendingPerClient, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
@@ -166,6 +167,8 @@ export function composeApp({
   let deliveries: DeliveryQueue | undefined
   if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished)
   else if (webhookKeys && createWebhookTransport) deliveries = inProcessDeliveries(webhookKeys, createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS))
+  // One count of requests in flight for every door in (Node answers cache hits before the app).
+  const inFlight = createInFlightPlaces(config.MODERATION_MAX_IN_FLIGHT)
   const app = createApp({
     policies,
     imageFetcher,
@@ -184,6 +187,7 @@ export function composeApp({
     readiness,
     circuit: () => route?.breaker?.state() ?? 'none',
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
+    inFlight,
     apiKeys: config.MODERATION_API_KEYS,
     mode: defaultProvider ?? 'local',
     judgeOf: (policy) => {
@@ -204,5 +208,5 @@ export function composeApp({
       maxBatchItems: config.MODERATION_MAX_BATCH_ITEMS,
     },
   })
-  return { app, deliveries }
+  return { app, deliveries, moderator, inFlight }
 }

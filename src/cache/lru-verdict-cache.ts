@@ -36,6 +36,7 @@ export function createLruVerdictCache({
   })
   return {
     get: async (key) => lru.get(key),
+    getLocal: (key) => lru.get(key),
     set: async (key, judgement, ttlMs) => {
       lru.set(key, judgement, ttlMs === undefined ? undefined : { ttl: Math.max(1, Math.min(ttlMs, ttl)) })
     },

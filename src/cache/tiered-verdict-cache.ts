@@ -19,6 +19,7 @@ export function createTieredVerdictCache(local: VerdictCache, shared: SharedVerd
       await local.set(key, far.judgement, far.expiresAt - now())
       return far.judgement
     },
+    getLocal: (key) => local.getLocal?.(key),
     async set(key, judgement) {
       await Promise.all([local.set(key, judgement), shared.set(key, judgement)])
     },

@@ -1,4 +1,4 @@
-import { sha256Hex } from './hash.js'
+import { sha256Hex, sha256HexSync } from './hash.js'
 
 export interface CacheKeyParts {
   /** SHA-256 of the text (UTF-8), or undefined without text. */
@@ -16,6 +16,14 @@ export interface CacheKeyParts {
  * once (digests are the costly part of the cache-hit path).
  */
 export async function verdictCacheKey(parts: CacheKeyParts): Promise<string> {
-  const { textSha256, imageSha256, policyVersion, system, model } = parts
-  return `v1:${await sha256Hex(JSON.stringify([textSha256 ?? null, imageSha256, policyVersion, system, model]))}`
+  return `v1:${await sha256Hex(keyInput(parts))}`
 }
+
+/** The same key, now, where the runtime hashes synchronously (Node); undefined elsewhere. */
+export function verdictCacheKeySync(parts: CacheKeyParts): string | undefined {
+  const digest = sha256HexSync(keyInput(parts))
+  return digest === undefined ? undefined : `v1:${digest}`
+}
+
+const keyInput = ({ textSha256, imageSha256, policyVersion, system, model }: CacheKeyParts) =>
+  JSON.stringify([textSha256 ?? null, imageSha256, policyVersion, system, model])

@@ -18,3 +18,11 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')
 }
+
+/**
+ * SHA-256 as lower-case hex, now, when this process registered a synchronous one (Node);
+ * undefined otherwise (then use `sha256Hex`). For paths that answer without awaiting anything.
+ */
+export function sha256HexSync(data: Uint8Array | string): string | undefined {
+  return syncSha256?.(data)
+}

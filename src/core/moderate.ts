@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { type Context, context as otelContext, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
-import { verdictCacheKey } from './cache-key.js'
+import { verdictCacheKey, verdictCacheKeySync } from './cache-key.js'
 import { hedged } from './hedge.js'
 import { detectPromptInjection } from './injection-detector.js'
 import type { Admission } from './admission.js'
@@ -9,7 +9,7 @@ import { createCallBlame } from './call-blame.js'
 import type { CallLimiter } from './call-limiter.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { beforeDeadline } from './deadline.js'
-import { sha256Hex } from './hash.js'
+import { sha256Hex, sha256HexSync } from './hash.js'
 import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
 import { checkLocally, type LocalCheck } from './local-check.js'
 import { nfkcBounded } from './nfkc-bounded.js'
@@ -104,6 +104,12 @@ export interface Moderator {
    * conservative, shaped by the local check of its text like any other fallback.
    */
   outOfTime(request: RequestContext, text?: string): Promise<Verdict>
+  /**
+   * The cache-hit verdict for a text, now, or undefined when answering needs anything more than
+   * the in-process cache (then call `moderate`). Skips the admission queue: it costs less than
+   * queueing would.
+   */
+  fromCache(request: ModerationRequest): Verdict | undefined
 }
 
 const TIMEOUT: ModelOutcome = { kind: 'failed', reason: 'timeout', detail: 'latency budget exhausted' }
@@ -181,12 +187,12 @@ export function createModerator(deps: ModeratorDeps): Moderator {
    * what the local checks already know of this text, and saying so when they never ran.
    */
   function busy(request: ModerationRequest): Verdict {
-    const { policy, item, budgetMs, startedAt } = request
+    const { policy, item } = request
     const known = item.text && item.textSha256 ? localFacts.get(`${policy.version}:${item.textSha256}`) : undefined
     const route = routeFor(policy)
     const modelId = route ? (policy.model ?? route.client.defaultModel) : classifier && policy.local.classifier.enabled ? LOCAL_MODEL : LOCAL_RULES_MODEL
     const failure = { kind: 'failed', reason: 'overloaded', detail: 'the service was busy: the budget ran out before this request could start' } as const
-    let verdict = fail(request, failure, modelId, () => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt }))
+    let verdict = fail(request, failure, modelId, verdictContext(request))
     if (!item.text) return verdict
     if (!known) return { ...verdict, signals: [...(verdict.signals ?? []), 'local_checks_not_run'] }
     if (policy.local.classifier.enrichFallback) verdict = withLocalEvidence(verdict, known.local)
@@ -195,23 +201,66 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   }
 
   async function decideVerdict(request: ModerationRequest, span: Span, late: boolean, local: LocalCheck): Promise<Verdict> {
-    const { item, policy, budgetMs, startedAt } = request
-    const context = (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
-    const { classifier: settings } = policy.local
+    const { item, policy } = request
+    const context = verdictContext(request)
     const hasImages = late || item.images.length > 0
     const route = routeFor(policy)
-    const localDecides =
-      !route ||
+    if (!route || localDecides(policy, local, hasImages)) return localVerdict(policy, local, hasImages, context())
+    const verdict = late
+      ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? route.client.defaultModel, context)
+      : await judgeByModel(route, request, span, context)
+    return withLocalFindings(verdict, request, local)
+  }
+
+  const verdictContext =
+    ({ policy, budgetMs, startedAt }: RequestContext) =>
+    (): VerdictContext => ({ id: newId(), policy, budgetMs, latencyMs: clock.now() - startedAt })
+
+  /** Whether the local checks settle the verdict alone, with a model configured for the policy. */
+  function localDecides(policy: Policy, local: LocalCheck, hasImages: boolean): boolean {
+    const { classifier: settings } = policy.local
+    return (
       (local.block.length > 0 && policy.local.blockWithoutModel) ||
       (local.clear.length > 0 && settings.blockWithoutModel) ||
       (local.pass && settings.skipModelWhenClean && !hasImages)
-    if (localDecides) return localVerdict(policy, local, hasImages, context())
-    let verdict = late
-      ? fail(request, { kind: 'failed', ...TIMEOUT_BEFORE_MODEL }, policy.model ?? route.client.defaultModel, context)
-      : await judgeByModel(route, request, span, context)
-    if (verdict.source === 'fallback' && settings.enrichFallback) verdict = withLocalEvidence(verdict, local)
+    )
+  }
+
+  /** What the local checks add to a verdict from the model, the cache or a fallback. */
+  function withLocalFindings(decided: Verdict, { policy, item }: ModerationRequest, local: LocalCheck): Verdict {
+    let verdict = decided
+    if (verdict.source === 'fallback' && policy.local.classifier.enrichFallback) verdict = withLocalEvidence(verdict, local)
     verdict = withUnjudgedFrames(verdict, policy, item.images)
     return local.block.length > 0 ? withLocalBlock(verdict, local.block) : verdict
+  }
+
+  /**
+   * The verdict for a text the in-process cache already holds a judgement of, without awaiting
+   * anything: Node answers repeated content before the rest of the pipeline (and its queue) with
+   * it. The same verdict the whole pipeline gives on a cache hit; undefined whenever that pipeline
+   * would do more than read the cache (images, no model for the policy, the local checks deciding
+   * alone, a miss, a runtime without a synchronous hash or an in-process cache level).
+   */
+  function fromCache(request: ModerationRequest): Verdict | undefined {
+    const { item, policy } = request
+    const route = routeFor(policy)
+    if (!route || item.images.length > 0 || item.text === undefined || !cache.getLocal) return undefined
+    const textSha256 = item.textSha256 ?? sha256HexSync(item.text)
+    if (textSha256 === undefined) return undefined
+    const modelId = policy.model ?? route.client.defaultModel
+    const key = verdictCacheKeySync({ textSha256, imageSha256: [], policyVersion: policy.version, system: route.client.system, model: modelId })
+    const cached = key === undefined ? undefined : cache.getLocal(key)
+    if (!cached) return undefined
+    const facts = localFactsFor(policy, item.text, textSha256)
+    if (localDecides(policy, facts.local, false)) return undefined
+    const verdict = withFacts(withLocalFindings(toVerdict(cached, 'cache', verdictContext(request)()), request, facts.local), facts)
+    const span = telemetry.tracer.startSpan('moderation')
+    describeRequest(span, request)
+    span.setAttributes({ 'moderation.image_count': 0, 'moderation.cache_hit': true })
+    if (facts.injected) span.setAttribute('moderation.prompt_injection', true)
+    recordVerdict(span, verdict)
+    span.end()
+    return verdict
   }
 
   async function judgeByModel(
@@ -336,21 +385,9 @@ export function createModerator(deps: ModeratorDeps): Moderator {
   /** Every verdict goes through here: one span, the metrics, the same attributes. */
   function traced(request: RequestContext, work: (span: Span) => Promise<Verdict>): Promise<Verdict> {
     return telemetry.tracer.startActiveSpan('moderation', async (span) => {
-      span.setAttributes({
-        'moderation.policy': request.policy.name,
-        'moderation.policy_version': request.policy.version,
-        'moderation.budget_ms': request.budgetMs,
-      })
+      describeRequest(span, request)
       try {
-        const verdict = await work(span)
-        span.setAttributes({
-          'moderation.action': verdict.action,
-          'moderation.source': verdict.source,
-          'moderation.latency_ms': verdict.latency_ms,
-        })
-        if (verdict.fallback_reason) span.setAttribute('moderation.fallback_reason', verdict.fallback_reason)
-        telemetry.recordVerdict(verdict)
-        return verdict
+        return recordVerdict(span, await work(span))
       } catch (error) {
         span.recordException(error as Error)
         span.setStatus({ code: SpanStatusCode.ERROR })
@@ -361,6 +398,25 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     })
   }
 
+  function describeRequest(span: Span, request: RequestContext) {
+    span.setAttributes({
+      'moderation.policy': request.policy.name,
+      'moderation.policy_version': request.policy.version,
+      'moderation.budget_ms': request.budgetMs,
+    })
+  }
+
+  function recordVerdict(span: Span, verdict: Verdict): Verdict {
+    span.setAttributes({
+      'moderation.action': verdict.action,
+      'moderation.source': verdict.source,
+      'moderation.latency_ms': verdict.latency_ms,
+    })
+    if (verdict.fallback_reason) span.setAttribute('moderation.fallback_reason', verdict.fallback_reason)
+    telemetry.recordVerdict(verdict)
+    return verdict
+  }
+
   return {
     moderate: (request) =>
       traced(request, (span) => {
@@ -368,6 +424,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         return run(request, span)
       }),
     outOfTime: (request, text) => traced(request, (span) => run({ ...request, item: { text, images: [] } }, span, true)),
+    fromCache,
   }
 }
 function inChildSpan<T>(telemetry: Telemetry, parent: Context, name: string, work: (span: Span) => T): T {

@@ -22,6 +22,11 @@ export const systemClock: Clock = {
 /** Where model judgements are kept between identical requests. Async so a shared store fits. */
 export interface VerdictCache {
   get(key: string): Promise<Judgement | undefined>
+  /**
+   * The in-process level's entry, synchronously, without asking any shared level: what a path
+   * that answers without awaiting (Node's cache hits) can use. Absent: no in-process level.
+   */
+  getLocal?(key: string): Judgement | undefined
   /** `ttlMs` shortens the entry's life below the cache's own TTL (a copy from another level). */
   set(key: string, judgement: Judgement, ttlMs?: number): Promise<void>
 }

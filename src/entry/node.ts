@@ -1,4 +1,4 @@
-import { serve } from '@hono/node-server'
+import { createServer } from 'node:http'
 import { compose } from './compose-node.js'
 
 // The Node entry: configuration from the environment, a server, and a graceful SIGTERM.
@@ -6,21 +6,19 @@ const started = await compose(process.env).catch((error: Error) => {
   console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'cannot start', error: error.message }))
   process.exit(1)
 })
-const { app, deliveries, config, logger, setDraining } = started
+const { listener, deliveries, config, logger, setDraining } = started
 
 const requestTimeout = config.MODERATION_REQUEST_TIMEOUT_MS
-const server = serve(
-  {
-    fetch: app.fetch,
-    port: config.PORT,
-    hostname: config.HOST,
-    // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check often.
-    serverOptions: { requestTimeout, headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.min(1_000, requestTimeout) },
-  },
-  (info) => {
-    logger.info('listening', { host: config.HOST, port: info.port, url: `http://${config.HOST}:${info.port}` })
-  },
+// Node's timeouts are checked every connectionsCheckingInterval (30 s by default): check often.
+const server = createServer(
+  { requestTimeout, headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.min(1_000, requestTimeout) },
+  listener,
 )
+server.listen(config.PORT, config.HOST, () => {
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : config.PORT
+  logger.info('listening', { host: config.HOST, port, url: `http://${config.HOST}:${port}` })
+})
 
 // Stop accepting, let in-flight requests finish (each is bounded by its budget) and pending
 // webhook deliveries go out, then exit. Deliveries still pending when the grace period ends are

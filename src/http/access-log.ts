@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
-import type { Clock, Logger } from '../core/ports.js'
+import type { Clock, LogFields, Logger } from '../core/ports.js'
 import type { AppEnv } from './app-env.js'
 
 export interface AccessLogOptions {
@@ -27,7 +27,12 @@ export function accessLog({ logger, clock, arrivedAt = () => clock.now() }: Acce
       duration_ms: Math.round((clock.now() - c.get('startedAt')) * 10) / 10,
       ...c.get('logFields'),
     }
-    if (c.res.status >= 500) logger.error('request', fields)
-    else logger.info('request', fields)
+    writeAccessLog(logger, fields)
   }
+}
+
+/** The access line: an error for 5xx, info otherwise. Fields: hashes and sizes, never content. */
+export function writeAccessLog(logger: Logger, fields: LogFields & { status: number }): void {
+  if (fields.status >= 500) logger.error('request', fields)
+  else logger.info('request', fields)
 }

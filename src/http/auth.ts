@@ -58,16 +58,26 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
     }
     c.set('clientId', 'anonymous')
     if (keys.length === 0) return next()
-    const header = c.req.header('authorization') ?? ''
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? (queryParam ? c.req.query(queryParam) : undefined)
+    const token = bearerToken(c.req.header('authorization')) ?? (queryParam ? c.req.query(queryParam) : undefined)
     if (!token) throw new ApiError('unauthorized', 'missing bearer token', { 'WWW-Authenticate': 'Bearer' })
     const presented = await sha256Hex(token)
-    let accepted = false
-    for (const digest of await digests) accepted = constantTimeEqual(digest, presented) || accepted
-    c.set('clientId', `key:${presented.slice(0, 16)}`)
-    if (!accepted) throw new ApiError('unauthorized', 'invalid bearer token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' })
+    c.set('clientId', clientIdOf(presented))
+    if (!isKeyDigest(await digests, presented)) throw new ApiError('unauthorized', 'invalid bearer token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' })
     return next()
   }
+}
+
+/** The token of an `Authorization: Bearer <token>` header (linear: the two classes are disjoint). */
+export const bearerToken = (header: string | undefined): string | undefined => (header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined)
+
+/** Who a key holder is in logs and per-client caps: a prefix of the key's digest, never the key. */
+export const clientIdOf = (tokenSha256: string) => `key:${tokenSha256.slice(0, 16)}`
+
+/** Whether a presented token's digest is one of the keys' digests; every key is compared, in constant time. */
+export function isKeyDigest(keyDigests: string[], presented: string): boolean {
+  let accepted = false
+  for (const digest of keyDigests) accepted = constantTimeEqual(digest, presented) || accepted
+  return accepted
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

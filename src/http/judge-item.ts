@@ -118,17 +118,19 @@ function allOrFirstRefusal(preparing: Promise<Checked<ModerationImage> | 'late'>
  */
 export async function judgePrepared({ moderator }: JudgeDeps, prepared: PreparedItem | 'late', context: RequestContext, text?: string) {
   const verdict = prepared === 'late' ? await moderator.outOfTime(context, text) : await moderator.moderate({ ...context, item: prepared })
-  const log: LogFields = {
-    ...(prepared === 'late' ? {} : itemLogFields(prepared)),
-    verdict_id: verdict.id,
-    action: verdict.action,
-    source: verdict.source,
-    fallback_reason: verdict.fallback_reason,
-    policy: verdict.policy,
-    latency_ms: verdict.latency_ms,
-  }
+  const log: LogFields = { ...(prepared === 'late' ? {} : itemLogFields(prepared)), ...verdictLogFields(verdict) }
   return { verdict, log }
 }
+
+/** What the access line says of a verdict. */
+export const verdictLogFields = (verdict: Verdict): LogFields => ({
+  verdict_id: verdict.id,
+  action: verdict.action,
+  source: verdict.source,
+  fallback_reason: verdict.fallback_reason,
+  policy: verdict.policy,
+  latency_ms: verdict.latency_ms,
+})
 
 /** Hashes and sizes of an item's content: what logs carry instead of the content. */
 export const itemLogFields = (item: PreparedItem): LogFields => ({

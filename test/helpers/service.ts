@@ -50,7 +50,7 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
   const config = parseConfig({ ...(gemini ? providerEnv(provider, gemini.url) : {}), ...env })
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
-  const { app, deliveries } = composeApp({
+  const { app, deliveries, moderator, inFlight } = composeApp({
     config,
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config)) }),
@@ -73,7 +73,7 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     })
-  return { app, deliveries, config, logs, moderate }
+  return { app, deliveries, config, logs, moderate, moderator, inFlight, logger }
 }
 
 /** The settings that point `provider` at the fake model server at `url`. */
