@@ -156,6 +156,20 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     return facts
   }
 
+  // The verdict cache key of a text alone under a policy, remembered: hashing it again cost a
+  // tenth of the fast cache-hit path.
+  const textCacheKeys = new LRUCache<string, string>({ max: 10_000 })
+  function textCacheKey(client: ModelClient, policy: Policy, textSha256: string): string | undefined {
+    const model = policy.model ?? client.defaultModel
+    const memo = `${client.system}:${model}:${policy.version}:${textSha256}`
+    let key = textCacheKeys.get(memo)
+    if (key === undefined) {
+      key = verdictCacheKeySync({ textSha256, imageSha256: [], policyVersion: policy.version, system: client.system, model })
+      if (key !== undefined) textCacheKeys.set(memo, key)
+    }
+    return key
+  }
+
   /** `late`: the budget ran out preparing the item's images (they are not in it); the model is not asked. */
   async function run(request: ModerationRequest, span: Span, late = false): Promise<Verdict> {
     if (admission) {
@@ -247,8 +261,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     if (!route || item.images.length > 0 || item.text === undefined || !cache.getLocal) return undefined
     const textSha256 = item.textSha256 ?? sha256HexSync(item.text)
     if (textSha256 === undefined) return undefined
-    const modelId = policy.model ?? route.client.defaultModel
-    const key = verdictCacheKeySync({ textSha256, imageSha256: [], policyVersion: policy.version, system: route.client.system, model: modelId })
+    const key = textCacheKey(route.client, policy, textSha256)
     const cached = key === undefined ? undefined : cache.getLocal(key)
     if (!cached) return undefined
     const facts = localFactsFor(policy, item.text, textSha256)

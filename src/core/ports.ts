@@ -39,6 +39,8 @@ export interface Logger {
   info(message: string, fields?: LogFields): void
   warn(message: string, fields?: LogFields): void
   error(message: string, fields?: LogFields): void
+  /** Whether lines of this level are written at all (absent: assume they are), to skip building them. */
+  writes?(level: 'debug' | 'info' | 'warn' | 'error'): boolean
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }

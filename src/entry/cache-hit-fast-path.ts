@@ -49,7 +49,11 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
   const keyDigests = options.apiKeys.map((key) => sha256HexSync(key))
   // Without a synchronous hash (never on Node) nothing can be answered here.
   if (keyDigests.some((digest) => digest === undefined) || sha256HexSync('') === undefined) return app
-  const headers = options.appHeaders.flat()
+  // The answer's headers: the app's, then the two that differ per answer (filled in as it goes out;
+  // Node reads the list synchronously in writeHead and keeps no reference to it).
+  const headers = [...options.appHeaders.flat(), 'content-length', '', 'x-request-id', '']
+  const LENGTH = headers.length - 3
+  const REQUEST_ID = headers.length - 1
 
   return function cacheHitFastPath(req: IncomingMessage, res: ServerResponse) {
     if (!mayBeCacheHit(req) || !authorized(req.headers.authorization, keyDigests as string[]) || !places.take()) return app(req, res)
@@ -93,9 +97,11 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
     const verdict = moderator.fromCache({ item: { text: fields.text, textSha256, images: [] }, policy, budgetMs, startedAt, requestId })
     if (!verdict) return false
     const json = JSON.stringify(verdict)
-    res.writeHead(200, [...headers, 'content-length', String(Buffer.byteLength(json)), 'x-request-id', requestId])
+    headers[LENGTH] = String(Buffer.byteLength(json))
+    headers[REQUEST_ID] = requestId
+    res.writeHead(200, headers)
     res.end(json)
-    writeAccessLog(logger, {
+    if (logger.writes?.('info') !== false) writeAccessLog(logger, {
       request_id: requestId,
       method: 'POST',
       route: '/v1/moderate',
@@ -117,7 +123,8 @@ function mayBeCacheHit(req: IncomingMessage): boolean {
   if (headers['transfer-encoding'] !== undefined || headers['webhook-signature'] !== undefined) return false
   const length = Number(headers['content-length'])
   if (!(length > 0 && length <= FAST_PATH_MAX_BODY_BYTES)) return false
-  return (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json'
+  const type = headers['content-type']
+  return type === 'application/json' || (type !== undefined && type.split(';')[0]!.trim().toLowerCase() === 'application/json')
 }
 
 /** Whether the bearer key is one of the keys; a missing or wrong one is the app's to refuse. */

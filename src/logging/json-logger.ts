@@ -22,5 +22,5 @@ export function createJsonLogger({ level = 'info', write = (line) => console.log
     if (LEVELS[name] < threshold) return
     write(JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...fields }))
   }
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), writes: (name) => LEVELS[name] >= threshold }
 }
