@@ -34,8 +34,8 @@ export interface AppDeps {
   callbackAllowedHosts: string[]
   logger: Logger
   clock: Clock
-  /** When a request reached the process (Node: estimated from the event loop); `clock.now()` otherwise. */
-  arrivedAt?: () => number
+  /** When a request reached the process, from its runtime env (Node: estimated from the event loop); `clock.now()` otherwise. */
+  arrivedAt?: (env: unknown) => number
   limits: Limits
   /** Bearer keys for /v1/*; empty means no authentication. */
   apiKeys: string[]

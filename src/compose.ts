@@ -49,7 +49,7 @@ export interface ComposeOptions {
    */
   nextTurn?: (callback: () => void) => void
   /** When the request reached the process, estimated from the event loop (Node): budgets count from it. */
-  arrivedAt?: () => number
+  arrivedAt?: (env: unknown) => number
 }
 
 /**

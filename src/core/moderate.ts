@@ -179,7 +179,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     // Explicit parent: workerd has no async context manager by default.
     const facts = inChildSpan(telemetry, trace.setSpan(otelContext.active(), span), 'moderation.local_check', (child) => {
       const found = localFactsFor(request.policy, request.item.text, request.item.textSha256)
-      for (const [category, score] of Object.entries(found.local.scores ?? {})) child.setAttribute(`moderation.local_score.${category}`, score)
+      describeLocalScores(child, found.local)
       return found
     })
     const decided = await decideVerdict(request, span, late, facts.local)
@@ -259,6 +259,8 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     const { item, policy } = request
     const route = routeFor(policy)
     if (!route || item.images.length > 0 || item.text === undefined || !cache.getLocal) return undefined
+    // Past its budget the pipeline answers the timeout (or, queued, overloaded) verdict instead.
+    if (clock.now() >= request.startedAt + request.budgetMs) return undefined
     const textSha256 = item.textSha256 ?? sha256HexSync(item.text)
     if (textSha256 === undefined) return undefined
     const key = textCacheKey(route.client, policy, textSha256)
@@ -267,9 +269,13 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     const facts = localFactsFor(policy, item.text, textSha256)
     if (localDecides(policy, facts.local, false)) return undefined
     const verdict = withFacts(withLocalFindings(toVerdict(cached, 'cache', verdictContext(request)()), request, facts.local), facts)
+    // The spans the pipeline makes on a cache hit, with the same attributes.
     const span = telemetry.tracer.startSpan('moderation')
     describeRequest(span, request)
-    span.setAttributes({ 'moderation.image_count': 0, 'moderation.cache_hit': true })
+    span.setAttribute('moderation.image_count', 0)
+    const parent = trace.setSpan(otelContext.active(), span)
+    inChildSpan(telemetry, parent, 'moderation.local_check', (child) => describeLocalScores(child, facts.local))
+    inChildSpan(telemetry, parent, 'moderation.cache', (child) => child.setAttribute('moderation.cache_hit', true))
     if (facts.injected) span.setAttribute('moderation.prompt_injection', true)
     recordVerdict(span, verdict)
     span.end()
@@ -409,6 +415,10 @@ export function createModerator(deps: ModeratorDeps): Moderator {
         span.end()
       }
     })
+  }
+
+  function describeLocalScores(span: Span, local: LocalCheck) {
+    for (const [category, score] of Object.entries(local.scores ?? {})) span.setAttribute(`moderation.local_score.${category}`, score)
   }
 
   function describeRequest(span: Span, request: RequestContext) {

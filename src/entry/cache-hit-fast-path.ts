@@ -8,6 +8,7 @@ import type { Moderator } from '../core/moderate.js'
 import type { PolicyRegistry } from '../core/policy.js'
 import type { Clock, Logger } from '../core/ports.js'
 import { writeAccessLog } from '../http/access-log.js'
+import { checkJsonShape } from '../http/json-shape.js'
 import { bearerToken, isKeyDigest } from '../http/auth.js'
 import { verdictLogFields, type Limits } from '../http/judge-item.js'
 import type { InFlightPlaces } from '../http/load-shed.js'
@@ -15,7 +16,7 @@ import type { InFlightPlaces } from '../http/load-shed.js'
 export interface CacheHitFastPathOptions {
   moderator: Moderator
   policies: PolicyRegistry
-  limits: Pick<Limits, 'maxTextChars' | 'maxBudgetMs'>
+  limits: Pick<Limits, 'maxTextChars' | 'maxBudgetMs' | 'maxBodyBytes'>
   /** MODERATION_API_KEYS; empty means no authentication. */
   apiKeys: string[]
   /** The app's own count of requests in flight: a place taken here is one the app cannot give. */
@@ -46,6 +47,7 @@ const FIELDS = new Set(['text', 'policy', 'budget_ms'])
  */
 export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: RequestListener): RequestListener {
   const { moderator, policies, limits, places, logger, clock, arrivedAt } = options
+  const maxBodyBytes = Math.min(FAST_PATH_MAX_BODY_BYTES, limits.maxBodyBytes)
   const keyDigests = options.apiKeys.map((key) => sha256HexSync(key))
   // Without a synchronous hash (never on Node) nothing can be answered here.
   if (keyDigests.some((digest) => digest === undefined) || sha256HexSync('') === undefined) return app
@@ -56,15 +58,18 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
   const REQUEST_ID = headers.length - 1
 
   return function cacheHitFastPath(req: IncomingMessage, res: ServerResponse) {
-    if (!mayBeCacheHit(req) || !authorized(req.headers.authorization, keyDigests as string[]) || !places.take()) return app(req, res)
+    if (!mayBeCacheHit(req, maxBodyBytes) || !authorized(req, keyDigests as string[]) || !places.take()) return app(req, res)
     const startedAt = arrivedAt()
     let held = true
     const release = () => {
       if (held) places.release()
       held = false
     }
-    // Given back when the answer is out or the socket closes, whichever comes first.
-    res.once('close', release)
+    // Held while the body is read and the answer made, as the app holds it while its handler
+    // runs; given back at once after, not when the answer is flushed: a client that pipelines
+    // requests and never reads kept places for ever when they waited for 'close' (an answer queued
+    // behind an unread one never gets the socket, nor a 'close' event when it dies).
+    req.once('close', release)
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.once('end', () => {
@@ -75,10 +80,13 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
       } catch (error) {
         logger.error('cache-hit path failed; the request goes through the app', { error: String(error) })
       }
-      if (answered) return
-      // The app reads the same bytes (@hono/node-server takes a Buffer `rawBody` as the body).
       release()
-      ;(req as IncomingMessage & { rawBody?: Buffer }).rawBody = body
+      if (answered || res.headersSent) return
+      // The app reads the same bytes (@hono/node-server takes a Buffer `rawBody` as the body).
+      const handedOver = req as ArrivedRequest & { rawBody?: Buffer }
+      handedOver.rawBody = body
+      // The app's clock starts where this one did, before the body was read.
+      handedOver[ARRIVED_AT] = startedAt
       app(req, res)
     })
   }
@@ -86,7 +94,10 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
   function answerFromCache(req: IncomingMessage, res: ServerResponse, body: Buffer, startedAt: number): boolean {
     // Invalid UTF-8 is the app's: its decoder and this one might replace it differently.
     if (!isUtf8(body)) return false
-    const fields = moderationFields(body.toString('utf8'))
+    const json = body.toString('utf8')
+    // The app's limits on the body's shape, before the parse (a duplicate key could hide a value).
+    if (checkJsonShape(json) !== undefined) return false
+    const fields = moderationFields(json)
     if (!fields || !fields.text.trim() || fields.text.length > limits.maxTextChars) return false
     const policy = policies.get(fields.policy ?? policies.defaultName)
     if (!policy) return false
@@ -96,11 +107,11 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
     const budgetMs = Math.min(policy.budgetMs, fields.budget_ms ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs)
     const verdict = moderator.fromCache({ item: { text: fields.text, textSha256, images: [] }, policy, budgetMs, startedAt, requestId })
     if (!verdict) return false
-    const json = JSON.stringify(verdict)
-    headers[LENGTH] = String(Buffer.byteLength(json))
+    const answer = JSON.stringify(verdict)
+    headers[LENGTH] = String(Buffer.byteLength(answer))
     headers[REQUEST_ID] = requestId
     res.writeHead(200, headers)
-    res.end(json)
+    res.end(answer)
     if (logger.writes?.('info') !== false) writeAccessLog(logger, {
       request_id: requestId,
       method: 'POST',
@@ -116,22 +127,68 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
   }
 }
 
-/** The request line and headers of a synchronous JSON moderation small enough to be read here. */
-function mayBeCacheHit(req: IncomingMessage): boolean {
+const ARRIVED_AT = Symbol('arrived at')
+type ArrivedRequest = IncomingMessage & { [ARRIVED_AT]?: number }
+
+/**
+ * The app's `arrivedAt` on Node: when this door first saw a request it handed on (it read the
+ * body first), else the event loop's estimate now.
+ */
+export function arrivalOf(estimate: () => number): (env: unknown) => number {
+  return (env) => (env as { incoming?: ArrivedRequest } | undefined)?.incoming?.[ARRIVED_AT] ?? estimate()
+}
+
+// @hono/node-server's own test for a Host it takes as it is (others it checks through URL).
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/
+
+/** Whether @hono/node-server would take this Host header (it answers 400 to the others). */
+function hostTheAppTakes(host: string | undefined): boolean {
+  if (host === undefined || host === '') return false
+  if (PLAIN_HOST.test(host)) return true
+  let hostname: string
+  try {
+    hostname = new URL(`http://${host}/`).hostname
+  } catch {
+    return false
+  }
+  // Its check as it makes it: the URL's hostname is the header less any port, lower-cased.
+  const colon = host.lastIndexOf(':')
+  const bare = colon >= 0 && colon < host.length - 1 && /^\d+$/.test(host.slice(colon + 1)) ? host.slice(0, colon) : host
+  return hostname.length === host.length || hostname === bare.toLowerCase()
+}
+
+/**
+ * The request line and headers of a synchronous JSON moderation small enough to be read here,
+ * each header as the app would read it (Node keeps the first of two Content-Type headers where
+ * the app joins them: a repeated one is the app's to judge).
+ */
+function mayBeCacheHit(req: IncomingMessage, maxBodyBytes: number): boolean {
   if (req.method !== 'POST' || req.url !== '/v1/moderate') return false
   const { headers } = req
   if (headers['transfer-encoding'] !== undefined || headers['webhook-signature'] !== undefined) return false
+  if (!hostTheAppTakes(headers.host)) return false
   const length = Number(headers['content-length'])
-  if (!(length > 0 && length <= FAST_PATH_MAX_BODY_BYTES)) return false
+  if (!(length > 0 && length <= maxBodyBytes)) return false
   const type = headers['content-type']
-  return type === 'application/json' || (type !== undefined && type.split(';')[0]!.trim().toLowerCase() === 'application/json')
+  if (type !== 'application/json' && (type === undefined || type.split(';')[0]!.trim().toLowerCase() !== 'application/json')) return false
+  return !repeated(req.rawHeaders, 'content-type')
 }
 
-/** Whether the bearer key is one of the keys; a missing or wrong one is the app's to refuse. */
-function authorized(header: string | undefined, keyDigests: string[]): boolean {
+/** Whether the bearer key is one of the keys; a missing, wrong or repeated one is the app's to refuse. */
+function authorized(req: IncomingMessage, keyDigests: string[]): boolean {
   if (keyDigests.length === 0) return true
-  const token = bearerToken(header)
-  return token !== undefined && isKeyDigest(keyDigests, sha256HexSync(token)!)
+  const token = bearerToken(req.headers.authorization)
+  return token !== undefined && !repeated(req.rawHeaders, 'authorization') && isKeyDigest(keyDigests, sha256HexSync(token)!)
+}
+
+/** Whether a header (lower-case name) comes more than once among the raw name/value pairs. */
+function repeated(rawHeaders: string[], name: string): boolean {
+  let seen = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i]!
+    if (raw.length === name.length && raw.toLowerCase() === name && ++seen > 1) return true
+  }
+  return false
 }
 
 interface ModerationFields {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { getRequestListener } from '@hono/node-server'
 import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
 import { parseConfig } from '../config.js'
@@ -16,7 +15,8 @@ import { createJsonLogger } from '../logging/json-logger.js'
 import { systemClock } from '../core/ports.js'
 import { watchEventLoop } from './event-loop-clock.js'
 import { warmUp } from './warm-up.js'
-import { answerCacheHitsFirst, appJsonHeaders } from './cache-hit-fast-path.js'
+import { arrivalOf } from './cache-hit-fast-path.js'
+import { createNodeListener } from './node-listener.js'
 import { createKeepAliveFetch } from '../net/keep-alive-fetch.js'
 
 /**
@@ -40,7 +40,7 @@ export async function compose(env: Record<string, string | undefined>) {
   const images = createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config, Number(env.UV_THREADPOOL_SIZE) || undefined)) })
   // One keep-alive transport for every model call of the process (node:http, not undici's fetch).
   const fetch = createKeepAliveFetch()
-  const { app, deliveries, moderator, inFlight } = composeApp({
+  const composed = composeApp({
     config,
     policies,
     images,
@@ -51,25 +51,13 @@ export async function compose(env: Record<string, string | undefined>) {
     logger,
     readiness: { notReadyReason: () => (draining ? 'shutting down' : undefined) },
     nextTurn: setImmediate,
-    arrivedAt: loop.arrivedAt,
+    arrivedAt: arrivalOf(loop.arrivedAt),
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
   if (warmed.requests > 0) logger.info('warmed up', warmed)
   // Repeated texts are answered before Hono when the cache holds their verdict; all else goes on.
-  const listener = answerCacheHitsFirst(
-    {
-      moderator,
-      policies,
-      limits: { maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxBudgetMs: config.MODERATION_MAX_BUDGET_MS },
-      apiKeys: config.MODERATION_API_KEYS,
-      places: inFlight,
-      logger,
-      clock: systemClock,
-      arrivedAt: loop.arrivedAt,
-      appHeaders: await appJsonHeaders(),
-    },
-    getRequestListener(app.fetch),
-  )
+  const listener = await createNodeListener({ composed, policies, config, logger, arrivedAt: loop.arrivedAt })
+  const { app, deliveries } = composed
   return { app, listener, deliveries, config, logger, setDraining: () => (draining = true) }
 }

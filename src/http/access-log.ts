@@ -6,8 +6,8 @@ import type { AppEnv } from './app-env.js'
 export interface AccessLogOptions {
   logger: Logger
   clock: Clock
-  /** When the request reached the process, if the runtime can tell better than `clock.now()`. */
-  arrivedAt?: () => number
+  /** When the request reached the process, if the runtime can tell better than `clock.now()`; given the request's runtime env (Node: `{ incoming, outgoing }`). */
+  arrivedAt?: (env: unknown) => number
 }
 
 /**
@@ -16,7 +16,7 @@ export interface AccessLogOptions {
  */
 export function accessLog({ logger, clock, arrivedAt = () => clock.now() }: AccessLogOptions): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {
-    c.set('startedAt', arrivedAt())
+    c.set('startedAt', arrivedAt(c.env))
     c.set('logFields', {})
     await next()
     const fields = {

@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useSyncSha256 } from '../../src/core/hash.js'
 import { systemClock } from '../../src/core/ports.js'
-import { answerCacheHitsFirst, appJsonHeaders, FAST_PATH_MAX_BODY_BYTES } from '../../src/entry/cache-hit-fast-path.js'
+import { answerCacheHitsFirst, appJsonHeaders, arrivalOf, FAST_PATH_MAX_BODY_BYTES } from '../../src/entry/cache-hit-fast-path.js'
 import { buildService, shippedPolicies } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
@@ -23,7 +23,8 @@ afterEach(async () => {
 
 /** The service behind the Node entry's two doors, on a port; `toApp` counts what reached Hono. */
 async function serve(env: Record<string, string> = {}, telemetry?: TelemetryOptions) {
-  const service = await buildService({ gemini, env, telemetry })
+  // As the Node entry wires it: the app counts from when this door first saw a request it hands on.
+  const service = await buildService({ gemini, env, telemetry, arrivedAt: arrivalOf(() => systemClock.now()) })
   const { config } = service
   const hono = getRequestListener(service.app.fetch)
   const counted = { toApp: 0 }
@@ -35,7 +36,7 @@ async function serve(env: Record<string, string> = {}, telemetry?: TelemetryOpti
     {
       moderator: service.moderator,
       policies: await shippedPolicies(),
-      limits: { maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxBudgetMs: config.MODERATION_MAX_BUDGET_MS },
+      limits: { maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxBudgetMs: config.MODERATION_MAX_BUDGET_MS, maxBodyBytes: config.MODERATION_MAX_BODY_BYTES },
       apiKeys: config.MODERATION_API_KEYS,
       places: service.inFlight,
       logger: service.logger,
@@ -105,7 +106,9 @@ describe("Node's cache-hit path (before Hono)", () => {
     expect(svc.counted.toApp).toBe(1)
     const roots = spans.getFinishedSpans().filter((span) => span.name === 'moderation')
     expect(roots.map((span) => span.attributes['moderation.source'])).toEqual(['model', 'cache'])
-    expect(roots[1]!.attributes).toMatchObject({ 'moderation.policy': 'default', 'moderation.action': 'allow', 'moderation.cache_hit': true })
+    expect(roots[1]!.attributes).toMatchObject({ 'moderation.policy': 'default', 'moderation.action': 'allow' })
+    const cacheSpans = spans.getFinishedSpans().filter((span) => span.name === 'moderation.cache')
+    expect(cacheSpans.map((span) => span.attributes['moderation.cache_hit'])).toEqual([false, true])
     const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics }
     const counted = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((metric) => metric.descriptor.name === 'moderation.verdicts')
     const cacheHits = counted?.dataPoints.filter((point) => point.attributes['moderation.source'] === 'cache').reduce((total, point) => total + (point.value as number), 0)
@@ -195,6 +198,24 @@ describe("Node's cache-hit path (before Hono)", () => {
       expect(await res.json(), name).toMatchObject(body as object)
     }
     expect(svc.counted.toApp - before).toBe(cases.length)
+  })
+
+  it('hands a miss to the app with its arrival: the budget and latency_ms count the time the body took', async () => {
+    const svc = await serve()
+    const body = JSON.stringify({ text: 'a text the cache has never seen, sent slowly' })
+    const { port } = new URL(svc.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let answer = ''
+    socket.on('data', (chunk: Buffer) => (answer += chunk))
+    socket.write(`POST /v1/moderate HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 10)}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    socket.write(body.slice(10))
+    await new Promise((resolve) => socket.once('close', resolve))
+    const verdict = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { source: string; latency_ms: number }
+    expect(verdict.source).toBe('model')
+    expect(svc.counted.toApp).toBe(1)
+    expect(verdict.latency_ms).toBeGreaterThanOrEqual(240)
   })
 
   it('hands invalid UTF-8 to the app, which decodes it its own way', async () => {

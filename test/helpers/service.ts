@@ -37,7 +37,7 @@ export interface TestServiceOptions {
   /** As the Node entry runs: pipelines admitted a slice of CPU at a time (setImmediate). */
   admission?: boolean
   /** As the Node entry runs: budgets count from the event loop's estimate of arrival. */
-  arrivedAt?: () => number
+  arrivedAt?: (env: unknown) => number
 }
 
 export type LogLine = { level: string; msg: string } & Record<string, unknown>

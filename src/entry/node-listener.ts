@@ -1,0 +1,42 @@
+import { getRequestListener } from '@hono/node-server'
+import type { RequestListener } from 'node:http'
+import type { composeApp } from '../compose.js'
+import type { Config } from '../config.js'
+import type { PolicyRegistry } from '../core/policy.js'
+import { systemClock, type Logger } from '../core/ports.js'
+import { answerCacheHitsFirst, appJsonHeaders } from './cache-hit-fast-path.js'
+
+export interface NodeListenerOptions {
+  /** What composeApp built: the app, its moderator and its count of requests in flight. */
+  composed: Pick<ReturnType<typeof composeApp>, 'app' | 'moderator' | 'inFlight'>
+  policies: PolicyRegistry
+  config: Config
+  logger: Logger
+  /** When the request being read reached the process (the event loop's estimate). */
+  arrivedAt: () => number
+}
+
+/**
+ * What node:http serves: repeated texts answered from the in-process cache first, everything
+ * else by the Hono app (@hono/node-server's listener). The service and its warm-up both use it,
+ * so the warm-up compiles the same path real requests take.
+ *
+ * @example
+ * createServer(serverOptions, await createNodeListener({ composed, policies, config, logger, arrivedAt: loop.arrivedAt }))
+ */
+export async function createNodeListener({ composed, policies, config, logger, arrivedAt }: NodeListenerOptions): Promise<RequestListener> {
+  return answerCacheHitsFirst(
+    {
+      moderator: composed.moderator,
+      policies,
+      limits: { maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxBudgetMs: config.MODERATION_MAX_BUDGET_MS, maxBodyBytes: config.MODERATION_MAX_BODY_BYTES },
+      apiKeys: config.MODERATION_API_KEYS,
+      places: composed.inFlight,
+      logger,
+      clock: systemClock,
+      arrivedAt,
+      appHeaders: await appJsonHeaders(),
+    },
+    getRequestListener(composed.app.fetch),
+  )
+}
