@@ -13,7 +13,7 @@
  * Run: npm run bench [-- --seconds N]
  */
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import autocannon from 'autocannon'
 import { burstTable, runBurstBenchmarks } from './burst.js'
@@ -50,6 +50,26 @@ async function load(url: string, path: string, connections: number, body: () => 
       })
     },
   })
+  return summary(result, reasons)
+}
+
+/**
+ * The lightest client autocannon makes (one fixed body, answers not read), for the cache-hit
+ * comparison: the per-request client above costs the shared 2 cores enough that the servers'
+ * differences shrink. Also the server's CPU per request (user + system, from /proc).
+ */
+async function lightLoad(url: string, pid: number, connections: number, body: string): Promise<Run & { cpuUsPerRequest: number }> {
+  const before = cpuUs(pid)
+  const result = await autocannon({ url: `${url}/v1/moderate`, connections, duration: SECONDS, method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  return { ...summary(result, {}), cpuUsPerRequest: (cpuUs(pid) - before) / result.requests.total }
+}
+
+const cpuUs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100)
+}
+
+function summary(result: autocannon.Result, reasons: Record<string, number>): Run {
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -80,6 +100,12 @@ await withFake('instant', async (fakeUrl) => {
   const hono = await load(bareHono.url, '/v1/moderate', 64, same)
   await stop(bareHono.child)
   results.cacheHit = { service: cached, bareNode: node, bareHono: hono, ratioToNode: cached.rps / node.rps, ratioToHono: cached.rps / hono.rps }
+  // The same with the lightest client, and the CPU each request costs each server.
+  const lightService = await lightLoad(svc.url, svc.child.pid!, 64, same())
+  const lightBare = await start(process.execPath, ['--import', 'tsx', 'bench/bare-servers.ts'], { KIND: 'node' })
+  const lightNode = await lightLoad(lightBare.url, lightBare.child.pid!, 64, same())
+  await stop(lightBare.child)
+  results.cacheHitLight = { service: lightService, bareNode: lightNode, ratioToNode: lightService.rps / lightNode.rps }
 
   // B. Model path, instant fake: the service, and the fake called directly the same way.
   const model = await load(svc.url, '/v1/moderate', 64, unique)
@@ -150,6 +176,7 @@ results.bursts = await runBurstBenchmarks()
 
 const r = results as {
   cacheHit: { service: Run; bareNode: Run; bareHono: Run; ratioToNode: number; ratioToHono: number }
+  cacheHitLight: { service: Run & { cpuUsPerRequest: number }; bareNode: Run & { cpuUsPerRequest: number }; ratioToNode: number }
   instantModel: { service: Run; directFake: Run; overheadP50: number; overheadP99: number }
   realistic: Run & { peakRssMb: number }
   realisticHedged: Run
@@ -171,6 +198,8 @@ const table = [
   line('A. bare node:http, 64 conns', r.cacheHit.bareNode),
   line('A. bare Hono, 64 conns', r.cacheHit.bareHono),
   line('A. service, cache hit, 64 conns', r.cacheHit.service, `= ${r.cacheHit.ratioToNode.toFixed(2)} of node:http, ${r.cacheHit.ratioToHono.toFixed(2)} of Hono`),
+  line('A. light client: bare node:http', r.cacheHitLight.bareNode, `${f(r.cacheHitLight.bareNode.cpuUsPerRequest)} us CPU/request`),
+  line('A. light client: service, cache hit', r.cacheHitLight.service, `${f(r.cacheHitLight.service.cpuUsPerRequest)} us CPU/request; = ${r.cacheHitLight.ratioToNode.toFixed(2)} of node:http`),
   line('B. fake Gemini called directly', r.instantModel.directFake),
   line('B. service, instant model', r.instantModel.service, `overhead p50 ${f(r.instantModel.overheadP50)} ms, p99 ${f(r.instantModel.overheadP99)} ms`),
   line('C. service, realistic model', r.realistic, `${share(r.realistic)}`),
