@@ -13,7 +13,7 @@ import { bearerAuth } from './http/auth.js'
 import { createErrorHandler, notFound } from './http/errors.js'
 import { createInFlightPlaces, shedLoad, type InFlightPlaces } from './http/load-shed.js'
 import { docsRoutes } from './routes/docs.js'
-import { healthRoutes, type Readiness } from './routes/health.js'
+import { healthRoutes, type Readiness, type StoreStatus } from './routes/health.js'
 import type { Limits } from './http/judge-item.js'
 import { moderateRoutes } from './routes/moderate.js'
 import { openAiModerationRoutes } from './routes/openai-moderations.js'
@@ -42,6 +42,8 @@ export interface AppDeps {
   readiness: Readiness
   /** The model circuit's state, for /readyz. */
   circuit: () => string
+  /** Where shared state lives, for /readyz (Node). */
+  store?: () => StoreStatus
   /** Requests in flight beyond which /v1 answers 503. */
   maxInFlight: number
   /** The count of requests in flight, when another door (Node's cache-hit path) shares it. */
@@ -73,7 +75,7 @@ export function createApp(deps: AppDeps) {
   app.notFound(notFound)
 
   app.route('/', docsRoutes())
-  app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length, circuit: deps.circuit }))
+  app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length, circuit: deps.circuit, store: deps.store }))
   const shed = shedLoad({ places: deps.inFlight ?? createInFlightPlaces(deps.maxInFlight) })
   app.use('/v1/*', shed)
   app.use('/v1alpha1/*', shed)

@@ -16,7 +16,7 @@ import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature
 import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
 import { createModelClients, type ProviderOptions } from './model/providers.js'
-import { alwaysReady, type Readiness } from './routes/health.js'
+import { alwaysReady, type Readiness, type StoreStatus } from './routes/health.js'
 import { createTelemetry, type TelemetryOptions } from './telemetry/telemetry.js'
 
 export interface ComposeOptions {
@@ -48,6 +48,8 @@ export interface ComposeOptions {
    * request has its own CPU limit.
    */
   nextTurn?: (callback: () => void) => void
+  /** Where shared state lives, for /readyz (Node: memory or Redis). */
+  store?: () => StoreStatus
   /** When the request reached the process, estimated from the event loop (Node): budgets count from it. */
   arrivedAt?: (env: unknown) => number
 }
@@ -76,6 +78,7 @@ export function composeApp({
   createDeliveries,
   nextTurn,
   arrivedAt,
+  store,
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
@@ -186,6 +189,7 @@ export function composeApp({
     arrivedAt,
     readiness,
     circuit: () => route?.breaker?.state() ?? 'none',
+    store,
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     inFlight,
     apiKeys: config.MODERATION_API_KEYS,

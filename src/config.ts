@@ -117,6 +117,12 @@ export const configSchema = z.object({
   MODERATION_HEDGE_AFTER_MS: z.coerce.number().int().positive().optional(),
   MODERATION_CACHE_MAX_ENTRIES: positiveInt(10_000),
   MODERATION_CACHE_TTL_SECONDS: positiveInt(3600),
+  // Node: Redis (or Valkey) shared by every process and replica, e.g. redis://10.0.0.5:6379/0.
+  // Unset: everything stays in the process (lost on restart; README, "Running several instances").
+  // Today it holds the verdict cache's second level.
+  REDIS_URL: z.string().url().optional(),
+  // Node: a Redis command slower than this is given up (a cache read is then a miss).
+  MODERATION_REDIS_TIMEOUT_MS: positiveInt(25),
   // Workers only: the second cache level, shared across isolates (after the in-memory LRU).
   // cache-api: the data centre's Cache API; kv: the VERDICT_CACHE KV namespace (global); none.
   MODERATION_EDGE_CACHE: z.enum(['cache-api', 'kv', 'none']).default('cache-api'),

@@ -37,7 +37,11 @@ const storedSchema = z.object({ judgement: judgementSchema, expires_at: z.number
 // KV refuses a TTL under 60 s; the entry's own expires_at still ends it on time.
 const KV_MIN_TTL_SECONDS = 60
 
-function sharedCache(
+/**
+ * A shared cache level over any key-value store: entries carry their wall-clock expiry and are
+ * validated when read (Workers' KV and Cache API here, Redis on Node).
+ */
+export function sharedCache(
   { ttlSeconds, namespace, now = Date.now }: EdgeCacheOptions,
   store: { read(key: string): Promise<unknown>; write(key: string, value: string): Promise<void> },
 ): SharedVerdictCache {

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
-import { parseConfig } from '../config.js'
+import { parseConfig, type Config } from '../config.js'
+import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
+import { createRedisVerdictCache } from '../cache/redis-verdict-cache.js'
+import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
+import { connectRedis, redactedUrl } from '../net/redis-connection.js'
 import { useSyncSha256 } from '../core/hash.js'
 import { loadPolicies, PolicyError } from '../core/policy.js'
 import { findSlowPatterns } from './check-pattern-speed.js'
@@ -12,7 +17,7 @@ import { createDecodePool } from '../images/decode-pool.js'
 import { createSharpImageProcessor, decodePoolOptions } from '../images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../net/node-webhook-transport.js'
 import { createJsonLogger } from '../logging/json-logger.js'
-import { systemClock } from '../core/ports.js'
+import { systemClock, type Logger } from '../core/ports.js'
 import { watchEventLoop } from './event-loop-clock.js'
 import { warmUp } from './warm-up.js'
 import { arrivalOf } from './cache-hit-fast-path.js'
@@ -40,6 +45,7 @@ export async function compose(env: Record<string, string | undefined>) {
   const images = createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config, Number(env.UV_THREADPOOL_SIZE) || undefined)) })
   // One keep-alive transport for every model call of the process (node:http, not undici's fetch).
   const fetch = createKeepAliveFetch()
+  const { redis, cache, store } = sharedState(config, logger)
   const composed = composeApp({
     config,
     policies,
@@ -52,6 +58,8 @@ export async function compose(env: Record<string, string | undefined>) {
     readiness: { notReadyReason: () => (draining ? 'shutting down' : undefined) },
     nextTurn: setImmediate,
     arrivedAt: arrivalOf(loop.arrivedAt),
+    cache,
+    store,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
@@ -59,5 +67,26 @@ export async function compose(env: Record<string, string | undefined>) {
   // Repeated texts are answered before Hono when the cache holds their verdict; all else goes on.
   const listener = await createNodeListener({ composed, policies, config, logger, arrivedAt: loop.arrivedAt })
   const { app, deliveries } = composed
-  return { app, listener, deliveries, config, logger, setDraining: () => (draining = true) }
+  return { app, listener, deliveries, config, logger, redis, setDraining: () => (draining = true) }
 }
+
+/**
+ * Where state shared between processes lives: Redis when REDIS_URL is set (today the verdict
+ * cache's second level), else this process alone; said at start, and shown by /readyz.
+ */
+function sharedState(config: Config, logger: Logger) {
+  const local = createLruVerdictCache({ maxEntries: config.MODERATION_CACHE_MAX_ENTRIES, ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000 })
+  if (!config.REDIS_URL) {
+    logger.warn(
+      'REDIS_URL is unset: the verdict cache, async jobs with their idempotency keys and pending deliveries, and the signed-request replay guard live in this process: lost on restart, not shared with other instances',
+    )
+    return { redis: undefined, cache: local, store: () => ({ kind: 'memory' as const }) }
+  }
+  const redis = connectRedis(config.REDIS_URL, { logger, timeoutMs: config.MODERATION_REDIS_TIMEOUT_MS })
+  logger.info('REDIS_URL is set: verdicts are cached in Redis for every instance; async jobs, idempotency keys, pending deliveries and the replay guard still live in this process (lost on restart)', { redis: redactedUrl(config.REDIS_URL) })
+  // Scoped to this build's version: another version's prompt or decisions never serve old entries.
+  const shared = createRedisVerdictCache(redis.client, { ttlSeconds: config.MODERATION_CACHE_TTL_SECONDS, namespace: `moderation:${packageVersion()}` })
+  return { redis, cache: createTieredVerdictCache(local, shared), store: () => ({ kind: 'redis' as const, connected: redis.state() === 'connected' }) }
+}
+
+const packageVersion = () => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version

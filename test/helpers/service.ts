@@ -12,7 +12,7 @@ import { createSharpImageProcessor, decodePoolOptions } from '../../src/images/s
 import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'
 import { createKeepAliveFetch } from '../../src/net/keep-alive-fetch.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
-import type { Readiness } from '../../src/routes/health.js'
+import type { Readiness, StoreStatus } from '../../src/routes/health.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
 import type { FakeGemini } from './fake-gemini.js'
 
@@ -33,6 +33,8 @@ export interface TestServiceOptions {
   cache?: VerdictCache
   policies?: PolicyRegistry
   readiness?: Readiness
+  /** What /readyz says of the store (Node: memory or Redis). */
+  store?: () => StoreStatus
   images?: ImageProcessor
   /** As the Node entry runs: pipelines admitted a slice of CPU at a time (setImmediate). */
   admission?: boolean
@@ -46,7 +48,7 @@ export type LogLine = { level: string; msg: string } & Record<string, unknown>
  * The service as the Node entry builds it (same composition root), pointed at a fake Gemini,
  * with logs captured as parsed JSON lines.
  */
-export async function buildService({ gemini, provider = 'gemini', env = {}, telemetry, clock, cache, policies, readiness, images, providerOptions, admission, arrivedAt }: TestServiceOptions = {}) {
+export async function buildService({ gemini, provider = 'gemini', env = {}, telemetry, clock, cache, policies, readiness, images, providerOptions, admission, arrivedAt, store }: TestServiceOptions = {}) {
   const config = parseConfig({ ...(gemini ? providerEnv(provider, gemini.url) : {}), ...env })
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
@@ -66,6 +68,7 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
     readiness,
     nextTurn: admission ? setImmediate : undefined,
     arrivedAt,
+    store,
   })
   const moderate = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request('/v1/moderate', {
