@@ -10,6 +10,7 @@ import type { Clock, Logger } from './core/ports.js'
 import { accessLog } from './http/access-log.js'
 import type { AppEnv } from './http/app-env.js'
 import { bearerAuth } from './http/auth.js'
+import type { ReplayGuard } from './http/replay-guard.js'
 import { createErrorHandler, notFound } from './http/errors.js'
 import { createInFlightPlaces, shedLoad, type InFlightPlaces } from './http/load-shed.js'
 import { docsRoutes } from './routes/docs.js'
@@ -30,6 +31,8 @@ export interface AppDeps {
   deliveries?: DeliveryQueue
   /** WEBHOOK_SECRET's keys: requests may be signed with them instead of carrying a bearer key. */
   webhookKeys?: Promise<WebhookKeys>
+  /** Ids of signed requests already used (default: this process's own memory). */
+  replays?: ReplayGuard
   asyncUnavailable?: string
   callbackAllowedHosts: string[]
   logger: Logger
@@ -79,7 +82,7 @@ export function createApp(deps: AppDeps) {
   const shed = shedLoad({ places: deps.inFlight ?? createInFlightPlaces(deps.maxInFlight) })
   app.use('/v1/*', shed)
   app.use('/v1alpha1/*', shed)
-  const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes } : undefined
+  const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes, replays: deps.replays } : undefined
   app.use('/v1/*', bearerAuth({ keys: deps.apiKeys, signed }))
   app.route('/v1', moderateRoutes(deps))
   app.route('/v1', openAiModerationRoutes(deps))

@@ -1,5 +1,6 @@
 import { createApp } from './app.js'
 import { createInFlightPlaces } from './http/load-shed.js'
+import type { ReplayGuard } from './http/replay-guard.js'
 import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, webhookMaxPendingPerClient, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
@@ -50,6 +51,8 @@ export interface ComposeOptions {
   nextTurn?: (callback: () => void) => void
   /** Where shared state lives, for /readyz (Node: memory or Redis). */
   store?: () => StoreStatus
+  /** Ids of signed requests already used, when shared beyond the process (Node: Redis). */
+  replays?: ReplayGuard
   /** When the request reached the process, estimated from the event loop (Node): budgets count from it. */
   arrivedAt?: (env: unknown) => number
 }
@@ -79,6 +82,7 @@ export function composeApp({
   nextTurn,
   arrivedAt,
   store,
+  replays,
   cache = createLruVerdictCache({
     maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
     ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
@@ -190,6 +194,7 @@ export function composeApp({
     readiness,
     circuit: () => route?.breaker?.state() ?? 'none',
     store,
+    replays,
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     inFlight,
     apiKeys: config.MODERATION_API_KEYS,

@@ -7,6 +7,8 @@ import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import { createRedisVerdictCache } from '../cache/redis-verdict-cache.js'
 import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { connectRedis, redactedUrl } from '../net/redis-connection.js'
+import { REPLAY_WINDOW_MS } from '../http/auth.js'
+import { createInProcessReplayGuard, createRedisReplayGuard } from '../http/replay-guard.js'
 import { useSyncSha256 } from '../core/hash.js'
 import { loadPolicies, PolicyError } from '../core/policy.js'
 import { findSlowPatterns } from './check-pattern-speed.js'
@@ -45,7 +47,7 @@ export async function compose(env: Record<string, string | undefined>) {
   const images = createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config, Number(env.UV_THREADPOOL_SIZE) || undefined)) })
   // One keep-alive transport for every model call of the process (node:http, not undici's fetch).
   const fetch = createKeepAliveFetch()
-  const { redis, cache, store } = sharedState(config, logger)
+  const { redis, cache, store, replays } = sharedState(config, logger)
   const composed = composeApp({
     config,
     policies,
@@ -60,6 +62,7 @@ export async function compose(env: Record<string, string | undefined>) {
     arrivedAt: arrivalOf(loop.arrivedAt),
     cache,
     store,
+    replays,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
@@ -80,13 +83,14 @@ function sharedState(config: Config, logger: Logger) {
     logger.warn(
       'REDIS_URL is unset: the verdict cache, async jobs with their idempotency keys and pending deliveries, and the signed-request replay guard live in this process: lost on restart, not shared with other instances',
     )
-    return { redis: undefined, cache: local, store: () => ({ kind: 'memory' as const }) }
+    return { redis: undefined, cache: local, store: () => ({ kind: 'memory' as const }), replays: undefined }
   }
   const redis = connectRedis(config.REDIS_URL, { logger, timeoutMs: config.MODERATION_REDIS_TIMEOUT_MS })
-  logger.info('REDIS_URL is set: verdicts are cached in Redis for every instance; async jobs, idempotency keys, pending deliveries and the replay guard still live in this process (lost on restart)', { redis: redactedUrl(config.REDIS_URL) })
+  logger.info('REDIS_URL is set: verdicts and the ids of signed requests are shared in Redis by every instance; async jobs, idempotency keys and pending deliveries still live in this process (lost on restart)', { redis: redactedUrl(config.REDIS_URL) })
   // Scoped to this build's version: another version's prompt or decisions never serve old entries.
   const shared = createRedisVerdictCache(redis.client, { ttlSeconds: config.MODERATION_CACHE_TTL_SECONDS, namespace: `moderation:${packageVersion()}` })
-  return { redis, cache: createTieredVerdictCache(local, shared), store: () => ({ kind: 'redis' as const, connected: redis.state() === 'connected' }) }
+  const replays = createRedisReplayGuard(redis.client, { namespace: 'moderation', ttlMs: REPLAY_WINDOW_MS, local: createInProcessReplayGuard({ ttlMs: REPLAY_WINDOW_MS }) })
+  return { redis, cache: createTieredVerdictCache(local, shared), store: () => ({ kind: 'redis' as const, connected: redis.state() === 'connected' }), replays }
 }
 
 const packageVersion = () => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version

@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from 'hono'
-import { LRUCache } from 'lru-cache'
 import { sha256Hex } from '../core/hash.js'
 import { checkWebhookHeaders, verifySignatures, type WebhookKeys } from '../core/webhook-signature.js'
 import type { AppEnv } from './app-env.js'
 import { ApiError } from './errors.js'
+import { createInProcessReplayGuard, type ReplayGuard } from './replay-guard.js'
 
 export interface BearerAuthOptions {
   /** Accepted keys; empty means no authentication. */
@@ -14,12 +14,14 @@ export interface BearerAuthOptions {
    * Also accept a request signed the Standard Webhooks way (webhook-id, -timestamp, -signature
    * over the raw body) with one of these keys (WEBHOOK_SECRET).
    */
-  signed?: { keys: Promise<WebhookKeys>; maxBodyBytes: number; now?: () => number }
+  signed?: { keys: Promise<WebhookKeys>; maxBodyBytes: number; now?: () => number; replays?: ReplayGuard }
 }
 
 // Standard Webhooks' tolerance: a signed request more than 5 minutes off either way is refused,
 // and a webhook-id is remembered for longer than that, so a replay inside the window is caught.
 const TOLERANCE_SECONDS = 5 * 60
+/** How long a webhook-id is remembered: longer than the tolerance either way. */
+export const REPLAY_WINDOW_MS = 2 * TOLERANCE_SECONDS * 1000
 const unauthorized = (message: string) => new ApiError('unauthorized', message, { 'WWW-Authenticate': 'Bearer' })
 
 /**
@@ -31,7 +33,7 @@ const unauthorized = (message: string) => new ApiError('unauthorized', message, 
  */
 export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions = {}): MiddlewareHandler<AppEnv> {
   const digests = Promise.all(keys.map((key) => sha256Hex(key)))
-  const seenIds = new LRUCache<string, true>({ max: 100_000, ttl: 2 * TOLERANCE_SECONDS * 1000 })
+  const replays = signed?.replays ?? createInProcessReplayGuard({ ttlMs: REPLAY_WINDOW_MS })
   const now = signed?.now ?? Date.now
   return async function bearerAuthMiddleware(c, next) {
     if (signed && c.req.header('webhook-signature') !== undefined) {
@@ -40,7 +42,7 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
       const nowSeconds = Math.floor(now() / 1000)
       const checked = checkWebhookHeaders(headers, nowSeconds, TOLERANCE_SECONDS)
       if (!checked.ok) throw unauthorized(`signed request refused: ${checked.problem.message}`)
-      if (seenIds.has(checked.value.id)) throw unauthorized(`signed request refused: webhook-id ${checked.value.id} was already used`)
+      if (replays.knows(checked.value.id)) throw unauthorized(`signed request refused: webhook-id ${checked.value.id} was already used`)
       // The signature covers the raw body: read it once, capped, and hand the route the same bytes
       // (never a clone: a tee'd copy buffers what the other branch has not read, and cancelling
       // one branch waits for the other, which held in-flight places for ever; issue 12).
@@ -48,9 +50,9 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
       if (!body) throw new ApiError('payload_too_large', `body exceeds ${signed.maxBodyBytes} bytes`)
       const verified = await verifySignatures(await signed.keys, checked.value, body)
       if (!verified.ok) throw unauthorized(`signed request refused: ${verified.problem.message}`)
-      // Again: another request with the same id may have been verified while this body was read.
-      if (seenIds.has(verified.value.id)) throw unauthorized(`signed request refused: webhook-id ${verified.value.id} was already used`)
-      seenIds.set(verified.value.id, true)
+      // Claimed once verified (a forged request cannot use an id up), atomically: another request
+      // with the same id, here or on another replica, may have been verified meanwhile.
+      if (!(await replays.claim(verified.value.id))) throw unauthorized(`signed request refused: webhook-id ${verified.value.id} was already used`)
       const raw = c.req.raw
       c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body: body as Uint8Array<ArrayBuffer>, signal: raw.signal })
       c.set('clientId', 'signed')

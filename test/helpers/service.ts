@@ -13,6 +13,7 @@ import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport
 import { createKeepAliveFetch } from '../../src/net/keep-alive-fetch.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
 import type { Readiness, StoreStatus } from '../../src/routes/health.js'
+import type { ReplayGuard } from '../../src/http/replay-guard.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
 import type { FakeGemini } from './fake-gemini.js'
 
@@ -35,6 +36,8 @@ export interface TestServiceOptions {
   readiness?: Readiness
   /** What /readyz says of the store (Node: memory or Redis). */
   store?: () => StoreStatus
+  /** The signed-request replay guard (default: the process's own). */
+  replays?: ReplayGuard
   images?: ImageProcessor
   /** As the Node entry runs: pipelines admitted a slice of CPU at a time (setImmediate). */
   admission?: boolean
@@ -48,7 +51,7 @@ export type LogLine = { level: string; msg: string } & Record<string, unknown>
  * The service as the Node entry builds it (same composition root), pointed at a fake Gemini,
  * with logs captured as parsed JSON lines.
  */
-export async function buildService({ gemini, provider = 'gemini', env = {}, telemetry, clock, cache, policies, readiness, images, providerOptions, admission, arrivedAt, store }: TestServiceOptions = {}) {
+export async function buildService({ gemini, provider = 'gemini', env = {}, telemetry, clock, cache, policies, readiness, images, providerOptions, admission, arrivedAt, store, replays }: TestServiceOptions = {}) {
   const config = parseConfig({ ...(gemini ? providerEnv(provider, gemini.url) : {}), ...env })
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
@@ -69,6 +72,7 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
     nextTurn: admission ? setImmediate : undefined,
     arrivedAt,
     store,
+    replays,
   })
   const moderate = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request('/v1/moderate', {
