@@ -119,10 +119,13 @@ export const configSchema = z.object({
   MODERATION_CACHE_TTL_SECONDS: positiveInt(3600),
   // Node: Redis (or Valkey) shared by every process and replica, e.g. redis://10.0.0.5:6379/0.
   // Unset: everything stays in the process (lost on restart; README, "Running several instances").
-  // Today it holds the verdict cache's second level.
+  // It holds the verdict cache's second level, async jobs and their deliveries, idempotency keys
+  // and the replay guard for signed requests.
   REDIS_URL: z.string().url().optional(),
   // Node: a Redis command slower than this is given up (a cache read is then a miss).
   MODERATION_REDIS_TIMEOUT_MS: positiveInt(25),
+  // Node: every key and queue the service keeps in Redis starts with this (services sharing one).
+  MODERATION_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1-64)').default('moderation'),
   // Workers only: the second cache level, shared across isolates (after the in-memory LRU).
   // cache-api: the data centre's Cache API; kv: the VERDICT_CACHE KV namespace (global); none.
   MODERATION_EDGE_CACHE: z.enum(['cache-api', 'kv', 'none']).default('cache-api'),

@@ -4,6 +4,9 @@ import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
 import { parseConfig, type Config } from '../config.js'
 import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
+import type { Job } from '../core/delivery-queue.js'
+import type { WebhookKeys } from '../core/webhook-signature.js'
+import { createRedisDeliveryQueue, type RedisDeliveryQueue } from '../webhooks/redis-delivery-queue.js'
 import { createRedisVerdictCache } from '../cache/redis-verdict-cache.js'
 import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { connectRedis, redactedUrl } from '../net/redis-connection.js'
@@ -48,6 +51,7 @@ export async function compose(env: Record<string, string | undefined>) {
   // One keep-alive transport for every model call of the process (node:http, not undici's fetch).
   const fetch = createKeepAliveFetch()
   const { redis, cache, store, replays } = sharedState(config, logger)
+  let redisDeliveries: RedisDeliveryQueue | undefined
   const composed = composeApp({
     config,
     policies,
@@ -63,6 +67,8 @@ export async function compose(env: Record<string, string | undefined>) {
     cache,
     store,
     replays,
+    // With Redis, jobs and their deliveries live there (durable, readable from any replica).
+    createDeliveries: config.REDIS_URL ? (keys, onFinished) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, onFinished, logger)) : undefined,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
@@ -70,7 +76,25 @@ export async function compose(env: Record<string, string | undefined>) {
   // Repeated texts are answered before Hono when the cache holds their verdict; all else goes on.
   const listener = await createNodeListener({ composed, policies, config, logger, arrivedAt: loop.arrivedAt })
   const { app, deliveries } = composed
-  return { app, listener, deliveries, config, logger, redis, setDraining: () => (draining = true) }
+  // Closed at shutdown, after the requests in flight: the connections, then Redis's.
+  const close = async () => {
+    await redisDeliveries?.close()
+    await redis?.close()
+  }
+  return { app, listener, deliveries, config, logger, close, setDraining: () => (draining = true) }
+}
+
+function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, logger: Logger) {
+  return createRedisDeliveryQueue({
+    url,
+    prefix: config.MODERATION_REDIS_PREFIX,
+    keys,
+    transport: createNodeWebhookTransport({ allowedHosts: config.WEBHOOK_ALLOWED_HOSTS }),
+    clock: systemClock,
+    logger,
+    retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+    onFinished,
+  })
 }
 
 /**
@@ -86,10 +110,11 @@ function sharedState(config: Config, logger: Logger) {
     return { redis: undefined, cache: local, store: () => ({ kind: 'memory' as const }), replays: undefined }
   }
   const redis = connectRedis(config.REDIS_URL, { logger, timeoutMs: config.MODERATION_REDIS_TIMEOUT_MS })
-  logger.info('REDIS_URL is set: verdicts and the ids of signed requests are shared in Redis by every instance; async jobs, idempotency keys and pending deliveries still live in this process (lost on restart)', { redis: redactedUrl(config.REDIS_URL) })
+  logger.info('REDIS_URL is set: verdicts, async jobs with their deliveries and idempotency keys, and the ids of signed requests are shared in Redis by every instance and survive restarts', { redis: redactedUrl(config.REDIS_URL) })
   // Scoped to this build's version: another version's prompt or decisions never serve old entries.
-  const shared = createRedisVerdictCache(redis.client, { ttlSeconds: config.MODERATION_CACHE_TTL_SECONDS, namespace: `moderation:${packageVersion()}` })
-  const replays = createRedisReplayGuard(redis.client, { namespace: 'moderation', ttlMs: REPLAY_WINDOW_MS, local: createInProcessReplayGuard({ ttlMs: REPLAY_WINDOW_MS }) })
+  const prefix = config.MODERATION_REDIS_PREFIX
+  const shared = createRedisVerdictCache(redis.client, { ttlSeconds: config.MODERATION_CACHE_TTL_SECONDS, namespace: `${prefix}:${packageVersion()}` })
+  const replays = createRedisReplayGuard(redis.client, { namespace: prefix, ttlMs: REPLAY_WINDOW_MS, local: createInProcessReplayGuard({ ttlMs: REPLAY_WINDOW_MS }) })
   return { redis, cache: createTieredVerdictCache(local, shared), store: () => ({ kind: 'redis' as const, connected: redis.state() === 'connected' }), replays }
 }
 

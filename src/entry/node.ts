@@ -6,7 +6,7 @@ const started = await compose(process.env).catch((error: Error) => {
   console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'cannot start', error: error.message }))
   process.exit(1)
 })
-const { listener, deliveries, config, logger, redis, setDraining } = started
+const { listener, deliveries, config, logger, close, setDraining } = started
 
 const requestTimeout = config.MODERATION_REQUEST_TIMEOUT_MS
 // Node's timeouts are checked every connectionsCheckingInterval (30 s by default): check often.
@@ -54,7 +54,7 @@ function shutdown(signal: string) {
     }
     const error = outcome === 'late' ? 'in-flight requests did not finish in time' : outcome[0]?.message
     logger.info('stopped', { error, undelivered: undelivered.length })
-    await redis?.close()
+    await close()
     process.exit(error || undelivered.length > 0 ? 1 : 0)
   })
 }

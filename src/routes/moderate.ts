@@ -66,6 +66,7 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
   if (prepared !== 'late' && !prepared.ok) throw ApiError.from(prepared.problem)
   const idempotencyKey = c.req.header('idempotency-key')
   const fingerprint = prepared === 'late' ? undefined : await contentFingerprint(prepared.value, context, url.value.href)
+  // A job store that cannot answer (Redis down) is the service's trouble, said plainly: retry.
   const submission = await deliveries.submit({
     callbackUrl: url.value.href,
     owner: c.get('clientId'),
@@ -73,6 +74,8 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
     // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
     idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
     judge: judgeLater(deps, prepared === 'late' ? 'late' : prepared.value, context, item.text),
+  }).catch(() => {
+    throw new ApiError('service_unavailable', 'asynchronous moderation is unavailable: its job store does not answer; retry shortly', { 'Retry-After': '5' })
   })
   if (!submission.ok) throw refusal(submission.reason, idempotencyKey)
   c.set('logFields', { ...(prepared === 'late' ? {} : itemLogFields(prepared.value)), job_id: submission.job.id, replayed: submission.replayed })

@@ -1,0 +1,95 @@
+import { Queue, Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { DeliveryOptions, DeliveryQueue } from '../core/delivery-queue.js'
+import { createWorkerDeliveryQueue, type JobStore, type QueueMessage } from './worker-delivery-queue.js'
+
+export interface RedisDeliveryQueueOptions extends DeliveryOptions {
+  /** REDIS_URL. */
+  url: string
+  /** Jobs' keys and the queue's name live under this prefix. */
+  prefix?: string
+  /** Deliveries attempted at once by this process. */
+  concurrency?: number
+}
+
+export interface RedisDeliveryQueue extends DeliveryQueue {
+  /** Stops taking deliveries (the one under way finishes) and closes the connections. */
+  close(): Promise<void>
+}
+
+// What a delivery message carries besides the job: which attempt it is.
+interface Carried {
+  body: unknown
+  attempts: number
+}
+
+/**
+ * Asynchronous moderation across processes and restarts (Node, REDIS_URL): the same queue as on
+ * Workers (createWorkerDeliveryQueue: job state readable from any replica, a webhook-id derived
+ * from the job, the retry rules of the in-process queue), over Redis instead of KV and a BullMQ
+ * queue instead of a Cloudflare Queue. A judged job's delivery is a BullMQ job in Redis: a
+ * SIGTERM, a SIGKILL or a restart loses none, and whichever process runs next delivers it, at
+ * least once, with the same webhook-id. A retry is a new BullMQ job delayed by the backoff (or
+ * the receiver's Retry-After). What is not durable: a job accepted but not yet judged (it holds
+ * the content in memory for the moment judging takes).
+ *
+ * @example
+ * const deliveries = createRedisDeliveryQueue({ url: config.REDIS_URL, keys, transport, clock, logger })
+ */
+export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): RedisDeliveryQueue {
+  const { url, prefix = 'moderation', concurrency = 16, logger } = options
+  // BullMQ's worker blocks on its connection and wants commands retried for ever: its own clients.
+  const queueConnection = new Redis(url, { maxRetriesPerRequest: null })
+  const workerConnection = new Redis(url, { maxRetriesPerRequest: null })
+  // Job records: a Redis that cannot answer fails a submission at once (503), never holds it.
+  const storeConnection = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1_000, connectTimeout: 2_000 })
+  for (const connection of [queueConnection, workerConnection, storeConnection]) connection.on('error', () => {}) // logged by the shared connection's watcher
+  const queue = new Queue<Carried>('deliveries', { connection: queueConnection, prefix })
+
+  const jobs: JobStore = {
+    async get(key) {
+      const raw = await storeConnection.get(`${prefix}:${key}`)
+      return raw === null ? null : (JSON.parse(raw) as unknown)
+    },
+    async put(key, value, { expirationTtl } = {}) {
+      if (expirationTtl) await storeConnection.set(`${prefix}:${key}`, value, 'EX', expirationTtl)
+      else await storeConnection.set(`${prefix}:${key}`, value)
+    },
+  }
+  const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { delay: delayMs, removeOnComplete: true, removeOnFail: 1_000 }).then(() => {})
+  const deliveries = createWorkerDeliveryQueue({ ...options, jobs, producer: { send: (body) => send({ body, attempts: 1 }) } })
+
+  const worker = new Worker<Carried>(
+    'deliveries',
+    async (job) => {
+      let retry: number | undefined
+      const message: QueueMessage = {
+        body: job.data.body,
+        attempts: job.data.attempts,
+        ack: () => {},
+        retry: ({ delaySeconds = 0 } = {}) => (retry = delaySeconds * 1000),
+      }
+      await deliveries.consume([message])
+      // Queued before this job completes: a crash in between delivers twice, never not at all.
+      if (retry !== undefined) await send({ body: job.data.body, attempts: job.data.attempts + 1 }, retry)
+    },
+    { connection: workerConnection, prefix, concurrency },
+  )
+  // Connection errors are the shared connection's to report (once per change); others are logged.
+  const quietly = (error: Error) => {
+    if (!/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed/.test(error.message)) logger.error('webhook delivery worker', { error: String(error) })
+  }
+  worker.on('error', quietly)
+  queue.on('error', quietly)
+
+  return {
+    ...deliveries,
+    async close() {
+      // The delivery under way may finish (its job is in Redis either way); a Redis that is gone
+      // must not hold the exit: after 2 s the connections are dropped.
+      const closed = Promise.all([worker.close(), queue.close()]).catch(() => {})
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())])
+      for (const connection of [queueConnection, workerConnection, storeConnection]) connection.disconnect()
+    },
+  }
+}

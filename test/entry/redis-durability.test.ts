@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { describe, expect, it } from 'vitest'
+import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
+import { useFakeGemini } from '../helpers/use-fake-gemini.js'
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
+
+const gemini = useFakeGemini()
+const available = await needsRedis()
+const secret = `whsec_${Buffer.from('durability test secret, 32 byte').toString('base64')}`
+
+/** The real Node entry (through tsx), resolved once it logs "listening". */
+async function startEntry(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH, PORT: '0', MODERATION_WARMUP_REQUESTS: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = once(child, 'exit')
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const parsed = JSON.parse(line) as { msg?: string; url?: string }
+      if (parsed.msg === 'listening') resolve(parsed.url!)
+    })
+    void exited.then(() => reject(new Error('the service exited before listening')))
+  })
+  return { child, url, exited }
+}
+
+const until = async (done: () => boolean, timeoutMs: number) => {
+  const end = Date.now() + timeoutMs
+  while (!done() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+}
+
+describe.runIf(available)('async jobs on Redis survive the process (real Redis, real entry)', () => {
+  it('SIGKILL with 200 jobs whose receiver is down: after a restart all 200 are delivered, each webhook-id once', async () => {
+    const receiver = await startWebhookReceiver(secret)
+    receiver.answer(...Array.from({ length: 200 }, () => ({ status: 503 })))
+    const env = {
+      GEMINI_API_KEY: 'k',
+      GEMINI_BASE_URL: gemini.url,
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      REDIS_URL: REDIS_TEST_URL,
+      // A prefix of this run's: nothing of another run's queue is seen.
+      MODERATION_REDIS_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    }
+    const first = await startEntry(env)
+    const submitted = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const res = await fetch(`${first.url}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `durable ${i}`, callback_url: receiver.url }) })
+        expect(res.status).toBe(202)
+        return (await res.json()) as { id: string; webhook_id: string }
+      }),
+    )
+    // Every job judged and tried once (503): its retry is waiting in Redis. Then the process dies.
+    await until(() => receiver.received.length >= 200, 20_000)
+    first.child.kill('SIGKILL')
+    await first.exited
+    receiver.clearAnswers()
+
+    const second = await startEntry(env)
+    try {
+      await until(() => new Set(receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)).size >= 200, 30_000)
+      const delivered = receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)
+      expect(new Set(delivered)).toEqual(new Set(submitted.map((job) => job.webhook_id)))
+      expect(delivered).toHaveLength(200)
+      // Any replica (here: the new process) reads a job the dead one accepted.
+      const job = (await (await fetch(`${second.url}/v1/jobs/${submitted[7]!.id}`)).json()) as { status: string; webhook_id: string }
+      expect(job).toMatchObject({ status: 'delivered', webhook_id: submitted[7]!.webhook_id })
+    } finally {
+      second.child.kill('SIGTERM')
+      await second.exited
+    }
+  }, 60_000)
+})
+
+describe('async jobs with Redis down (no Redis needed)', () => {
+  it('answers a clear 503 to an asynchronous submission, and keeps judging synchronous ones', async () => {
+    const receiver = await startWebhookReceiver(secret)
+    const service = await startEntry({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gemini.url, WEBHOOK_SECRET: secret, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:1' })
+    try {
+      const post = (body: object) => fetch(`${service.url}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      const refused = await post({ text: 'async while redis is down', callback_url: receiver.url })
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get('retry-after')).toBe('5')
+      expect(await refused.json()).toMatchObject({ error: { code: 'service_unavailable', message: expect.stringContaining('job store') } })
+      expect(await (await post({ text: 'sync while redis is down' })).json()).toMatchObject({ source: 'model' })
+      expect(await (await fetch(`${service.url}/readyz`)).json()).toMatchObject({ status: 'ready', store: { kind: 'redis', connected: false } })
+    } finally {
+      service.child.kill('SIGTERM')
+      await service.exited
+    }
+  }, 30_000)
+})
