@@ -1,10 +1,11 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { bundlePolicies, bundleTextClassifier } from './scripts/bundle-policies.js'
+import { bundleInjectionModel, bundlePolicies, bundleTextClassifier } from './scripts/bundle-policies.js'
 
-// The Worker imports policies and the text classifier bundled at build: make them fresh for this run.
+// The Worker imports policies, the text classifier and the injection model bundled at build: make them fresh for this run.
 await bundlePolicies()
 await bundleTextClassifier()
+await bundleInjectionModel()
 
 export default defineConfig({
   test: {

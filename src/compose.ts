@@ -12,6 +12,7 @@ import { createCircuitBreaker } from './core/circuit-breaker.js'
 import { checkClassifierThresholds } from './core/local-check.js'
 import { createModerator, type ModelRoute } from './core/moderate.js'
 import type { TextClassifier } from './core/text-classifier.js'
+import type { InjectionModel } from './core/injection-model.js'
 import { LOCAL_MODEL, LOCAL_RULES_MODEL } from './core/verdicts.js'
 import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
@@ -27,6 +28,8 @@ export interface ComposeOptions {
   logger: Logger
   /** The embedded text classifier, loaded by the entry (absent: word lists only). */
   classifier?: TextClassifier
+  /** The learned prompt-injection model, loaded by the entry (absent: written patterns only). */
+  injectionModel?: InjectionModel
   /** What the runtime allows model providers (Workers: no application-default credentials). */
   providerOptions?: Partial<ProviderOptions>
   clock?: Clock
@@ -70,6 +73,7 @@ export function composeApp({
   images,
   logger,
   classifier,
+  injectionModel,
   providerOptions,
   clock = systemClock,
   telemetry: telemetryOptions,
@@ -137,6 +141,7 @@ export function composeApp({
     breaker: route?.breaker,
     providers,
     classifier,
+    injectionModel,
     cache,
     clock,
     telemetry,

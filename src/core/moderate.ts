@@ -20,6 +20,7 @@ import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls, createUnsharedCalls } from './shared-calls.js'
 import type { TextClassifier } from './text-classifier.js'
+import type { InjectionModel } from './injection-model.js'
 import type { Verdict } from './verdict.js'
 import { conservativeVerdict, LOCAL_MODEL, LOCAL_RULES_MODEL, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
 
@@ -55,6 +56,8 @@ export interface ModeratorDeps {
   model?: ModelClient
   /** The embedded text classifier (models/text-classifier.bin); absent: word lists only. */
   classifier?: TextClassifier
+  /** The learned injection model (models/injection-detector.bin); absent: the written patterns only. */
+  injectionModel?: InjectionModel
   cache: VerdictCache
   clock: Clock
   telemetry: Telemetry
@@ -125,7 +128,7 @@ const TIMEOUT_BEFORE_MODEL = { reason: 'timeout', detail: 'budget spent before t
  * const verdict = await moderate({ item: { text: 'hi', images: [] }, policy, budgetMs: 800, startedAt: clock.now(), requestId })
  */
 export function createModerator(deps: ModeratorDeps): Moderator {
-  const { model, classifier, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, providers = {}, limiter, hedgeAfterMs, admission, abortLater } = deps
+  const { model, classifier, injectionModel, cache, clock, telemetry, logger, newId = () => crypto.randomUUID(), shareModelCalls = true, breaker, providers = {}, limiter, hedgeAfterMs, admission, abortLater } = deps
   const defaultRoute: ModelRoute | undefined = model ? { client: model, breaker } : undefined
   // A policy's own provider (checked at start to be configured), or the default.
   const routeFor = (policy: Policy): ModelRoute | undefined => (policy.provider ? providers[policy.provider] : defaultRoute)
@@ -144,7 +147,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     const compute = (): LocalFacts => {
       // Normalised once, for the lists, the classifier and the injection detector.
       const nfkc = text === undefined ? undefined : nfkcBounded(text)
-      return { local: checkLocally(policy, classifier, nfkc), injected: detectPromptInjection(nfkc) }
+      return { local: checkLocally(policy, classifier, nfkc), injected: detectPromptInjection(nfkc, injectionModel) }
     }
     if (!text || !textSha256) return compute()
     const key = `${policy.version}:${textSha256}`

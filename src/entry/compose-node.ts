@@ -17,6 +17,7 @@ import { loadPolicies, PolicyError } from '../core/policy.js'
 import { findSlowPatterns } from './check-pattern-speed.js'
 import { readPolicyFiles } from './read-policy-files.js'
 import { readTextClassifier } from './read-text-classifier.js'
+import { readInjectionModel } from './read-injection-model.js'
 import { createNodeImageFetcher } from '../images/node-image-fetcher.js'
 import { createDecodePool } from '../images/decode-pool.js'
 import { createSharpImageProcessor, decodePoolOptions } from '../images/sharp-image-processor.js'
@@ -42,6 +43,7 @@ export async function compose(env: Record<string, string | undefined>) {
   const slow = await findSlowPatterns(policies)
   if (slow.length > 0) throw new PolicyError(slow.join('\n'))
   const classifier = readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER)
+  const injectionModel = readInjectionModel()
   if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
   if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
   let draining = false
@@ -58,6 +60,7 @@ export async function compose(env: Record<string, string | undefined>) {
     images,
     providerOptions: { fetch },
     classifier,
+    injectionModel,
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
     createWebhookTransport: (allowedHosts) => createNodeWebhookTransport({ allowedHosts }),
     logger,
@@ -71,7 +74,7 @@ export async function compose(env: Record<string, string | undefined>) {
     createDeliveries: config.REDIS_URL ? (keys, onFinished) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, onFinished, logger)) : undefined,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
-  const warmed = await warmUp({ policies, images, classifier, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
+  const warmed = await warmUp({ policies, images, classifier, injectionModel, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
   if (warmed.requests > 0) logger.info('warmed up', warmed)
   // Repeated texts are answered before Hono when the cache holds their verdict; all else goes on.
   const listener = await createNodeListener({ composed, policies, config, logger, arrivedAt: loop.arrivedAt })

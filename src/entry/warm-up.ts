@@ -8,12 +8,14 @@ import type { ImageProcessor } from '../core/images.js'
 import type { Policy, PolicyRegistry } from '../core/policy.js'
 import { silentLogger } from '../core/ports.js'
 import type { TextClassifier } from '../core/text-classifier.js'
+import type { InjectionModel } from '../core/injection-model.js'
 import { createNodeListener } from './node-listener.js'
 
 export interface WarmUpOptions {
   policies: PolicyRegistry
   images: ImageProcessor
   classifier?: TextClassifier
+  injectionModel?: InjectionModel
   /** How many requests to run; 0 skips the warm-up. */
   requests: number
   nextTurn?: (callback: () => void) => void
@@ -40,7 +42,7 @@ const HANG = 'warm-up: no answer'
  * @example
  * const { ms } = await warmUp({ policies, images, classifier, requests: 200 })
  */
-export async function warmUp({ policies, images, classifier, requests, nextTurn, fetch }: WarmUpOptions): Promise<{ requests: number; ms: number }> {
+export async function warmUp({ policies, images, classifier, injectionModel, requests, nextTurn, fetch }: WarmUpOptions): Promise<{ requests: number; ms: number }> {
   if (requests <= 0) return { requests: 0, ms: 0 }
   const started = performance.now()
   const fake = await startCannedGemini()
@@ -49,7 +51,7 @@ export async function warmUp({ policies, images, classifier, requests, nextTurn,
     // Its own no-op telemetry: synthetic verdicts and model calls must not reach the exporters.
     const telemetry = { tracer: new ProxyTracerProvider().getTracer('warm-up'), meter: createNoopMeter() }
     const warmPolicies = withoutProviders(policies)
-    const composed = composeApp({ config, policies: warmPolicies, images, classifier, logger: silentLogger, nextTurn, telemetry, providerOptions: { fetch } })
+    const composed = composeApp({ config, policies: warmPolicies, images, classifier, injectionModel, logger: silentLogger, nextTurn, telemetry, providerOptions: { fetch } })
     // Served the way the real app is, over loopback, each request on a new connection as in a burst.
     const server = await listen(await createNodeListener({ composed, policies: warmPolicies, config, logger: silentLogger, arrivedAt: () => performance.now() }))
     try {

@@ -8,6 +8,8 @@ import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { loadPolicies } from '../core/policy.js'
 import { policyFiles } from '../generated/policies.js'
 import { textClassifierBase64 } from '../generated/text-classifier.js'
+import { injectionModelBase64 } from '../generated/injection-detector.js'
+import { loadInjectionModel, type InjectionModel } from '../core/injection-model.js'
 import { decodeBase64 } from '../core/base64.js'
 import { loadTextClassifier, type TextClassifier } from '../core/text-classifier.js'
 import { createHeaderImageProcessor } from '../images/header-image-processor.js'
@@ -68,6 +70,7 @@ export function createWorkerHandler(): WorkerHandler {
           : createHeaderImageProcessor(),
       logger,
       classifier: bundledClassifier(config.MODERATION_LOCAL_CLASSIFIER),
+      injectionModel: bundledInjectionModel(),
       // No application-default credentials at the edge: Vertex AI takes an express-mode key.
       providerOptions: { vertexCredentials: false },
       cache: verdictCache(config, env),
@@ -151,6 +154,13 @@ function stringBindings(env: Record<string, unknown>): Record<string, string> {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') settings[name] = String(value)
   }
   return settings
+}
+
+/** The injection model bundled into the Worker (scripts/bundle-policies.ts), decoded once per isolate. */
+function bundledInjectionModel(): InjectionModel {
+  const bytes = decodeBase64(injectionModelBase64)
+  if (!bytes) throw new ConfigError('the bundled injection model is not valid base64: rebuild')
+  return loadInjectionModel(bytes)
 }
 
 /** The classifier bundled into the Worker (scripts/bundle-policies.ts), decoded once per isolate. */

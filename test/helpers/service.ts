@@ -1,6 +1,7 @@
 import { composeApp } from '../../src/compose.js'
 import type { Provider, ProviderOptions } from '../../src/model/providers.js'
 import { readTextClassifier } from '../../src/entry/read-text-classifier.js'
+import { readInjectionModel } from '../../src/entry/read-injection-model.js'
 import { parseConfig } from '../../src/config.js'
 import type { ImageProcessor } from '../../src/core/images.js'
 import { loadPolicies, type PolicyRegistry } from '../../src/core/policy.js'
@@ -60,6 +61,7 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config)) }),
     classifier: readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER),
+    injectionModel: readInjectionModel(),
     // The Node entry's transport: the SDK over keep-alive node:http, not undici's fetch.
     providerOptions: { fetch: keepAliveFetch, ...providerOptions },
     createImageFetcher: (allowedHosts) => createNodeImageFetcher({ allowedHosts }),
