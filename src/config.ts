@@ -124,6 +124,9 @@ export const configSchema = z.object({
   REDIS_URL: z.string().url().optional(),
   // Node: a Redis command slower than this is given up (a cache read is then a miss).
   MODERATION_REDIS_TIMEOUT_MS: positiveInt(25),
+  // Node: processes serving one port (node:cluster). Unset: one per core with REDIS_URL (state is
+  // shared there), one without it (each process would keep its own jobs and cache). 1: no cluster.
+  MODERATION_WORKERS: z.coerce.number().int().positive().max(256).optional(),
   // Node: every key and queue the service keeps in Redis starts with this (services sharing one).
   MODERATION_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1-64)').default('moderation'),
   // Workers only: the second cache level, shared across isolates (after the in-memory LRU).
@@ -154,4 +157,9 @@ export function parseConfig(raw: Record<string, unknown>): Config {
   if (result.success) return result.data
   const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
   throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
+}
+
+/** How many processes the Node entry runs (MODERATION_WORKERS, or its default). */
+export function workerCount(config: Config, cores: number): number {
+  return config.MODERATION_WORKERS ?? (config.REDIS_URL ? cores : 1)
 }

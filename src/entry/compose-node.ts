@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -37,7 +38,8 @@ import { createKeepAliveFetch } from '../net/keep-alive-fetch.js'
 export async function compose(env: Record<string, string | undefined>) {
   useSyncSha256((data) => createHash('sha256').update(data).digest('hex'))
   const config = parseConfig(env)
-  const logger = createJsonLogger({ level: config.LOG_LEVEL })
+  // In a cluster each line says which worker wrote it.
+  const logger = createJsonLogger({ level: config.LOG_LEVEL, base: cluster.isWorker ? { pid: process.pid } : undefined })
   const dir = resolve(config.MODERATION_POLICIES_DIR)
   const policies = await loadPolicies(await readPolicyFiles(dir), config.MODERATION_DEFAULT_POLICY)
   const slow = await findSlowPatterns(policies)

@@ -7,6 +7,8 @@ export interface JsonLoggerOptions {
   level?: LogLevel
   /** Where each JSON line goes; stdout by default. */
   write?: (line: string) => void
+  /** Fields on every line (a cluster worker's pid). */
+  base?: LogFields
 }
 
 /**
@@ -16,11 +18,11 @@ export interface JsonLoggerOptions {
  * const logger = createJsonLogger({ level: 'info' })
  * logger.info('listening', { port: 8080 })
  */
-export function createJsonLogger({ level = 'info', write = (line) => console.log(line) }: JsonLoggerOptions = {}): Logger {
+export function createJsonLogger({ level = 'info', write = (line) => console.log(line), base }: JsonLoggerOptions = {}): Logger {
   const threshold = LEVELS[level]
   const log = (name: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
     if (LEVELS[name] < threshold) return
-    write(JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...fields }))
+    write(JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...base, ...fields }))
   }
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), writes: (name) => LEVELS[name] >= threshold }
 }
