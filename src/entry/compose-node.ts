@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
-import { parseConfig, type Config } from '../config.js'
+import { parseConfig, webhookMaxPendingPerClient, type Config } from '../config.js'
 import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import type { Job } from '../core/delivery-queue.js'
 import type { WebhookKeys } from '../core/webhook-signature.js'
@@ -98,6 +98,9 @@ function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKe
     clock: systemClock,
     logger,
     retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+    maxPending: config.WEBHOOK_MAX_PENDING,
+    maxPendingPerOwner: webhookMaxPendingPerClient(config),
+    maxJudging: config.WEBHOOK_MAX_JUDGING,
     onFinished,
   })
 }

@@ -1,11 +1,17 @@
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import type { DeliveryOptions, DeliveryQueue } from '../core/delivery-queue.js'
-import { createWorkerDeliveryQueue, type JobStore, type QueueMessage } from './worker-delivery-queue.js'
+import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue } from '../core/delivery-queue.js'
+import { createWorkerDeliveryQueue, type JobStore, type PendingPlaces, type QueueMessage } from './worker-delivery-queue.js'
 
 export interface RedisDeliveryQueueOptions extends DeliveryOptions {
   /** REDIS_URL. */
   url: string
+  /** Jobs not yet delivered or failed, all replicas together; beyond, 503. */
+  maxPending?: number
+  /** The same per owner (API key); beyond, 429. */
+  maxPendingPerOwner?: number
+  /** Jobs of this process accepted but not yet judged (they hold the content); beyond, 503. */
+  maxJudging?: number
   /** Jobs' keys and the queue's name live under this prefix. */
   prefix?: string
   /** Deliveries attempted at once by this process. */
@@ -41,8 +47,9 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
   // BullMQ's worker blocks on its connection and wants commands retried for ever: its own clients.
   const queueConnection = new Redis(url, { maxRetriesPerRequest: null })
   const workerConnection = new Redis(url, { maxRetriesPerRequest: null })
-  // Job records: a Redis that cannot answer fails a submission at once (503), never holds it.
-  const storeConnection = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1_000, connectTimeout: 2_000 })
+  // Job records: a Redis that cannot answer fails a submission within a second (503), never
+  // holds it longer (commands wait for the connection up to commandTimeout).
+  const storeConnection = new Redis(url, { maxRetriesPerRequest: 0, commandTimeout: 1_000, connectTimeout: 2_000 })
   for (const connection of [queueConnection, workerConnection, storeConnection]) connection.on('error', () => {}) // logged by the shared connection's watcher
   const queue = new Queue<Carried>('deliveries', { connection: queueConnection, prefix })
 
@@ -57,7 +64,8 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
     },
   }
   const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { delay: delayMs, removeOnComplete: true, removeOnFail: 1_000 }).then(() => {})
-  const deliveries = createWorkerDeliveryQueue({ ...options, jobs, producer: { send: (body) => send({ body, attempts: 1 }) } })
+  const places = redisPendingPlaces(storeConnection, prefix, options)
+  const deliveries = createWorkerDeliveryQueue({ ...options, jobs, places, producer: { send: (body) => send({ body, attempts: 1 }) } })
 
   const worker = new Worker<Carried>(
     'deliveries',
@@ -90,6 +98,33 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
       const closed = Promise.all([worker.close(), queue.close()]).catch(() => {})
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())])
       for (const connection of [queueConnection, workerConnection, storeConnection]) connection.disconnect()
+    },
+  }
+}
+
+/**
+ * Places for pending jobs shared by every replica: a sorted set of job ids overall and one per
+ * owner, scored by when each was taken. Ids older than the retry window and a margin are dropped
+ * when counting, so a place a crashed process never gave back frees itself. Counting and taking
+ * are two steps: replicas racing for the last place may pass the cap by a few.
+ */
+function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDeliveryQueueOptions): PendingPlaces {
+  const { maxPending = 1000, maxPendingPerOwner = maxPending, retryWindowMs = DELIVERY_DEFAULTS.retryWindowMs, judgeTimeoutMs = DELIVERY_DEFAULTS.judgeTimeoutMs, wallClock = Date.now } = options
+  const all = `${prefix}:pending`
+  const ownerKey = (owner?: string) => `${prefix}:pending:${owner ?? 'anonymous'}`
+  return {
+    async take(owner, id) {
+      const stale = wallClock() - retryWindowMs - judgeTimeoutMs - 60_000
+      const counted = await redis.multi().zremrangebyscore(all, 0, stale).zremrangebyscore(ownerKey(owner), 0, stale).zcard(all).zcard(ownerKey(owner)).exec()
+      const total = Number(counted?.[2]?.[1] ?? 0)
+      const mine = Number(counted?.[3]?.[1] ?? 0)
+      if (mine >= maxPendingPerOwner) return 'owner_full'
+      if (total >= maxPending) return 'full'
+      await redis.multi().zadd(all, wallClock(), id).zadd(ownerKey(owner), wallClock(), id).exec()
+      return 'ok'
+    },
+    async release(owner, id) {
+      await redis.multi().zrem(all, id).zrem(ownerKey(owner), id).exec()
     },
   }
 }

@@ -19,9 +19,21 @@ export interface QueueMessage {
   retry(options?: { delaySeconds?: number }): void
 }
 
+/** Places for jobs not yet delivered or failed, where the store can count them (Redis, not KV). */
+export interface PendingPlaces {
+  /** Takes a place for a new job, or says which cap is reached. */
+  take(owner: string | undefined, id: string): Promise<'ok' | 'full' | 'owner_full'>
+  /** Gives the job's place back once it is delivered or failed. */
+  release(owner: string | undefined, id: string): Promise<void>
+}
+
 export interface WorkerDeliveryQueueOptions extends DeliveryOptions {
   jobs: JobStore
   producer: QueueProducer
+  /** Caps on pending jobs, overall and per owner; none when absent (Workers: KV cannot count). */
+  places?: PendingPlaces
+  /** Jobs of this process accepted but not yet judged (they hold the content); beyond, 503. */
+  maxJudging?: number
   /** The consumer's `max_retries` in wrangler.toml: the job fails before the queue drops it. */
   maxQueueRetries?: number
 }
@@ -61,7 +73,8 @@ const KV_WRITE_SPACING_MS = 1100
  * const deliveries = createWorkerDeliveryQueue({ jobs: env.JOBS, producer: env.DELIVERIES, keys, transport, clock, logger })
  */
 export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): DeliveryQueue & { consume(messages: readonly QueueMessage[]): Promise<void> } {
-  const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished } = options
+  const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished, places, maxJudging = Number.POSITIVE_INFINITY } = options
+  let judging = 0
   const { retryWindowMs, initialDelayMs, maxDelayMs, attemptTimeoutMs, judgeTimeoutMs, wallClock, random, newId } = { ...DELIVERY_DEFAULTS, ...definedOnly(options) }
   const load = async (id: string) => (await jobs.get(`job:${id}`, 'json')) as StoredJob | null
 
@@ -78,6 +91,7 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
 
   async function finish(stored: StoredJob, status: 'delivered' | 'failed', error?: string) {
     await save(stored, { status, ...(error ? { last_error: error } : {}) })
+    await places?.release(stored.owner, stored.job.id).catch((failure: unknown) => logger.warn('pending place not given back', { job_id: stored.job.id, error: String(failure) }))
     const fields = { job_id: stored.job.id, webhook_id: stored.job.webhook_id, attempts: stored.job.attempts }
     if (status === 'failed') logger.error('webhook delivery failed', { ...fields, error })
     else logger.info('webhook delivered', fields)
@@ -86,7 +100,10 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
 
   // `judge` (the content) goes to judgeWithin alone; the message and KV get only the verdict.
   function judgeAndEnqueue(stored: StoredJob, judge: () => Promise<Verdict>): Promise<void> {
-    return judgeWithin(judge, clock, judgeTimeoutMs).then((judged) => (judged.ok ? enqueue(stored, judged.verdict) : finish(stored, 'failed', judged.error)))
+    judging++
+    return judgeWithin(judge, clock, judgeTimeoutMs)
+      .finally(() => judging--)
+      .then((judged) => (judged.ok ? enqueue(stored, judged.verdict) : finish(stored, 'failed', judged.error)))
   }
 
   async function enqueue(stored: StoredJob, verdict: Verdict) {
@@ -155,6 +172,9 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         if (idempotency && existing.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
         return { ok: true, job: existing.job, replayed: true }
       }
+      if (judging >= maxJudging) return { ok: false, reason: 'busy' }
+      const place = places ? await places.take(submission.owner, id) : 'ok'
+      if (place !== 'ok') return { ok: false, reason: place }
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
       const stored: StoredJob = { job, owner: submission.owner, firstAt: wallClock(), fingerprint: idempotency?.fingerprint }

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, describe, expect, it } from 'vitest'
+import { systemClock } from '../../src/core/ports.js'
+import type { Verdict } from '../../src/core/verdict.js'
+import { importWebhookSecrets } from '../../src/core/webhook-signature.js'
+import { createJsonLogger } from '../../src/logging/json-logger.js'
+import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'
+import { createRedisDeliveryQueue, type RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
+import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
+
+const available = await needsRedis()
+const secret = `whsec_${Buffer.from('redis queue test secret 32 bytes').toString('base64')}`
+const queues: RedisDeliveryQueue[] = []
+afterAll(async () => {
+  await Promise.all(queues.map((queue) => queue.close()))
+})
+
+const verdict = { id: 'v', safe: true, action: 'allow', categories: [], confidence: 0.9, source: 'model', policy: 'default', policy_version: 'p', model: 'm', latency_ms: 5, budget_ms: 800 } as Verdict
+
+/** One replica's queue; replicas made with the same prefix share Redis. */
+function replica(prefix: string) {
+  const queue = createRedisDeliveryQueue({
+    url: REDIS_TEST_URL,
+    prefix,
+    keys: importWebhookSecrets([secret]),
+    transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
+    clock: systemClock,
+    logger: createJsonLogger({ level: 'silent' }),
+    initialDelayMs: 100,
+    maxPending: 5,
+    maxPendingPerOwner: 3,
+  })
+  queues.push(queue)
+  return queue
+}
+
+describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', () => {
+  it('caps pending jobs per client and overall across replicas, and frees the places as jobs are delivered', async () => {
+    const receiver = await startWebhookReceiver(secret)
+    receiver.answer(...Array.from({ length: 30 }, () => ({ status: 503 })))
+    const prefix = `test-${randomUUID().slice(0, 8)}`
+    const [one, two] = [replica(prefix), replica(prefix)]
+    const submit = (queue: RedisDeliveryQueue, owner: string) => queue.submit({ callbackUrl: receiver.url, owner, judge: async () => verdict })
+    const results = [await submit(one, 'a'), await submit(two, 'a'), await submit(one, 'a'), await submit(two, 'a')]
+    expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'ok', 'ok', 'owner_full'])
+    expect((await submit(two, 'b')).ok).toBe(true)
+    expect((await submit(one, 'c')).ok).toBe(true)
+    expect(await submit(one, 'd')).toEqual({ ok: false, reason: 'full' })
+    // A job made on one replica is read on the other.
+    const first = results[0]!
+    expect(first.ok && (await two.get(first.job.id, 'a'))).toMatchObject({ webhook_id: first.ok ? first.job.webhook_id : '' })
+    // The receiver recovers: every job is delivered once, and the places come back.
+    receiver.clearAnswers()
+    const end = Date.now() + 20_000
+    while (new Set(receiver.received.filter((r) => r.status === 200).map((r) => r.id)).size < 5 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(new Set(receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)).size).toBe(5)
+    for (let i = 0; i < 50 && !(await submit(one, 'a')).ok; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect((await submit(two, 'a')).ok).toBe(true)
+  }, 30_000)
+
+  it('refuses a submission while WEBHOOK_MAX_JUDGING jobs of this process are being judged (they hold the content)', async () => {
+    const queue = createRedisDeliveryQueue({
+      url: REDIS_TEST_URL,
+      prefix: `test-${randomUUID().slice(0, 8)}`,
+      keys: importWebhookSecrets([secret]),
+      transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
+      clock: systemClock,
+      logger: createJsonLogger({ level: 'silent' }),
+      maxJudging: 2,
+    })
+    queues.push(queue)
+    let release = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const slow = () => held.then(() => verdict)
+    const callbackUrl = 'http://127.0.0.1:9/hooks'
+    const results = [await queue.submit({ callbackUrl, judge: slow }), await queue.submit({ callbackUrl, judge: slow }), await queue.submit({ callbackUrl, judge: slow })]
+    expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'ok', 'busy'])
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect((await queue.submit({ callbackUrl, judge: async () => verdict })).ok).toBe(true)
+  })
+})
