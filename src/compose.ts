@@ -4,7 +4,7 @@ import type { ReplayGuard } from './http/replay-guard.js'
 import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, webhookMaxPendingPerClient, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
-import { createDeliveryQueue, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
+import { createDeliveryQueue, type AttemptResult, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
 import { createAdmission } from './core/admission.js'
 import { createBackgroundQueue } from './core/background-queue.js'
 import { createCallLimiter } from './core/call-limiter.js'
@@ -45,7 +45,7 @@ export interface ComposeOptions {
   /** Told of every finished delivery (the Node entry's shutdown report, metrics). */
   onDeliveryFinished?: (job: Job) => void
   /** A runtime's own job queue (Workers: Cloudflare Queue + KV), instead of the in-process one. */
-  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void) => DeliveryQueue | undefined
+  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, onAttempt: (result: AttemptResult) => void) => DeliveryQueue | undefined
   /**
    * Runs a callback on the event loop's next turn (Node: setImmediate): pipelines are then
    * admitted a slice of CPU at a time (see core/admission.ts). Absent on Workers, where each
@@ -158,6 +158,7 @@ export function composeApp({
   if (webhookKeys && config.MODERATION_API_KEYS.length > 0 && config.WEBHOOK_INBOUND_SECRET.length === 0) {
     logger.warn('signed requests are verified with WEBHOOK_SECRET: whoever can verify deliveries can also call the API; set WEBHOOK_INBOUND_SECRET to separate them')
   }
+  const deliveryAttempted = (result: AttemptResult) => telemetry.recordDeliveryAttempt(result.kind)
   const deliveryFinished = (job: Job) => {
     telemetry.recordDelivery(job.status)
     onDeliveryFinished?.(job)
@@ -173,12 +174,14 @@ export function composeApp({
       maxJudging: config.WEBHOOK_MAX_JUDGING,
       retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
       onFinished: deliveryFinished,
+      onAttempt: deliveryAttempted,
     })
   }
   // Deliveries are always signed: no secret, no asynchronous moderation.
   let deliveries: DeliveryQueue | undefined
-  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished)
+  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished, deliveryAttempted)
   else if (webhookKeys && createWebhookTransport) deliveries = inProcessDeliveries(webhookKeys, createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS))
+  if (deliveries) telemetry.observePendingDeliveries(() => deliveries!.pending())
   // One count of requests in flight for every door in (Node answers cache hits before the app).
   const inFlight = createInFlightPlaces(config.MODERATION_MAX_IN_FLIGHT)
   const app = createApp({

@@ -3,6 +3,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { describe, expect, it } from 'vitest'
 import { useFakeGemini } from './helpers/use-fake-gemini.js'
 import { buildService } from './helpers/service.js'
+import { startWebhookReceiver } from './helpers/webhook-receiver.js'
 
 /** A reader the test pulls from, instead of a timer. */
 class PullReader extends MetricReader {
@@ -91,5 +92,25 @@ describe('telemetry (real OpenTelemetry SDK, in-memory exporters)', () => {
   it('is a no-op without an SDK', async () => {
     const { moderate } = await buildService({ gemini })
     expect((await moderate({ text: `no sdk ${Date.now()}` })).status).toBe(200)
+  })
+
+  it('counts delivery attempts by outcome and reports the queue depth', async () => {
+    const { telemetry, metrics } = setup()
+    const secret = `whsec_${Buffer.from('telemetry test secret, 32 bytes').toString('base64')}`
+    const receiver = await startWebhookReceiver(secret)
+    receiver.answer({ status: 500 })
+    const { moderate } = await buildService({ gemini, telemetry, env: { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } })
+    expect((await moderate({ text: `delivered ${Date.now()}`, callback_url: receiver.url })).status).toBe(202)
+    await receiver.next()
+    const pending = (await metrics()).find((m) => m.descriptor.name === 'moderation.webhook.pending')
+    expect(pending?.dataPoints[0]?.value).toBe(1)
+    await receiver.next()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const collected = await metrics()
+    const attempts = collected.find((m) => m.descriptor.name === 'moderation.webhook.attempts')!
+    const points = attempts.dataPoints as { attributes: Record<string, unknown>; value: unknown }[]
+    expect(sumOf(points, { 'moderation.webhook.outcome': 'retry' })).toBe(1)
+    expect(sumOf(points, { 'moderation.webhook.outcome': 'delivered' })).toBe(1)
+    expect(collected.find((m) => m.descriptor.name === 'moderation.webhook.pending')?.dataPoints[0]?.value).toBe(0)
   })
 })

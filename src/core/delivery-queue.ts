@@ -55,6 +55,8 @@ export interface DeliveryOptions {
   random?: () => number
   newId?: () => string
   onFinished?: (job: Job) => void
+  /** Told how each delivery attempt ended (metrics). */
+  onAttempt?: (result: AttemptResult) => void
 }
 
 /** The retry rules both queues default to (README: Asynchronous moderation). */
@@ -167,6 +169,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     if (goneEndpoints.has(job.callback_url)) return finish(job, 'failed', 'the endpoint answered 410 Gone before; not called again')
     touch(job, { attempts: job.attempts + 1 })
     const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs })
+    options.onAttempt?.(result)
     if (result.kind === 'delivered') return finish(job, 'delivered')
     if (result.kind === 'gone') {
       goneEndpoints.set(job.callback_url, true)

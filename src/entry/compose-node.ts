@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
 import { parseConfig, webhookMaxPendingPerClient, type Config } from '../config.js'
 import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
-import type { Job } from '../core/delivery-queue.js'
+import type { DeliveryOptions } from '../core/delivery-queue.js'
 import type { WebhookKeys } from '../core/webhook-signature.js'
 import { createRedisDeliveryQueue, type RedisDeliveryQueue } from '../webhooks/redis-delivery-queue.js'
 import { createRedisVerdictCache } from '../cache/redis-verdict-cache.js'
@@ -73,7 +73,7 @@ export async function compose(env: Record<string, string | undefined>) {
     store,
     replays,
     // With Redis, jobs and their deliveries live there (durable, readable from any replica).
-    createDeliveries: config.REDIS_URL ? (keys, onFinished) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, onFinished, logger)) : undefined,
+    createDeliveries: config.REDIS_URL ? (keys, onFinished, onAttempt) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, { onFinished, onAttempt }, logger)) : undefined,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   const warmed = await warmUp({ policies, images, classifier, injectionModel, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
@@ -89,7 +89,7 @@ export async function compose(env: Record<string, string | undefined>) {
   return { app, listener, deliveries, config, logger, close, setDraining: () => (draining = true) }
 }
 
-function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, logger: Logger) {
+function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKeys>, hooks: Pick<DeliveryOptions, 'onFinished' | 'onAttempt'>, logger: Logger) {
   return createRedisDeliveryQueue({
     url,
     prefix: config.MODERATION_REDIS_PREFIX,
@@ -101,7 +101,7 @@ function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKe
     maxPending: config.WEBHOOK_MAX_PENDING,
     maxPendingPerOwner: webhookMaxPendingPerClient(config),
     maxJudging: config.WEBHOOK_MAX_JUDGING,
-    onFinished,
+    ...hooks,
   })
 }
 

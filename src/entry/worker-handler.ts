@@ -77,7 +77,7 @@ export function createWorkerHandler(): WorkerHandler {
       // workerd forbids one request to touch another's timers or fetches.
       shareModelCalls: false,
       // Asynchronous jobs: KV for their state, a Cloudflare Queue for the delivery attempts.
-      createDeliveries: (keys, onFinished) => {
+      createDeliveries: (keys, onFinished, onAttempt) => {
         const jobs = env.JOBS as JobStore | undefined
         const producer = env.DELIVERIES as QueueProducer | undefined
         if (!jobs || !producer) return undefined
@@ -90,6 +90,7 @@ export function createWorkerHandler(): WorkerHandler {
           logger,
           retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
           onFinished,
+          onAttempt,
         })
         return deliveries
       },

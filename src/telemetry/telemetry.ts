@@ -21,6 +21,10 @@ export interface Telemetry {
   recordModelCall(record: ModelCallRecord): void
   /** A webhook job finished: delivered or failed. */
   recordDelivery(status: string): void
+  /** One delivery attempt ended: delivered, retry, gone or refused. */
+  recordDeliveryAttempt(outcome: string): void
+  /** Where the number of jobs not yet delivered or failed is read, when metrics are collected. */
+  observePendingDeliveries(read: () => number): void
   /** The circuit breaker changed state. */
   recordCircuit(state: string, provider?: string): void
 }
@@ -49,6 +53,7 @@ export function createTelemetry({
   })
   const circuit = meter.createCounter('moderation.circuit.transitions', { description: 'Circuit breaker state changes, by new state' })
   const deliveries = meter.createCounter('moderation.webhook.deliveries', { description: 'Webhook jobs finished, by status' })
+  const attempts = meter.createCounter('moderation.webhook.attempts', { description: 'Webhook delivery attempts, by outcome' })
   const tokenUsage = meter.createHistogram('gen_ai.client.token.usage', {
     unit: '{token}',
     description: 'Tokens used per model call',
@@ -73,6 +78,12 @@ export function createTelemetry({
     },
     recordDelivery(status) {
       deliveries.add(1, { 'moderation.webhook.status': status })
+    },
+    recordDeliveryAttempt(outcome) {
+      attempts.add(1, { 'moderation.webhook.outcome': outcome })
+    },
+    observePendingDeliveries(read) {
+      meter.createObservableGauge('moderation.webhook.pending', { description: 'Webhook jobs not yet delivered or failed (the queue depth)' }).addCallback((result) => result.observe(read()))
     },
     recordModelCall({ system, model, durationMs, outcome, usage }) {
       const attributes: Attributes = {

@@ -90,9 +90,17 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
   worker.on('error', quietly)
   queue.on('error', quietly)
 
+  // The queue depth (all replicas), as last counted: pending() is read synchronously by metrics.
+  let pending = 0
+  const count = () => places.count().then((n) => void (pending = n), () => {})
+  void count()
+  const counting = setInterval(count, 5_000)
+  counting.unref()
   return {
     ...deliveries,
+    pending: () => pending,
     async close() {
+      clearInterval(counting)
       // The delivery under way may finish (its job is in Redis either way); a Redis that is gone
       // must not hold the exit: after 2 s the connections are dropped.
       const closed = Promise.all([worker.close(), queue.close()]).catch(() => {})
@@ -108,7 +116,7 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
  * when counting, so a place a crashed process never gave back frees itself. Counting and taking
  * are two steps: replicas racing for the last place may pass the cap by a few.
  */
-function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDeliveryQueueOptions): PendingPlaces {
+function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDeliveryQueueOptions): PendingPlaces & { count(): Promise<number> } {
   const { maxPending = 1000, maxPendingPerOwner = maxPending, retryWindowMs = DELIVERY_DEFAULTS.retryWindowMs, judgeTimeoutMs = DELIVERY_DEFAULTS.judgeTimeoutMs, wallClock = Date.now } = options
   const all = `${prefix}:pending`
   const ownerKey = (owner?: string) => `${prefix}:pending:${owner ?? 'anonymous'}`
@@ -126,5 +134,6 @@ function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDelivery
     async release(owner, id) {
       await redis.multi().zrem(all, id).zrem(ownerKey(owner), id).exec()
     },
+    count: () => redis.zcard(all),
   }
 }

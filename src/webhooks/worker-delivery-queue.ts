@@ -132,6 +132,7 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
     // The message's own delivery count is the attempt number: retries re-deliver the same body.
     job.attempts = message.attempts ?? job.attempts + 1
     const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs })
+    options.onAttempt?.(result)
     if (result.kind === 'delivered') {
       message.ack() // acknowledged first: a slow status write must not cause a second delivery
       return finish(stored, 'delivered')
