@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
@@ -40,10 +40,14 @@ describe.runIf(available)('async jobs on Redis survive the process (real Redis, 
       WEBHOOK_SECRET: secret,
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       REDIS_URL: REDIS_TEST_URL,
+      // All 200 are judged at once (the default lets 64 be judged at a time, then 503).
+      WEBHOOK_MAX_JUDGING: '256',
       // A prefix of this run's: nothing of another run's queue is seen.
       MODERATION_REDIS_PREFIX: `test-${randomUUID().slice(0, 8)}`,
     }
     const first = await startEntry(env)
+    // Whatever fails, no process outlives the test.
+    onTestFinished(() => void first.child.kill('SIGKILL'))
     const submitted = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const res = await fetch(`${first.url}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `durable ${i}`, callback_url: receiver.url }) })
