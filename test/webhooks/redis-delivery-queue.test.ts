@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import { systemClock } from '../../src/core/ports.js'
 import type { Verdict } from '../../src/core/verdict.js'
 import { importWebhookSecrets } from '../../src/core/webhook-signature.js'
@@ -8,6 +8,7 @@ import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport
 import { createRedisDeliveryQueue, type RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
 import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 const available = await needsRedis()
 const secret = `whsec_${Buffer.from('redis queue test secret 32 bytes').toString('base64')}`
@@ -80,4 +81,32 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect((await queue.submit({ callbackUrl, judge: async () => verdict })).ok).toBe(true)
   })
+
+  it('resumes pending deliveries when Redis comes back after going down mid-run', async () => {
+    const target = new URL(REDIS_TEST_URL)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    onTestFinished(() => proxy.close())
+    const receiver = await startWebhookReceiver(secret)
+    receiver.answer(...Array.from({ length: 5 }, () => ({ status: 503 })))
+    const queue = createRedisDeliveryQueue({
+      url: proxy.url,
+      prefix: `test-${randomUUID().slice(0, 8)}`,
+      keys: importWebhookSecrets([secret]),
+      transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
+      clock: systemClock,
+      logger: createJsonLogger({ level: 'silent' }),
+      initialDelayMs: 300,
+    })
+    queues.push(queue)
+    const submitted = await Promise.all(Array.from({ length: 5 }, () => queue.submit({ callbackUrl: receiver.url, owner: 'a', judge: async () => verdict })))
+    expect(submitted.every((r) => r.ok)).toBe(true)
+    while (receiver.received.length < 5) await new Promise((resolve) => setTimeout(resolve, 20))
+    await proxy.down()
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await proxy.up()
+    const end = Date.now() + 20_000
+    const delivered = () => new Set(receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id))
+    while (delivered().size < 5 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(delivered()).toEqual(new Set(submitted.map((r) => (r.ok ? r.job.webhook_id : ''))))
+  }, 30_000)
 })
