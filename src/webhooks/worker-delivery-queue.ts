@@ -75,6 +75,8 @@ const KV_WRITE_SPACING_MS = 1100
 export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): DeliveryQueue & { consume(messages: readonly QueueMessage[]): Promise<void> } {
   const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished, places, maxJudging = Number.POSITIVE_INFINITY } = options
   let judging = 0
+  // Judging under way (the content is in memory): a drain waits for it, so a deploy loses none.
+  const judgements = new Set<Promise<void>>()
   const { retryWindowMs, initialDelayMs, maxDelayMs, attemptTimeoutMs, judgeTimeoutMs, wallClock, random, newId } = { ...DELIVERY_DEFAULTS, ...definedOnly(options) }
   const load = async (id: string) => (await jobs.get(`job:${id}`, 'json')) as StoredJob | null
 
@@ -182,6 +184,8 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       await jobs.put(`job:${id}`, JSON.stringify(stored), { expirationTtl: JOB_TTL_SECONDS })
       const snapshot = { ...job }
       const work = judgeAndEnqueue(stored, submission.judge).catch((error: unknown) => finish(stored, 'failed', String(error)))
+      judgements.add(work)
+      void work.finally(() => judgements.delete(work))
       submission.waitUntil?.(work)
       return { ok: true, job: snapshot, replayed: false }
     },
@@ -189,9 +193,13 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       const stored = await load(id)
       return stored && stored.owner === owner ? stored.job : undefined
     },
-    // Pending work lives on the queue, not in the isolate: no local backlog to bound or drain.
+    // Pending deliveries live on the queue, not in the process: only judging is waited for.
     pending: () => 0,
-    drain: async () => [],
+    async drain(timeoutMs) {
+      const settled = Promise.allSettled([...judgements])
+      await Promise.race([settled, clock.timer(timeoutMs).promise])
+      return []
+    },
     async consume(messages) {
       for (const message of messages) {
         // One message's trouble (a KV outage, a bug) must not decide the others' fate; it is

@@ -109,4 +109,26 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     while (delivered().size < 5 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(delivered()).toEqual(new Set(submitted.map((r) => (r.ok ? r.job.webhook_id : ''))))
   }, 30_000)
+
+  it('waits at shutdown (drain) for the jobs still being judged, so their deliveries are queued in Redis', async () => {
+    const prefix = `test-${randomUUID().slice(0, 8)}`
+    const queue = replica(prefix)
+    let release = () => {}
+    let judged = false
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const submitted = await queue.submit({ callbackUrl: 'http://127.0.0.1:9/hooks', owner: 'a', judge: () => held.then(() => ((judged = true), verdict)) })
+    expect(submitted.ok).toBe(true)
+    const draining = queue.drain(5_000)
+    setTimeout(release, 200)
+    const started = Date.now()
+    expect(await draining).toEqual([])
+    expect(judged).toBe(true)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    // The drain is bounded by its timeout, whatever judging does.
+    const stuck = await queue.submit({ callbackUrl: 'http://127.0.0.1:9/hooks', owner: 'a', judge: () => new Promise<never>(() => {}) })
+    expect(stuck.ok).toBe(true)
+    const bounded = Date.now()
+    await queue.drain(100)
+    expect(Date.now() - bounded).toBeLessThan(1_000)
+  })
 })
