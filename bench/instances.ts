@@ -21,6 +21,8 @@ async function rps(url: string, body: () => string) {
   return { rps: Math.round(result.requests.average), p99: result.latency.p99, non2xx: result.non2xx }
 }
 
+/** The runs above; their lines of results. */
+export async function runInstances(): Promise<string[]> {
 const rows: string[] = []
 await withFake('instant', async (fakeUrl) => {
   for (const workers of ['1', '2']) {
@@ -58,6 +60,12 @@ await withFake('instant', async (fakeUrl) => {
   await stop(one.child)
   await stop(two.child)
 })
-console.log(`\nSeveral instances, ${new Date().toISOString()}, ${SECONDS} s runs\n${rows.join('\n')}\n`)
-await Promise.all(children.map(stop))
-process.exit(0)
+return rows
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await runInstances()
+  console.log(`\nSeveral instances, ${new Date().toISOString()}, ${SECONDS} s runs\n${rows.join('\n')}\n`)
+  await Promise.all(children.map(stop))
+  process.exit(0)
+}

@@ -9,6 +9,7 @@
  *     800 ms: throughput, latency, fallbacks by reason.
  *  D. hanging model at 256 connections, budget 300 ms: how far past the budget answers come.
  *  F. bursts of 256 at once on fresh processes, and hostile inputs against /healthz (burst.ts).
+ *  G. several instances: MODERATION_WORKERS=2, and the verdict cache through Redis (instances.ts).
  * Peak RSS of the service process (VmHWM). Writes bench/load-results.json.
  * Run: npm run bench [-- --seconds N]
  */
@@ -17,6 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import autocannon from 'autocannon'
 import { burstTable, runBurstBenchmarks } from './burst.js'
+import { runInstances } from './instances.js'
 import { children, peakRssMb, service, start, stop, withFake } from './processes.js'
 
 const flag = process.argv.indexOf('--seconds')
@@ -174,6 +176,9 @@ if (IMAGE_REQUESTS > 0) {
 // F. Bursts on fresh processes and hostile inputs (issue 12).
 results.bursts = await runBurstBenchmarks()
 
+// G. Several instances (issue 14): MODERATION_WORKERS=2, and the verdict cache through Redis.
+results.instances = await runInstances().catch((error: Error) => [`not run: ${error.message} (needs Redis at REDIS_URL or 127.0.0.1:6379)`])
+
 const r = results as {
   cacheHit: { service: Run; bareNode: Run; bareHono: Run; ratioToNode: number; ratioToHono: number }
   cacheHitLight: { service: Run & { cpuUsPerRequest: number }; bareNode: Run & { cpuUsPerRequest: number }; ratioToNode: number }
@@ -209,6 +214,8 @@ const table = [
   `service peak RSS (VmHWM): A+B ${f(results.rssAfterAB as number)} MB, C ${f(r.realistic.peakRssMb)} MB, D ${f(r.hanging.peakRssMb)} MB`,
   ...(results.images ? [imagesLine(results.images as ImagesRun)] : []),
   burstTable(results.bursts as Awaited<ReturnType<typeof runBurstBenchmarks>>),
+  'Several instances:',
+  ...(results.instances as string[]).map((row) => `  ${row}`),
 ].join('\n')
 console.log(`\n${table}\n`)
 writeFileSync('bench/load-results.json', `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, seconds: SECONDS, results }, null, 2)}\n`)
