@@ -320,7 +320,7 @@ describe('the same answers as the app', () => {
       ['duplicate keys (last wins)', request(`{"text":"something else","text":${JSON.stringify(TEXT)}}`, [auth])],
       ['__proto__ key', request(`{"text":${JSON.stringify(TEXT)},"__proto__":{"policy":"strict"}}`, [auth])],
       ['constructor key', request(`{"text":${JSON.stringify(TEXT)},"constructor":1}`, [auth])],
-      ['budget_ms 1.0', request(`{"text":${JSON.stringify(TEXT)},"budget_ms":1.0}`, [auth])],
+      XX,
       ['budget_ms 1e3', request(`{"text":${JSON.stringify(TEXT)},"budget_ms":1e3}`, [auth])],
       ['budget_ms 9007199254740993', request(`{"text":${JSON.stringify(TEXT)},"budget_ms":9007199254740993}`, [auth])],
       ['budget_ms -0', request(`{"text":${JSON.stringify(TEXT)},"budget_ms":-0}`, [auth])],
