@@ -163,3 +163,36 @@ export function parseConfig(raw: Record<string, unknown>): Config {
 export function workerCount(config: Config, cores: number): number {
   return config.MODERATION_WORKERS ?? (config.REDIS_URL ? cores : 1)
 }
+
+// Families of settings this service reads: a variable of theirs that it does not know is a typo.
+const OWN_PREFIXES = ['MODERATION_', 'GEMINI_', 'WEBHOOK_', 'VERTEX_', 'OPENAI_COMPATIBLE_', 'RUNWARE_', 'REDIS_']
+
+/**
+ * Variables of the service's own families (MODERATION_*, GEMINI_*, WEBHOOK_*, ...) that it does
+ * not read, each with the known setting closest to it: a misspelt one is otherwise ignored
+ * without a word. Names are short: the edit distance is cheap, and only prefixed names are read.
+ */
+export function unknownSettings(env: Record<string, unknown>): { name: string; closest?: string }[] {
+  const known = Object.keys(configSchema.shape)
+  return Object.keys(env)
+    .filter((name) => name.length <= 64 && OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.includes(name))
+    .map((name) => {
+      let closest: string | undefined
+      let best = Math.max(3, Math.floor(name.length / 4)) + 1
+      for (const candidate of known) {
+        const distance = editDistance(name, candidate)
+        if (distance < best) [best, closest] = [distance, candidate]
+      }
+      return { name, closest }
+    })
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    previous = current
+  }
+  return previous[b.length]!
+}

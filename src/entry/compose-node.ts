@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
-import { parseConfig, webhookMaxPendingPerClient, type Config } from '../config.js'
+import { parseConfig, unknownSettings, webhookMaxPendingPerClient, type Config } from '../config.js'
 import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import type { DeliveryOptions } from '../core/delivery-queue.js'
 import type { WebhookKeys } from '../core/webhook-signature.js'
@@ -46,6 +46,9 @@ export async function compose(env: Record<string, string | undefined>) {
   if (slow.length > 0) throw new PolicyError(slow.join('\n'))
   const classifier = readTextClassifier(config.MODERATION_LOCAL_CLASSIFIER)
   const injectionModel = readInjectionModel()
+  for (const { name, closest } of unknownSettings(env)) {
+    logger.warn(`${name} is not a setting of this service and is ignored${closest ? `: did you mean ${closest}?` : ''}`, { setting: name, closest })
+  }
   if (config.MODERATION_API_KEYS.length === 0) logger.warn('MODERATION_API_KEYS is unset: the API accepts requests without authentication')
   if (config.MODERATION_PROVIDER === 'gemini' && !config.GEMINI_API_KEY) logger.warn('GEMINI_API_KEY is unset: the local classifier answers alone (text: hate and harassment scores plus the policy word lists; images: not judged)')
   let draining = false

@@ -44,6 +44,14 @@ async function serve() {
     { requestTimeout, headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.min(1_000, requestTimeout) },
     listener,
   )
+  // A port that cannot be had is a start-up error that says which setting to change.
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    const where = `port ${config.PORT} on ${config.HOST}`
+    if (error.code === 'EADDRINUSE') cannotStart(new Error(`PORT: ${where} is already in use by another process; stop it or set PORT (or HOST) to a free one`))
+    if (error.code === 'EACCES') cannotStart(new Error(`PORT: not allowed to listen on ${where}; ports below 1024 need privileges, set PORT to 1024 or above`))
+    if (error.code === 'EADDRNOTAVAIL') cannotStart(new Error(`HOST: ${config.HOST} is not an address of this machine`))
+    cannotStart(error)
+  })
   server.listen(config.PORT, config.HOST, () => {
     const address = server.address()
     const port = typeof address === 'object' && address ? address.port : config.PORT

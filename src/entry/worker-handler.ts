@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'hono'
 import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import { composeApp } from '../compose.js'
-import { ConfigError, parseConfig, type Config } from '../config.js'
+import { ConfigError, parseConfig, unknownSettings, type Config } from '../config.js'
 import { systemClock, type VerdictCache } from '../core/ports.js'
 import { createCacheApiVerdictCache, createKvVerdictCache, type HttpCache, type KvStore } from '../cache/edge-verdict-caches.js'
 import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
@@ -54,6 +54,9 @@ export function createWorkerHandler(): WorkerHandler {
   async function buildApp(env: Record<string, unknown>, hostname: string): Promise<Built> {
     const config = parseConfig(stringBindings(env))
     const logger = createJsonLogger({ level: config.LOG_LEVEL })
+    for (const { name, closest } of unknownSettings(stringBindings(env))) {
+      logger.warn(`${name} is not a setting of this service and is ignored${closest ? `: did you mean ${closest}?` : ''}`, { setting: name, closest })
+    }
     // Their patterns' speed was checked when they were bundled (scripts/bundle-policies.ts).
     const policies = await loadPolicies(policyFiles, config.MODERATION_DEFAULT_POLICY)
     if (config.MODERATION_EDGE_CACHE === 'cache-api' && hostname.endsWith('.workers.dev')) {

@@ -71,6 +71,32 @@ describe('the Node entry', () => {
     }
   })
 
+  it('says plainly that its port is taken, instead of a stack trace', async () => {
+    const holder = (await import('node:net')).createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const port = String((holder.address() as { port: number }).port)
+    try {
+      const { code, output } = await runToExit({ PORT: port, MODERATION_WARMUP_REQUESTS: '0' })
+      expect(code).toBe(1)
+      expect(output).toMatch(new RegExp(`PORT: port ${port} on 127\\.0\\.0\\.1 is already in use`))
+      expect(output).not.toMatch(/at Server\.setupListenHandle|node:net/)
+    } finally {
+      holder.close()
+    }
+  })
+
+  it('warns about a misspelt setting of its own, naming the closest one it knows', async () => {
+    const { child, lines, exited } = await startEntry({ MODERATION_MAX_BUDGT_MS: '500', GEMINI_APIKEY: 'x', MODERATION_WARMUP_REQUESTS: '0' })
+    try {
+      expect(lines.find((l) => l.setting === 'MODERATION_MAX_BUDGT_MS')).toMatchObject({ level: 'warn', closest: 'MODERATION_MAX_BUDGET_MS' })
+      expect(lines.find((l) => l.setting === 'GEMINI_APIKEY')).toMatchObject({ level: 'warn', closest: 'GEMINI_API_KEY' })
+      expect(JSON.stringify(lines)).not.toContain('"setting":"PATH"')
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
+  })
+
   it('refuses to start on bad configuration, saying which setting is wrong', async () => {
     const { code, output } = await runToExit({ PORT: 'eighty', MODERATION_MAX_BODY_BYTES: '-1' })
     expect(code).toBe(1)
@@ -78,8 +104,13 @@ describe('the Node entry', () => {
     expect(output).toMatch(/MODERATION_MAX_BODY_BYTES/)
   })
 
-  it('refuses to start when the policies folder or the default policy is missing', async () => {
-    expect((await runToExit({ MODERATION_POLICIES_DIR: 'no-such-dir' })).code).toBe(1)
+  it('refuses to start when the policies folder or the default policy is missing, naming the setting', async () => {
+    const missingFolder = await runToExit({ MODERATION_POLICIES_DIR: 'no-such-dir' })
+    expect(missingFolder.code).toBe(1)
+    expect(missingFolder.output).toMatch(/MODERATION_POLICIES_DIR: \S*no-such-dir does not exist/)
+    expect(missingFolder.output).not.toMatch(/ENOENT/)
+    const notAFolder = await runToExit({ MODERATION_POLICIES_DIR: 'package.json' })
+    expect(notAFolder.output).toMatch(/MODERATION_POLICIES_DIR: \S*package.json is not a folder/)
     const missingDefault = await runToExit({ MODERATION_DEFAULT_POLICY: 'kids' })
     expect(missingDefault.code).toBe(1)
     expect(missingDefault.output).toMatch(/default policy \\"kids\\" not found/)
