@@ -45,6 +45,8 @@ export async function service(fakeUrl: string, extraEnv: Record<string, string> 
       GEMINI_BASE_URL: fakeUrl,
       LOG_LEVEL: 'silent',
       MODERATION_MAX_IN_FLIGHT: '2048',
+      // Stopped between runs: no load balancer to tell.
+      MODERATION_DRAIN_DELAY_MS: '0',
       ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

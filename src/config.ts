@@ -75,6 +75,9 @@ export const configSchema = z.object({
   // Node: a request (headers and body) slower than this is cut off with 408, so trickling
   // uploads cannot hold MODERATION_MAX_IN_FLIGHT places for minutes.
   MODERATION_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  // On SIGTERM (Node): how long /readyz answers 503 while the listener keeps serving, so a load
+  // balancer stops sending first; then the shutdown below.
+  MODERATION_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   // On SIGTERM (Node): how long in-flight requests and pending deliveries get before exit.
   MODERATION_SHUTDOWN_GRACE_MS: positiveInt(15_000),
   // Node: synthetic requests through the whole pipeline (against an in-process fake model)

@@ -50,7 +50,7 @@ export function runPrimary(count: number, config: Config, logger: Logger): void 
     setTimeout(() => {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
       process.exit(1)
-    }, config.MODERATION_SHUTDOWN_GRACE_MS + 5_000).unref()
+    }, config.MODERATION_DRAIN_DELAY_MS + config.MODERATION_SHUTDOWN_GRACE_MS + 5_000).unref()
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

@@ -65,8 +65,16 @@ async function serve() {
   function shutdown(signal: string) {
     if (stopping) return
     stopping = true
-    const grace = config.MODERATION_SHUTDOWN_GRACE_MS
+    // First /readyz turns 503 while everything is still served, so the load balancer sees the
+    // drain and stops sending before the listener closes (a closed one is connection refused).
     setDraining()
+    const delay = config.MODERATION_DRAIN_DELAY_MS
+    logger.info('draining', { signal, delay_ms: delay })
+    setTimeout(() => stopServing(signal), delay)
+  }
+
+  function stopServing(signal: string) {
+    const grace = config.MODERATION_SHUTDOWN_GRACE_MS
     logger.info('shutting down', { signal, pending_deliveries: deliveries?.pending() ?? 0 })
     const closed = new Promise<Error | undefined>((resolve) => server.close((error) => resolve(error)))
     // Deliveries drain from the start, alongside the requests still in flight.

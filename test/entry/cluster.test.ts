@@ -14,7 +14,7 @@ interface Line {
 /** The real Node entry with MODERATION_WORKERS; lines from the primary and every worker. */
 function startCluster(env: Record<string, string>): { child: ChildProcess; lines: Line[]; exited: Promise<[number | null]> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
-    env: { PATH: process.env.PATH, PORT: '0', MODERATION_WARMUP_REQUESTS: '0', ...env },
+    env: { PATH: process.env.PATH, PORT: '0', MODERATION_WARMUP_REQUESTS: '0', MODERATION_DRAIN_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: Line[] = []

@@ -15,7 +15,7 @@ interface Started {
 /** Starts the real Node entry (through tsx) and resolves once it logs "listening". */
 async function startEntry(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
-    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    env: { PATH: process.env.PATH, PORT: '0', MODERATION_DRAIN_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: Record<string, unknown>[] = []
@@ -69,6 +69,23 @@ describe('the Node entry', () => {
       child.kill('SIGTERM')
       expect(await exited).toBe(0)
     }
+  })
+
+  it('on SIGTERM first answers /readyz 503 for MODERATION_DRAIN_DELAY_MS while still serving, then stops', async () => {
+    const { child, url, lines, exited } = await startEntry({ MODERATION_DRAIN_DELAY_MS: '700', MODERATION_WARMUP_REQUESTS: '0' })
+    expect((await fetch(`${url}/readyz`)).status).toBe(200)
+    child.kill('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const ready = await fetch(`${url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(await ready.json()).toMatchObject({ error: { code: 'service_unavailable' } })
+    const served = await fetch(`${url}/v1/moderate`, { method: 'POST', body: 'still served while draining', headers: { 'content-type': 'text/plain' } })
+    expect(served.status).toBe(200)
+    expect(await exited).toBe(0)
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow()
+    const draining = lines.find((l) => l.msg === 'draining')
+    expect(draining).toMatchObject({ signal: 'SIGTERM', delay_ms: 700 })
+    expect(Date.parse(lines.find((l) => l.msg === 'shutting down')!.time as string) - Date.parse(draining!.time as string)).toBeGreaterThanOrEqual(650)
   })
 
   it('says plainly that its port is taken, instead of a stack trace', async () => {

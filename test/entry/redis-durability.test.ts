@@ -13,7 +13,7 @@ const secret = `whsec_${Buffer.from('durability test secret, 32 byte').toString(
 
 /** The real Node entry (through tsx), resolved once it logs "listening". */
 async function startEntry(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH, PORT: '0', MODERATION_WARMUP_REQUESTS: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH, PORT: '0', MODERATION_WARMUP_REQUESTS: '0', MODERATION_DRAIN_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
