@@ -68,7 +68,8 @@ async function serve() {
     // First /readyz turns 503 while everything is still served, so the load balancer sees the
     // drain and stops sending before the listener closes (a closed one is connection refused).
     setDraining()
-    const delay = config.MODERATION_DRAIN_DELAY_MS
+    // Ctrl-C (SIGINT) is a person at a terminal, not an orchestrator: no delay.
+    const delay = signal === 'SIGTERM' ? config.MODERATION_DRAIN_DELAY_MS : 0
     logger.info('draining', { signal, delay_ms: delay })
     setTimeout(() => stopServing(signal), delay)
   }
