@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { verdictSchema, type Verdict } from '../core/verdict.js'
+import { budgetMsSchema } from '../http/read-moderation-body.js'
 
 /** The request body of OpenAI's POST /v1/moderations, plus our two optional extensions. */
 export const openAiModerationRequestSchema = z.object({
@@ -18,7 +19,7 @@ export const openAiModerationRequestSchema = z.object({
   model: z.string().optional(),
   // Ours, not OpenAI's: the policy to apply and a lower budget (also as X-Moderation-Policy / -Budget-Ms).
   policy: z.string().min(1).optional(),
-  budget_ms: z.number().int().positive().optional(),
+  budget_ms: budgetMsSchema.optional(),
 })
 export type OpenAiModerationRequest = z.infer<typeof openAiModerationRequestSchema>
 

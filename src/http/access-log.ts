@@ -22,7 +22,7 @@ export function accessLog({ logger, clock, arrivedAt = () => clock.now() }: Acce
     const fields = {
       request_id: c.get('requestId'),
       method: c.req.method,
-      route: routePath(c, -1),
+      route: routePath(c),
       status: c.res.status,
       duration_ms: Math.round((clock.now() - c.get('startedAt')) * 10) / 10,
       ...c.get('logFields'),

@@ -5,6 +5,10 @@ import { excerpt, problem, type Checked } from '../core/problem.js'
 import { field, parseJsonBody } from './json-body-text.js'
 import { checkMultipartShape, MAX_PART_HEADER_BYTES, multipartBoundary } from './multipart-shape.js'
 
+const BUDGET_MESSAGE = 'must be a positive whole number of milliseconds'
+/** A caller's budget_ms: said in the caller's terms when wrong (zod's own words name its internals). */
+export const budgetMsSchema = z.number({ error: BUDGET_MESSAGE }).int({ error: BUDGET_MESSAGE }).positive({ error: BUDGET_MESSAGE })
+
 /** The JSON body of POST /v1/moderate. */
 export const moderateJsonSchema = z.object({
   text: z.string().optional(),
@@ -17,7 +21,7 @@ export const moderateJsonSchema = z.object({
     )
     .optional(),
   policy: z.string().min(1).optional(),
-  budget_ms: z.number().int().positive().optional(),
+  budget_ms: budgetMsSchema.optional(),
   // Asynchronous: answer 202 at once and deliver the verdict here, signed (Standard Webhooks).
   callback_url: z.string().min(1).optional(),
 })

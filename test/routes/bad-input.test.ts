@@ -31,6 +31,16 @@ describe('bad input gets a clear 4xx with the error envelope, never a verdict', 
     expect(await expectError(await moderate([1, 2]), 400, 'invalid_request')).toBeTruthy()
   })
 
+  it('says what budget_ms must be in the caller\'s terms, not the validator\'s', async () => {
+    const { moderate, app } = await buildService({ gemini })
+    for (const budget of [1e20, 0, 1.5, '300']) {
+      expect(await expectError(await moderate({ text: 'x', budget_ms: budget }), 400, 'invalid_request')).toBe('budget_ms: must be a positive whole number of milliseconds')
+    }
+    const openAi = await app.request('/v1/moderations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'x', budget_ms: 1e20 }) })
+    expect(openAi.status).toBe(400)
+    expect(JSON.stringify(await openAi.json())).not.toMatch(/9007199254740991|expected int/)
+  })
+
   it('400 for an empty item: no text, blank text, or no images', async () => {
     const { moderate, app } = await buildService({ gemini })
     expect(await expectError(await moderate({}), 400, 'invalid_request')).toMatch(/nothing to moderate/)

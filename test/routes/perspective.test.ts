@@ -19,6 +19,13 @@ const analyze = (body: unknown, key = 'perspective-key') =>
   fetch(`${base}/v1alpha1/comments:analyze?key=${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 describe('POST /v1alpha1/comments:analyze (Perspective)', () => {
+  it('logs its route by its path, not the catch-all', async () => {
+    const { app, logs } = await buildService({ gemini, env: { MODERATION_API_KEYS: 'perspective-key' } })
+    const res = await app.request('/v1alpha1/comments:analyze?key=perspective-key', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ comment: { text: fresh('hello') }, requestedAttributes: { TOXICITY: {} } }) })
+    expect(res.status).toBe(200)
+    expect(logs.filter((line) => line.msg === 'request').map((line) => line.route)).toEqual(['/v1alpha1/comments:analyze'])
+  })
+
   it('answers the requested attributes as PROBABILITY summary scores, with languages', async () => {
     gemini.script({ verdict: { safe: false, categories: ['harassment'], confidence: 0.9 } })
     const res = await analyze({
