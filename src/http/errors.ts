@@ -51,7 +51,24 @@ const CODE_FOR_STATUS = new Map<number, ErrorCode>(Object.entries(ERROR_STATUS).
 
 export function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
   const request_id = c.get('requestId') ?? ''
-  return c.json({ error: { code, message, request_id } }, ERROR_STATUS[code], headers)
+  // The OpenAI-compatible route answers in OpenAI's error shape too (type and param beside ours),
+  // so the OpenAI SDKs' errors carry what their users look for.
+  const openAi = c.req.path === OPENAI_ROUTE ? { type: OPENAI_ERROR_TYPE[code], param: null } : {}
+  return c.json({ error: { code, message, request_id, ...openAi } }, ERROR_STATUS[code], headers)
+}
+
+const OPENAI_ROUTE = '/v1/moderations'
+// OpenAI's error types, by our codes (as its API answers the same statuses).
+const OPENAI_ERROR_TYPE: Record<ErrorCode, string> = {
+  invalid_request: 'invalid_request_error',
+  unauthorized: 'authentication_error',
+  not_found: 'invalid_request_error',
+  payload_too_large: 'invalid_request_error',
+  unsupported_media_type: 'invalid_request_error',
+  unprocessable_content: 'invalid_request_error',
+  rate_limited: 'rate_limit_error',
+  internal_error: 'server_error',
+  service_unavailable: 'server_error',
 }
 
 /**

@@ -22,6 +22,20 @@ let counter = 0
 const fresh = (text = 'hello') => `${text} #${++counter}-${Date.now()}`
 
 describe('POST /v1/moderations with the official openai client', () => {
+  it('refuses bad input in OpenAI\'s error shape, which the SDK reads as its own errors', async () => {
+    const error = await openai.moderations.create({ model: 'omni-moderation-latest', input: [] as unknown as string }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+    const bad = error as InstanceType<typeof OpenAI.BadRequestError>
+    expect(bad.status).toBe(400)
+    expect(bad.type).toBe('invalid_request_error')
+    expect(bad.code).toBe('invalid_request')
+    expect(bad.param).toBeNull()
+    expect(bad.message).toMatch(/^400 /)
+    const unauthenticated = await new OpenAI({ baseURL: `${base}/v1`, apiKey: 'wrong-key', maxRetries: 0 }).moderations.create({ input: 'hi' }).catch((e: unknown) => e)
+    expect(unauthenticated).toBeInstanceOf(OpenAI.AuthenticationError)
+    expect((unauthenticated as InstanceType<typeof OpenAI.AuthenticationError>).type).toBe('authentication_error')
+  })
+
   it('moderates a string and answers in OpenAI\'s shape, with all 13 categories', async () => {
     gemini.script({ verdict: { safe: false, categories: ['hate', 'violence'], confidence: 0.92 } })
     const response = await openai.moderations.create({ model: 'omni-moderation-latest', input: fresh('they should all be') })
