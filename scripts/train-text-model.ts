@@ -23,8 +23,9 @@ export interface TrainingOptions {
   l2?: number
   seed?: number
   /**
-   * See `FeatureWeighting`. Presence: held-out ROC-AUC within 0.005 of counts, English
-   * leave-one-source-out +0.001..0.018 (README, "How good it is").
+   * See `FeatureWeighting`. Presence measured within noise of counts on today's data (held-out
+   * and leave-one-source-out, README "How good it is"); the issue's study found +0.01-0.04 on
+   * unseen public sets.
    */
   weighting?: FeatureWeighting
   lengthDamping?: number
