@@ -1,36 +1,36 @@
 /**
  * `npm run eval:local`: measures the shipped text classifier (models/text-classifier.bin) on the
- * held-out split that training and threshold selection never saw. Prints a Markdown table (the
- * one in the README) and writes models/text-classifier.eval.json. Also times scoring.
+ * held-out split that training and threshold selection never saw, and on sources it never saw
+ * (leave-one-source-out: one model per set, trained on the others), each beside a plain linear
+ * baseline (the same n-grams counted, whole text only). Also the padding defence, the everyday
+ * probe and the speed. Prints the README's tables and writes models/text-classifier.eval.json.
+ * About a minute and a half on one core (13 models are trained).
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadTextClassifier } from '../src/core/text-classifier.js'
-import { everydayTexts } from './everyday-texts.js'
-import { CATEGORIES, defaultDataDir, readDatasets, type Row } from './local-data.js'
+import { encodeTextModel, loadTextClassifier, readTextModel, type TextClassifier } from '../src/core/text-classifier.js'
+import { everydayReport, everydayTexts } from './everyday-texts.js'
+import { auc, leaveOneSourceOut, pointsOf, type FoldOptions, type ScoredRow } from './leave-one-source-out.js'
+import { CATEGORIES, defaultDataDir, readDatasets } from './local-data.js'
+import { trainTextModel } from './train-text-model.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const artifact = readFileSync(process.env.LOCAL_ARTIFACT ?? resolve(root, 'models/text-classifier.bin'))
 const classifier = loadTextClassifier(artifact)
-const test = readDatasets(defaultDataDir(root)).rows.filter((row) => row.split === 'test')
-const scored = test.map((row) => ({ row, scores: classifier.score(row.text) }))
+const { header } = classifier
+const { rows } = readDatasets(defaultDataDir(root))
+const test = rows.filter((row) => row.split === 'test')
+const scoreAll = (model: TextClassifier, list = test): ScoredRow[] => list.map((row) => ({ row, scores: model.score(row.text) }))
+const scored = scoreAll(classifier)
 
-/** ROC-AUC by ranks (ties averaged). */
-function auc(points: { score: number; positive: boolean }[]): number {
-  const sorted = [...points].sort((a, b) => a.score - b.score)
-  let rankSum = 0
-  let positives = 0
-  for (let i = 0; i < sorted.length; ) {
-    let j = i
-    while (j < sorted.length && sorted[j]!.score === sorted[i]!.score) j++
-    const rank = (i + j + 1) / 2
-    for (let k = i; k < j; k++) if (sorted[k]!.positive) (rankSum += rank), positives++
-    i = j
-  }
-  const negatives = sorted.length - positives
-  return positives === 0 || negatives === 0 ? NaN : (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives)
-}
+// The shipped model's own settings for the folds; the baseline: counts, whole text only.
+const shippedOptions: FoldOptions = { categories: CATEGORIES, bucketBits: header.bucketBits, weighting: header.weighting, lengthDamping: header.lengthDamping, partPenalty: header.partPenalty, partsFromChars: header.partsFromChars }
+const baselineOptions: FoldOptions = { ...shippedOptions, weighting: 'counts', lengthDamping: 0, partPenalty: null, partsFromChars: 0 }
+const placeholder = header.thresholds
+const baseline = scoreAll(loadTextClassifier(trainTextModel(rows, { ...baselineOptions, trainedOn: [], thresholds: placeholder })))
+const loso = leaveOneSourceOut(rows, shippedOptions)
+const losoBaseline = leaveOneSourceOut(rows, baselineOptions)
 
 function at(points: { score: number; positive: boolean }[], threshold: number) {
   let tp = 0, fp = 0, fn = 0
@@ -42,42 +42,104 @@ function at(points: { score: number; positive: boolean }[], threshold: number) {
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn)
   return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) }
 }
+const threshold = (category: string) => header.thresholds[category]!
+const sameRows = (list: ScoredRow[], keep: (s: ScoredRow) => boolean) => list.filter(keep)
 
 const uncovered: string[] = []
-interface Line { category: string; lang: string; positives: number; negatives: number; auc: number; f1: number; precision: number; recall: number; blockPrecision: number; blockRecall: number }
+interface Line { category: string; lang: string; positives: number; negatives: number; auc: number; baselineAuc: number; f1: number; precision: number; recall: number; blockPrecision: number; blockRecall: number }
 const lines: Line[] = []
 for (const category of CATEGORIES) {
-  const { review_at, block_at } = classifier.header.thresholds[category]!
-  const labelled = scored.filter(({ row }) => row.labels[category] !== null)
-  const langs = ['all', ...new Set(labelled.map(({ row }) => row.lang))]
+  const langs = ['all', ...new Set(scored.filter(({ row }) => row.labels[category] !== null).map(({ row }) => row.lang))]
   for (const lang of langs) {
-    const points = labelled
-      .filter(({ row }) => lang === 'all' || row.lang === lang)
-      .map(({ row, scores }) => ({ score: scores[category] ?? 0, positive: row.labels[category] === 1 }))
+    const keep = ({ row }: ScoredRow) => lang === 'all' || row.lang === lang
+    const points = pointsOf(sameRows(scored, keep), category)
     const positives = points.filter((p) => p.positive).length
     if (positives === 0) {
       uncovered.push(`${category}/${lang}`)
       continue
     }
-    const review = at(points, review_at)
-    const block = at(points, block_at)
-    lines.push({ category, lang, positives, negatives: points.length - positives, auc: auc(points), ...review, blockPrecision: block.precision, blockRecall: block.recall })
+    const review = at(points, threshold(category).review_at)
+    const block = at(points, threshold(category).block_at)
+    lines.push({ category, lang, positives, negatives: points.length - positives, auc: auc(points), baselineAuc: auc(pointsOf(sameRows(baseline, keep), category)), ...review, blockPrecision: block.precision, blockRecall: block.recall })
+  }
+}
+
+// Leave-one-source-out, per set and language (MLMA holds three), per head.
+interface SourceLine { set: string; lang: string; category: string; positives: number; negatives: number; auc: number; baselineAuc: number; recall: number; flaggedNegatives: number; covered: boolean }
+const sourceLines: SourceLine[] = []
+for (const set of [...new Set(rows.map((row) => row.set))]) {
+  for (const lang of [...new Set(rows.filter((row) => row.set === set).map((row) => row.lang))]) {
+    const keep = ({ row }: ScoredRow) => row.set === set && row.lang === lang
+    for (const category of CATEGORIES) {
+      const mine = sameRows(loso, keep)
+      const points = pointsOf(mine, category)
+      const positives = points.filter((p) => p.positive).length
+      if (positives === 0 || positives === points.length) continue
+      const review = at(points, threshold(category).review_at)
+      const negatives = points.filter((p) => !p.positive)
+      sourceLines.push({
+        set, lang, category, positives, negatives: negatives.length, auc: auc(points), baselineAuc: auc(pointsOf(sameRows(losoBaseline, keep), category)),
+        recall: review.recall, flaggedNegatives: negatives.filter((p) => p.score >= threshold(category).review_at).length / negatives.length,
+        covered: mine.some((x) => x.covered?.[category]),
+      })
+    }
   }
 }
 
 // Benign texts that mention identity groups (toxigen's neutral examples), held out.
-const neutral = scored.filter(({ row }: { row: Row }) => row.identityNeutral)
-const threshold = (category: string) => classifier.header.thresholds[category]!
-const fpr = (key: 'review_at' | 'block_at') =>
-  neutral.length === 0 ? NaN : neutral.filter(({ scores }) => CATEGORIES.some((c) => (scores[c] ?? 0) >= threshold(c)[key])).length / neutral.length
+const neutral = scored.filter(({ row }) => row.identityNeutral)
+const flags = (scores: Record<string, number>, key: 'review_at' | 'block_at') => CATEGORIES.some((c) => (scores[c] ?? 0) >= threshold(c)[key])
+const fpr = (key: 'review_at' | 'block_at') => (neutral.length === 0 ? NaN : neutral.filter(({ scores }) => flags(scores, key)).length / neutral.length)
 
-// Everyday benign texts written for this probe (scripts/everyday-texts.ts), per language.
+// Everyday benign texts written for this probe (scripts/everyday-texts.ts), per language: all of
+// them, and the half that training's everyday floor never read.
 const everyday = Object.entries(everydayTexts).map(([lang, texts]) => {
-  const over = (key: 'review_at' | 'block_at') => texts.filter((text) => CATEGORIES.some((c) => (classifier.score(text)[c] ?? 0) >= threshold(c)[key])).length
-  return { lang, n: texts.length, flagged: over('review_at'), blocked: over('block_at') }
+  const all = texts.map((text) => classifier.score(text))
+  const byHead = Object.fromEntries(CATEGORIES.map((c) => [c, all.filter((s) => (s[c] ?? 0) >= threshold(c).review_at).length]))
+  const unseen = everydayReport[lang]!.filter((text) => flags(classifier.score(text), 'review_at')).length
+  return { lang, n: texts.length, flagged: all.filter((s) => flags(s, 'review_at')).length, blocked: all.filter((s) => flags(s, 'block_at')).length, byHead, unseenN: everydayReport[lang]!.length, unseenFlagged: unseen }
 })
 
-// Speed: every held-out text scored once more, timed as a whole, after the pass above warmed up.
+// Padding: each held-out hate positive under 200 characters that reaches review_at on its own,
+// put in the middle of 2,000 characters of ordinary sentences: the share still at review_at (all
+// such hits, and the clear ones, at block_at on their own). Against it, long benign text: held-out
+// English rows negative for both heads and under both lines on their own, joined into texts of
+// 2,000 and 10,000 characters: the share flagged. For the shipped scoring and the alternatives.
+const PADDING = 'I watered the tomatoes this morning. The library opens at nine on weekdays. Please find the invoice attached. We took the early train to the coast and had lunch by the harbour. My sister bought a new bike for the summer. The meeting moved to Thursday afternoon. Thanks for the photos from the weekend, they look lovely. The bakery on the corner sells the best bread in town. '
+const filler = PADDING.repeat(Math.ceil(2000 / PADDING.length)).slice(0, 2000)
+const padded = (text: string) => `${filler.slice(0, 1000)} ${text}. ${filler.slice(1000)}`
+const { weights } = readTextModel(artifact)
+const variant = (partPenalty: number | null, partsFromChars: number) => loadTextClassifier(encodeTextModel({ ...header, partPenalty, partsFromChars }, weights))
+const hits = scored.filter(({ row, scores }) => row.labels.hate === 1 && row.text.length < 200 && (scores.hate ?? 0) >= threshold('hate').review_at)
+const clearHits = hits.filter(({ scores }) => (scores.hate ?? 0) >= threshold('hate').block_at)
+const quiet = scored.filter(({ row, scores }) => row.lang === 'en' && row.labels.hate === 0 && row.labels.harassment === 0 && !flags(scores, 'review_at')).map(({ row }) => row.text.trim())
+const compilations = (size: number) => {
+  const out: string[] = []
+  let text = ''
+  for (const part of quiet) if ((text += `${part}. `).length >= size) (out.push(text), (text = ''))
+  return out
+}
+const long = { 2000: compilations(2000), 10000: compilations(10000) }
+const scorings: [string, number | null, number][] = [
+  ['shipped', header.partPenalty, header.partsFromChars],
+  ['whole text only', null, 0],
+  ['maximum over parts (the old scoring)', 0, 0],
+  ...[0, 0.1, 0.2, 0.5].filter((p) => p !== header.partPenalty).map((p): [string, number, number] => ['alternative', p, header.partsFromChars]),
+  ['the issue\'s study', 0.5, 0],
+]
+const padding = scorings.map(([scoring, partPenalty, partsFromChars]) => {
+  const model = variant(partPenalty, partsFromChars)
+  const held = scoreAll(model)
+  const kept = (list: ScoredRow[]) => list.filter(({ row }) => (model.score(padded(row.text)).hate ?? 0) >= threshold('hate').review_at).length
+  const longFlagged = (list: string[]) => list.filter((text) => flags(model.score(text), 'review_at')).length
+  return {
+    scoring, partPenalty, partsFromChars, hateAuc: auc(pointsOf(held, 'hate')), harassmentAuc: auc(pointsOf(held, 'harassment')),
+    kept: kept(hits), of: hits.length, clearKept: kept(clearHits), clearOf: clearHits.length,
+    long2k: longFlagged(long[2000]), long2kOf: long[2000].length, long10k: longFlagged(long[10000]), long10kOf: long[10000].length,
+  }
+})
+
+// Speed: every held-out text scored once more, timed as a whole, after the passes above warmed up.
 const started = performance.now()
 let chars = 0
 for (const { row } of scored) {
@@ -96,18 +158,37 @@ const byLength = [1_000, 10_000, 50_000].map((length) => {
   return { chars: length, ms: (performance.now() - t0) / 20 }
 })
 
-const pct = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3))
-const table = [
-  '| category | language | held-out positives / negatives | ROC-AUC | F1 at review_at | precision / recall at review_at | precision / recall at block_at |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
-  ...lines.map((l) => `| ${l.category} | ${l.lang} | ${l.positives} / ${l.negatives} | ${pct(l.auc)} | ${pct(l.f1)} | ${pct(l.precision)} / ${pct(l.recall)} | ${pct(l.blockPrecision)} / ${pct(l.blockRecall)} |`),
-].join('\n')
-const thresholds = CATEGORIES.map((c) => `${c}: review_at ${threshold(c).review_at}, block_at ${threshold(c).block_at}, pass_below ${threshold(c).pass_below}`).join('; ')
-console.log(table)
+const n = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3))
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`
+console.log([
+  '| category | language | held-out positives / negatives | ROC-AUC | baseline ROC-AUC | F1 at review_at | precision / recall at review_at | precision / recall at block_at |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...lines.map((l) => `| ${l.category} | ${l.lang} | ${l.positives} / ${l.negatives} | ${n(l.auc)} | ${n(l.baselineAuc)} | ${n(l.f1)} | ${n(l.precision)} / ${n(l.recall)} | ${n(l.blockPrecision)} / ${n(l.blockRecall)} |`),
+].join('\n'))
 console.log()
-console.log(`Shipped thresholds: ${thresholds}.`)
-console.log(`Benign texts mentioning identity groups (toxigen neutral, held out, n=${neutral.length}): flagged at review_at ${(fpr('review_at') * 100).toFixed(1)}%, at block_at ${(fpr('block_at') * 100).toFixed(1)}%.`)
-console.log(`Everyday benign texts (written probe, scripts/everyday-texts.ts) at review_at / block_at: ${everyday.map((e) => `${e.lang} ${e.flagged}/${e.n} / ${e.blocked}/${e.n}`).join(', ')}.`)
+console.log([
+  '| left-out set | language | category | positives / negatives | ROC-AUC | baseline ROC-AUC | recall at review_at | negatives flagged at review_at | language in the other sets |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...sourceLines.map((l) => `| ${l.set} | ${l.lang} | ${l.category} | ${l.positives} / ${l.negatives} | ${n(l.auc)} | ${n(l.baselineAuc)} | ${n(l.recall)} | ${pct(l.flaggedNegatives)} | ${l.covered ? 'yes' : 'no'} |`),
+].join('\n'))
+console.log()
+console.log([
+  '| scoring | part penalty × ln(1 + parts) | parts from | held-out ROC-AUC hate / harassment | padded hits still at review_at: all / clear | long benign texts flagged: 2k / 10k characters |',
+  '| --- | --- | --- | --- | --- | --- |',
+  ...padding.map((p) => `| ${p.scoring} | ${p.partPenalty ?? 'no parts'} | ${p.partPenalty === null ? '' : `${p.partsFromChars} characters`} | ${n(p.hateAuc)} / ${n(p.harassmentAuc)} | ${p.kept} / ${p.of}, ${p.clearKept} / ${p.clearOf} | ${p.long2k} / ${p.long2kOf}, ${p.long10k} / ${p.long10kOf} |`),
+].join('\n'))
+console.log()
+console.log([
+  '| language | everyday texts | at review_at | share | of which hate / harassment | at block_at | unseen half at review_at |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  ...everyday.map((e) => `| ${e.lang} | ${e.n} | ${e.flagged} | ${pct(e.flagged / e.n)} | ${e.byHead.hate} / ${e.byHead.harassment} | ${e.blocked} | ${e.unseenFlagged} / ${e.unseenN} (${pct(e.unseenFlagged / e.unseenN)}) |`),
+].join('\n'))
+console.log()
+console.log(`Shipped thresholds: ${CATEGORIES.map((c) => `${c}: review_at ${threshold(c).review_at}, block_at ${threshold(c).block_at}, pass_below ${threshold(c).pass_below}`).join('; ')}.`)
+console.log(`Benign texts mentioning identity groups (toxigen neutral, held out, n=${neutral.length}): flagged at review_at ${pct(fpr('review_at'))}, at block_at ${pct(fpr('block_at'))}.`)
 if (uncovered.length > 0) console.log(`No labelled positives, so not scored as a language of that category: ${uncovered.join(', ')}.`)
 console.log(`Speed: ${perText.toFixed(1)} µs per text on one core (${scored.length} held-out texts, mean ${Math.round(chars / scored.length)} characters); ${byLength.map((b) => `${b.ms.toFixed(2)} ms at ${b.chars / 1000}k characters`).join(', ')}. Artifact ${(artifact.length / 1024).toFixed(0)} KiB.`)
-writeFileSync(resolve(root, 'models/text-classifier.eval.json'), JSON.stringify({ lines, thresholds: classifier.header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, everyday, microsecondsPerText: perText, byLength, uncovered, heldOut: scored.length }, null, 2) + '\n')
+writeFileSync(
+  resolve(root, 'models/text-classifier.eval.json'),
+  JSON.stringify({ lines, leaveOneSourceOut: sourceLines, padding, thresholds: header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, everyday, microsecondsPerText: perText, byLength, uncovered, heldOut: scored.length }, null, 2) + '\n',
+)

@@ -3,18 +3,36 @@ import { CLASSIFIER_SCAN_CHARS, MIN_SPAN, sampleText, spans } from './text-parts
 
 /**
  * The embedded text classifier: hashed character n-grams and word n-grams into a linear model,
- * one logistic output per category it was trained for. Pure TypeScript, no allocation beyond a
- * string per call, the same on Node and in workerd. Trained by `scripts/train-local.ts`, which
- * uses `textFeatures` from here, so training and serving read text the same way.
+ * one logistic output per category it was trained for. Pure TypeScript, buffers reused from call
+ * to call, the same on Node and in workerd. Trained by `scripts/train-local.ts`, which uses
+ * `textVector` from here, so training and serving read text the same way.
  */
+
+/**
+ * How a text's features become its vector. `presence`: each distinct feature counts once;
+ * `log-tf`: 1 + ln(repeats); both then L2-normalised (with `lengthDamping` added to the squared
+ * norm). `counts`, the first format's weighting, is kept for the linear baseline of the evaluation:
+ * every repeat counts, divided by the square root of the feature count.
+ */
+export type FeatureWeighting = 'presence' | 'log-tf' | 'counts'
+export const FEATURE_WEIGHTINGS: readonly FeatureWeighting[] = ['presence', 'log-tf', 'counts']
 
 /** What the artifact's header says about itself. */
 export interface TextModelHeader {
-  format: 'moderation-text-classifier/1'
+  format: 'moderation-text-classifier/2'
   /** log2 of the number of hash buckets per category. */
   bucketBits: number
-  /** See `featureValue`. */
+  weighting: FeatureWeighting
+  /** Added to the squared norm: a two-word text does not ride on a handful of n-grams. */
   lengthDamping: number
+  /**
+   * Each part of a text (sentence, window) is scored on its own with its logit lowered by
+   * partPenalty × ln(1 + k), k the number of parts; the text scores the highest of these and the
+   * whole text's own. null: the whole text only.
+   */
+  partPenalty: number | null
+  /** Texts shorter than this (prepared, in characters) are scored whole: their parts are too short to tell. */
+  partsFromChars: number
   categories: string[]
   /** Per category: weight = int8 × scale. */
   scales: number[]
@@ -40,12 +58,14 @@ export interface TextClassifier {
   header: TextModelHeader
   /**
    * Per-category scores (0..1) for the categories the model knows: the highest over the whole
-   * text, each sentence, and windows of long sentences, so padding cannot dilute a hit away.
+   * text and its parts (sentences, windows of long sentences), each part's logit lowered by a
+   * penalty that grows with the number of parts, so padding cannot dilute a hit away and a long
+   * benign text does not drift up by having many parts.
    */
   score(text: string): Record<string, number>
 }
 
-const MAGIC = 'MODTXT01'
+const MAGIC = 'MODTXT02'
 const NGRAM_MIN = 1
 const NGRAM_MAX = 5
 const WORD_SEED = 0x9747b28c
@@ -134,11 +154,41 @@ export function textFeatures(prepared: string, emit: (hash: number, position: nu
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z))
 
+/** The value of a feature seen `repeats` times, before normalisation. */
+export function termValue(weighting: FeatureWeighting, repeats: number): number {
+  return weighting === 'presence' ? 1 : weighting === 'log-tf' ? 1 + Math.log(repeats) : repeats
+}
+
+/** The normaliser of a vector from its values' sum of squares and total repeats. */
+export function vectorNorm(weighting: FeatureWeighting, squares: number, repeats: number, damping: number): number {
+  return 1 / Math.sqrt((weighting === 'counts' ? repeats : squares) + damping)
+}
+
 /**
- * Each feature of a text with n features weighs 1/sqrt(n + damping): a long text is normalised,
- * and with damping a two-word text does not ride on a handful of n-grams.
+ * The vector of prepared text, as training reads it (scoring computes the same per part):
+ * distinct buckets and their normalised values.
  */
-export const featureValue = (count: number, damping: number) => 1 / Math.sqrt(count + damping)
+export function textVector(prepared: string, bucketBits: number, weighting: FeatureWeighting, damping: number): { buckets: Uint32Array; values: Float32Array } {
+  const mask = (1 << bucketBits) - 1
+  const repeats = new Map<number, number>()
+  textFeatures(prepared, (hash) => {
+    const bucket = hash & mask
+    repeats.set(bucket, (repeats.get(bucket) ?? 0) + 1)
+  })
+  const buckets = Uint32Array.from([...repeats.keys()].sort((a, b) => a - b))
+  const values = new Float32Array(buckets.length)
+  let squares = 0
+  let total = 0
+  buckets.forEach((bucket, i) => {
+    const n = repeats.get(bucket)!
+    values[i] = termValue(weighting, n)
+    squares += values[i]! * values[i]!
+    total += n
+  })
+  const norm = vectorNorm(weighting, squares, total, damping)
+  for (let i = 0; i < values.length; i++) values[i]! *= norm
+  return { buckets, values }
+}
 
 /** Encodes a trained model: magic, header length, header JSON, then int8 weights per category. */
 export function encodeTextModel(header: TextModelHeader, weights: Int8Array[]): Uint8Array {
@@ -156,14 +206,8 @@ export function encodeTextModel(header: TextModelHeader, weights: Int8Array[]): 
   return out
 }
 
-/**
- * Reads the artifact (once per process or isolate) into a classifier.
- *
- * @example
- * const classifier = loadTextClassifier(readFileSync('models/text-classifier.bin'))
- * classifier.score('you people are vermin') // { hate: 0.97, harassment: 0.71 }
- */
-export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
+/** Checks and splits an artifact: its header, and its weights per category (views, not copies). */
+export function readTextModel(bytes: Uint8Array): { header: TextModelHeader; weights: Int8Array[] } {
   const start = MAGIC.length + 4
   if (bytes.length < start || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) {
     throw new Error('not a text classifier artifact (bad magic)')
@@ -178,25 +222,72 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
   }
   checkHeader(header)
   const buckets = 1 << header.bucketBits
-  const mask = buckets - 1
-  const categories = header.categories
   const weightsStart = start + headerLength
-  if (bytes.length !== weightsStart + buckets * categories.length) throw new Error('text classifier artifact is truncated')
+  if (bytes.length !== weightsStart + buckets * header.categories.length) throw new Error('text classifier artifact is truncated')
+  const weights = header.categories.map((_, c) => new Int8Array(bytes.buffer, bytes.byteOffset + weightsStart + c * buckets, buckets))
+  return { header, weights }
+}
+
+/**
+ * Reads the artifact (once per process or isolate) into a classifier. Scoring a text is linear
+ * in its length: its features are sorted by position once (a counting sort), and each part reads
+ * its own range of them; every character is in the whole text, one sentence and at most four
+ * windows.
+ *
+ * @example
+ * const classifier = loadTextClassifier(readFileSync('models/text-classifier.bin'))
+ * classifier.score('you people are vermin') // { hate: 0.97, harassment: 0.71 }
+ */
+export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
+  const { header, weights: stored } = readTextModel(bytes)
+  const buckets = 1 << header.bucketBits
+  const mask = buckets - 1
+  const { categories, weighting, lengthDamping, partPenalty } = header
   const C = categories.length
   // Stored per category; kept per bucket, so one feature's weights share a cache line.
-  const stored = new Int8Array(bytes.buffer, bytes.byteOffset + weightsStart, buckets * C)
   const weights = new Int8Array(buckets * C)
-  for (let c = 0; c < C; c++) for (let b = 0; b < buckets; b++) weights[b * C + c] = stored[c * buckets + b]!
-  // Prefix sums of weights and feature counts by position, grown as longer texts arrive.
-  let prefix = new Float64Array(C * 256)
-  let counts = new Int32Array(256)
+  for (let c = 0; c < C; c++) for (let b = 0; b < buckets; b++) weights[b * C + c] = stored[c]![b]!
+  // Per bucket: the part that last saw it and its repeats there (no clearing between parts).
+  const seenIn = new Int32Array(buckets)
+  const repeats = new Int32Array(buckets)
+  let part = 0
+  // Features of the current text sorted by position, the first of each position, and the distinct
+  // buckets of one part: grown as longer texts arrive.
+  let byPosition = new Int32Array(1024)
+  let unsorted = new Int32Array(1024)
+  let positions = new Int32Array(1024)
+  let firstAt = new Int32Array(256)
+  let distinct = new Int32Array(1024)
+  const sums = new Float64Array(C)
 
-  function spanScore(c: number, from: number, to: number): number {
-    const n = counts[to]! - counts[from]!
-    const sum = prefix[to * C + c]! - prefix[from * C + c]!
-    return sigmoid(header.bias[c]! + sum * header.scales[c]! * featureValue(n, header.lengthDamping))
+  /** Logits of the features in slots from + 1..to (a span of `spans`) into `logits`. */
+  function partLogits(from: number, to: number, logits: Float64Array): void {
+    if (++part === 0x7fffffff) (seenIn.fill(0), (part = 1))
+    let n = 0
+    const begin = firstAt[from + 1]!
+    const end = firstAt[to + 1]!
+    for (let i = begin; i < end; i++) {
+      const bucket = byPosition[i]!
+      if (seenIn[bucket] !== part) {
+        seenIn[bucket] = part
+        repeats[bucket] = 1
+        distinct[n++] = bucket
+      } else repeats[bucket]!++
+    }
+    sums.fill(0)
+    let squares = 0
+    for (let k = 0; k < n; k++) {
+      const bucket = distinct[k]!
+      const value = termValue(weighting, repeats[bucket]!)
+      squares += value * value
+      for (let c = 0; c < C; c++) sums[c]! += weights[bucket * C + c]! * value
+    }
+    const norm = vectorNorm(weighting, squares, end - begin, lengthDamping)
+    for (let c = 0; c < C; c++) logits[c] = header.bias[c]! + sums[c]! * header.scales[c]! * norm
   }
 
+  const whole = new Float64Array(C)
+  const one = new Float64Array(C)
   return {
     header,
     score(text) {
@@ -204,33 +295,44 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
       const prepared = sampleText(prepareText(text), 4 * CLASSIFIER_SCAN_CHARS).text
       const padded = ` ${prepared} `
       const length = padded.length
-      if (counts.length < length + 2) {
-        counts = new Int32Array(length * 2 + 2)
-        prefix = new Float64Array(C * (length * 2 + 2))
+      // At most five character n-grams per position and two word features per word.
+      const most = 6 * length + 2
+      if (unsorted.length < most) {
+        unsorted = new Int32Array(most * 2)
+        positions = new Int32Array(most * 2)
+        byPosition = new Int32Array(most * 2)
+        distinct = new Int32Array(most * 2)
       }
-      // Per position first (into slot position + 1), then accumulated.
-      prefix.fill(0, 0, C * (length + 2))
-      counts.fill(0, 0, length + 2)
+      if (firstAt.length < length + 3) firstAt = new Int32Array(length * 2 + 3)
+      firstAt.fill(0, 0, length + 3)
+      let n = 0
       textFeatures(prepared, (hash, position) => {
-        const bucket = hash & mask
+        unsorted[n] = hash & mask
+        // A feature at position p is in slot p + 1 (the slots `spans` speaks in).
         const slot = Math.min(position, length) + 1
-        counts[slot]!++
-        for (let c = 0; c < C; c++) prefix[slot * C + c]! += weights[bucket * C + c]!
+        positions[n++] = slot
+        firstAt[slot + 1]!++
       })
-      for (let i = 1; i <= length + 1; i++) {
-        counts[i]! += counts[i - 1]!
-        for (let c = 0; c < C; c++) prefix[i * C + c]! += prefix[(i - 1) * C + c]!
-      }
-      const best = new Array<number>(C).fill(0)
+      for (let i = 1; i < length + 3; i++) firstAt[i]! += firstAt[i - 1]!
+      // firstAt[s] is now where slot s starts (slot 0 holds nothing); placing advances it, so
+      // it is recomputed from the counts afterwards by shifting back one slot.
+      for (let i = 0; i < n; i++) byPosition[firstAt[positions[i]!]!++] = unsorted[i]!
+      for (let i = length + 2; i > 0; i--) firstAt[i] = firstAt[i - 1]!
+      firstAt[0] = 0
       const end = length + 1
-      const consider = (from: number, to: number) => {
-        for (let c = 0; c < C; c++) best[c] = Math.max(best[c]!, spanScore(c, from, to))
-      }
-      consider(0, end)
+      partLogits(0, end, whole)
+      const best = Array.from(whole)
       // Shorter than two sentences or one window, a text has no parts of its own.
-      if (length > 2 * MIN_SPAN) for (const [from, to] of spans(padded)) if (from > 0 || to < end) consider(from, to)
+      if (length > Math.max(2 * MIN_SPAN, header.partsFromChars) && partPenalty !== null) {
+        const parts = spans(padded).filter(([from, to]) => from > 0 || to < end)
+        const penalty = partPenalty * Math.log(1 + parts.length)
+        for (const [from, to] of parts) {
+          partLogits(from, to, one)
+          for (let c = 0; c < C; c++) best[c] = Math.max(best[c]!, one[c]! - penalty)
+        }
+      }
       const scores: Record<string, number> = {}
-      for (let c = 0; c < C; c++) scores[categories[c]!] = Math.round(best[c]! * 1000) / 1000
+      for (let c = 0; c < C; c++) scores[categories[c]!] = Math.round(sigmoid(best[c]!) * 1000) / 1000
       return scores
     },
   }
@@ -238,9 +340,12 @@ export function loadTextClassifier(bytes: Uint8Array): TextClassifier {
 
 function checkHeader(header: TextModelHeader): void {
   const problem = (what: string) => new Error(`text classifier header: ${what}`)
-  if (header.format !== 'moderation-text-classifier/1') throw problem(`unknown format ${String(header.format)}`)
+  if (header.format !== 'moderation-text-classifier/2') throw problem(`unknown format ${String(header.format)}`)
   if (!Number.isInteger(header.bucketBits) || header.bucketBits < 4 || header.bucketBits > 24) throw problem('bucketBits must be 4..24')
+  if (!FEATURE_WEIGHTINGS.includes(header.weighting)) throw problem(`unknown weighting ${String(header.weighting)}`)
   if (typeof header.lengthDamping !== 'number' || header.lengthDamping < 0) throw problem('lengthDamping missing')
+  if (header.partPenalty !== null && !(typeof header.partPenalty === 'number' && header.partPenalty >= 0)) throw problem('partPenalty must be a number >= 0 or null')
+  if (!Number.isInteger(header.partsFromChars) || header.partsFromChars < 0) throw problem('partsFromChars must be an integer >= 0')
   const categories = header.categories
   if (!Array.isArray(categories) || categories.length === 0 || !categories.every((c) => typeof c === 'string')) throw problem('categories missing')
   const sized = (list: unknown) => Array.isArray(list) && list.length === categories.length && list.every((x) => typeof x === 'number' && Number.isFinite(x))

@@ -10,9 +10,9 @@ import { buildService } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 const gemini = useFakeGemini()
-// With the shipped model: hate 0.94 (block_at 0.91), and hate 0.26 / harassment 0.03 (review_at 0.628 / 0.515).
-// A retrain that moves these shows here first.
-const HATEFUL = 'women are stupid whores'
+// With the shipped model: hate 0.958 (block_at 0.943; a held-out ToxiGen row), and hate 0.27 /
+// harassment 0.03 (review_at 0.751 / 0.775). A retrain that moves these shows here first.
+const HATEFUL = "Trans women are men and don't deserve womanhood"
 const BENIGN = 'I watered the tomatoes this morning'
 const shipped = loadTextClassifier(readFileSync('models/text-classifier.bin'))
 
@@ -56,6 +56,14 @@ describe('the embedded classifier with no model key', () => {
     const verdict = await verdictOf(await moderate({ text: `${HATEFUL}.${filler.repeat(4)}` }))
     expect(verdict).toMatchObject({ source: 'local', safe: false })
     expect(verdict.categories).toContain('hate')
+  })
+
+  it("allows the README's example texts: none of them goes to review without a key", async () => {
+    const { moderate } = await buildService()
+    for (const text of ['see you at the match tonight', 'my new avatar', 'holiday pics', 'holiday pics from the lake', 'hello world', 'new comment', 'first comment', 'second comment', 'new avatar', 'new post', 'great post', 'reply']) {
+      const verdict = await verdictOf(await moderate({ text }))
+      expect(verdict, text).toMatchObject({ source: 'local', safe: true, action: 'allow', categories: [] })
+    }
   })
 
   it('allows everyday text, still showing the scores it read', async () => {
@@ -120,7 +128,7 @@ describe('the classifier when the model fails', () => {
     gemini.setDefault({ status: 500 })
     const hit = await verdictOf(await moderate({ text: HATEFUL }))
     expect(hit).toMatchObject({ source: 'fallback', fallback_reason: 'upstream_error', safe: false, action: 'block' })
-    expect(hit.categories).toContain('hate') // and harassment, a suspicion at 0.53
+    expect(hit.categories).toContain('hate')
     expect(hit.signals).toContain('local_classifier')
     const clean = await verdictOf(await moderate({ text: BENIGN }))
     expect(clean).toMatchObject({ source: 'fallback', safe: false, action: 'review', categories: [] })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadTextClassifier } from '../../src/core/text-classifier.js'
+import { loadTextClassifier, prepareText, textVector } from '../../src/core/text-classifier.js'
 import { chooseThresholds, trainTextModel, type TrainingRow } from '../../scripts/train-text-model.js'
 
 // A small written set: insults against a made-up group are positives, everyday sentences negatives.
@@ -21,6 +21,18 @@ describe('training the text classifier', () => {
     const classifier = loadTextClassifier(first)
     expect(classifier.score('zorbians are vermin').hate).toBeGreaterThan(classifier.score('the garden is lovely').hate!)
     expect(classifier.header.languages).toEqual({ hate: ['en'] })
+    expect(classifier.header).toMatchObject({ format: 'moderation-text-classifier/2', weighting: 'presence', partPenalty: 0.3, partsFromChars: 200 })
+  })
+
+  it('reads a text as a unit vector of its distinct features (presence), or of repeat counts for the baseline', () => {
+    const norm = (values: Float32Array) => Math.hypot(...values)
+    const presence = textVector(prepareText('ha ha ha ha'), 12, 'presence', 0)
+    expect(norm(presence.values)).toBeCloseTo(1, 5)
+    expect(new Set(presence.values).size).toBe(1)
+    expect(new Set(presence.buckets).size).toBe(presence.buckets.length)
+    const counts = textVector(prepareText('ha ha ha ha'), 12, 'counts', 0)
+    expect(counts.buckets).toEqual(presence.buckets)
+    expect(Math.max(...counts.values)).toBeGreaterThan(Math.min(...counts.values))
   })
 
   it('chooses thresholds: best F1 for review, 90% precision for block, 2% of positives below the pass line', () => {

@@ -34,7 +34,7 @@ export default async function setup(project: TestProject) {
   })
   const policies = await loadPolicies(await readPolicyFiles('policies'), 'default')
   project.provide('policyVersions', Object.fromEntries(policies.list().map((policy) => [policy.name, policy.version])))
-  const probe = 'women are stupid whores'
+  const probe = "Trans women are men and don't deserve womanhood" // hate 0.958, block_at 0.943
   project.provide('classifierProbe', { text: probe, scores: loadTextClassifier(readFileSync('models/text-classifier.bin')).score(probe) })
   const secret = `whsec_${Buffer.from('workerd delivery secret 32 bytes').toString('base64')}`
   const receiver = await startWebhookReceiver(secret, { closeAfterAll: false })
