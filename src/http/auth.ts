@@ -56,7 +56,11 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
       const raw = c.req.raw
       c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body: body as Uint8Array<ArrayBuffer>, signal: raw.signal })
       c.set('clientId', 'signed')
-      return next()
+      await next()
+      // Refused for a reason the sender retries with the same webhook-id (Standard Webhooks: 429,
+      // 5xx): the id is not used up, or the retry would get 401 and the message be lost.
+      if (c.res.status === 429 || c.res.status >= 500) await replays.release(verified.value.id)
+      return
     }
     c.set('clientId', 'anonymous')
     if (keys.length === 0) return next()

@@ -6,6 +6,8 @@ export interface ReplayGuard {
   knows(id: string): boolean
   /** Records the id as used, unless it already was: true when this is its first use. */
   claim(id: string): Promise<boolean>
+  /** Forgets a claimed id: its request was refused for a reason the sender retries (429, 5xx). */
+  release(id: string): Promise<void>
 }
 
 /** The guard of one process: ids kept for `ttlMs` (more than the signature's tolerance window). */
@@ -18,12 +20,14 @@ export function createInProcessReplayGuard({ ttlMs, max = 100_000 }: { ttlMs: nu
       seen.set(id, true)
       return true
     },
+    release: async (id) => void seen.delete(id),
   }
 }
 
 /** The one command the Redis guard uses, as ioredis has it. */
 export interface RedisSetNx {
   set(key: string, value: string, unit: 'PX', ms: number, mode: 'NX'): Promise<'OK' | null>
+  del(key: string): Promise<number>
 }
 
 /**
@@ -41,6 +45,10 @@ export function createRedisReplayGuard(redis: RedisSetNx, { namespace, ttlMs, lo
       if (known) return false
       const answer = await redis.set(`${namespace}:replay:${id}`, '1', 'PX', ttlMs, 'NX').catch(() => 'unreachable' as const)
       return answer !== null
+    },
+    async release(id) {
+      await local.release(id)
+      await redis.del(`${namespace}:replay:${id}`).catch(() => {})
     },
   }
 }

@@ -48,12 +48,13 @@ export function connectRedis(url: string, { logger, timeoutMs }: { logger: Logge
   }
 }
 
-/** The URL as it may be logged: no user name or password. */
+/** The URL as it may be logged: no user name, password or query (ioredis reads ?password= too). */
 export function redactedUrl(url: string): string {
   try {
     const parsed = new URL(url)
     parsed.username = ''
     parsed.password = ''
+    parsed.search = ''
     return parsed.href
   } catch {
     return '(unparsable REDIS_URL)'

@@ -62,6 +62,7 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
       if (expirationTtl) await storeConnection.set(`${prefix}:${key}`, value, 'EX', expirationTtl)
       else await storeConnection.set(`${prefix}:${key}`, value)
     },
+    create: async (key, value, { expirationTtl }) => (await storeConnection.set(`${prefix}:${key}`, value, 'EX', expirationTtl, 'NX')) === 'OK',
   }
   const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { delay: delayMs, removeOnComplete: true, removeOnFail: 1_000 }).then(() => {})
   const places = redisPendingPlaces(storeConnection, prefix, options)
@@ -110,11 +111,22 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
   }
 }
 
+// KEYS: the overall set, the owner's set; ARGV: stale score, overall cap, owner cap, now, job id.
+const TAKE_PLACE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], 0, ARGV[1])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'owner_full' end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 'full' end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+return 'ok'
+`
+
 /**
  * Places for pending jobs shared by every replica: a sorted set of job ids overall and one per
  * owner, scored by when each was taken. Ids older than the retry window and a margin are dropped
  * when counting, so a place a crashed process never gave back frees itself. Counting and taking
- * are two steps: replicas racing for the last place may pass the cap by a few.
+ * are one script, atomic in Redis.
  */
 function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDeliveryQueueOptions): PendingPlaces & { count(): Promise<number> } {
   const { maxPending = 1000, maxPendingPerOwner = maxPending, retryWindowMs = DELIVERY_DEFAULTS.retryWindowMs, judgeTimeoutMs = DELIVERY_DEFAULTS.judgeTimeoutMs, wallClock = Date.now } = options
@@ -123,13 +135,10 @@ function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDelivery
   return {
     async take(owner, id) {
       const stale = wallClock() - retryWindowMs - judgeTimeoutMs - 60_000
-      const counted = await redis.multi().zremrangebyscore(all, 0, stale).zremrangebyscore(ownerKey(owner), 0, stale).zcard(all).zcard(ownerKey(owner)).exec()
-      const total = Number(counted?.[2]?.[1] ?? 0)
-      const mine = Number(counted?.[3]?.[1] ?? 0)
-      if (mine >= maxPendingPerOwner) return 'owner_full'
-      if (total >= maxPending) return 'full'
-      await redis.multi().zadd(all, wallClock(), id).zadd(ownerKey(owner), wallClock(), id).exec()
-      return 'ok'
+      // Counted and taken in one step (a script runs atomically in Redis): concurrent submissions,
+      // on one replica or many, cannot all see room for one.
+      const answer = await redis.eval(TAKE_PLACE, 2, all, ownerKey(owner), String(stale), String(maxPending), String(maxPendingPerOwner), String(wallClock()), id)
+      return answer === 'ok' || answer === 'full' || answer === 'owner_full' ? answer : 'full'
     },
     async release(owner, id) {
       await redis.multi().zrem(all, id).zrem(ownerKey(owner), id).exec()

@@ -7,6 +7,8 @@ import type { Verdict } from '../core/verdict.js'
 export interface JobStore {
   get(key: string, type: 'json'): Promise<unknown>
   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>
+  /** Writes only when the key is absent, atomically (Redis: SET NX); true when written. Absent on KV. */
+  create?(key: string, value: string, options: { expirationTtl: number }): Promise<boolean>
 }
 export interface QueueProducer {
   send(body: unknown): Promise<void>
@@ -101,10 +103,10 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
   }
 
   // `judge` (the content) goes to judgeWithin alone; the message and KV get only the verdict.
-  function judgeAndEnqueue(stored: StoredJob, judge: () => Promise<Verdict>): Promise<void> {
-    judging++
+  /** `judged` gives back the judging place the submission took. */
+  function judgeAndEnqueue(stored: StoredJob, judge: () => Promise<Verdict>, judged: () => void): Promise<void> {
     return judgeWithin(judge, clock, judgeTimeoutMs)
-      .finally(() => judging--)
+      .finally(judged)
       .then((judged) => (judged.ok ? enqueue(stored, judged.verdict) : finish(stored, 'failed', judged.error)))
   }
 
@@ -175,15 +177,50 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         if (idempotency && existing.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
         return { ok: true, job: existing.job, replayed: true }
       }
+      // The judging place is taken now, before any await: concurrent submissions cannot all pass.
       if (judging >= maxJudging) return { ok: false, reason: 'busy' }
-      const place = places ? await places.take(submission.owner, id) : 'ok'
-      if (place !== 'ok') return { ok: false, reason: place }
+      judging++
+      let judgingHeld = true
+      const giveBackJudging = () => {
+        if (judgingHeld) judging--
+        judgingHeld = false
+      }
+      let place: 'ok' | 'full' | 'owner_full'
+      try {
+        place = places ? await places.take(submission.owner, id) : 'ok'
+      } catch (error) {
+        giveBackJudging()
+        throw error
+      }
+      if (place !== 'ok') {
+        giveBackJudging()
+        return { ok: false, reason: place }
+      }
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
       const stored: StoredJob = { job, owner: submission.owner, firstAt: wallClock(), fingerprint: idempotency?.fingerprint }
-      await jobs.put(`job:${id}`, JSON.stringify(stored), { expirationTtl: JOB_TTL_SECONDS })
+      const record = JSON.stringify(stored)
+      let created: boolean
+      try {
+        // With a key and a store that can claim it, one of concurrent submissions creates the job;
+        // the others read it back (the same job, or a conflict), never a second judging.
+        created = idempotency && jobs.create && !stale ? await jobs.create(`job:${id}`, record, { expirationTtl: JOB_TTL_SECONDS }) : (await jobs.put(`job:${id}`, record, { expirationTtl: JOB_TTL_SECONDS }), true)
+      } catch (error) {
+        // Nothing accepted: the places go back (the caller gets 503 and may retry).
+        giveBackJudging()
+        await places?.release(submission.owner, id).catch(() => {})
+        throw error
+      }
+      if (!created) {
+        giveBackJudging()
+        await places?.release(submission.owner, id).catch(() => {})
+        const winner = await load(id)
+        if (!winner) return { ok: false, reason: 'busy' }
+        if (idempotency && winner.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
+        return { ok: true, job: winner.job, replayed: true }
+      }
       const snapshot = { ...job }
-      const work = judgeAndEnqueue(stored, submission.judge).catch((error: unknown) => finish(stored, 'failed', String(error)))
+      const work = judgeAndEnqueue(stored, submission.judge, giveBackJudging).catch((error: unknown) => finish(stored, 'failed', String(error)))
       judgements.add(work)
       void work.finally(() => judgements.delete(work))
       submission.waitUntil?.(work)
