@@ -29,7 +29,7 @@ function olid(l: Labels): Mapped {
 export const MAPPINGS: Record<string, (labels: Labels) => Mapped> = {
   // ../shared/datasets
   davidson_hate_offensive: (l) =>
-    l.class_name === 'hate_speech' ? hateOnly('en', 1) : l.class_name === 'offensive_language' ? offensive('en') : safe('en'),
+    l.class_name === 'hate_speech' ? hateOnly('en', 1) : l.class_name === 'offensive_language' ? hateOnly('en', 0) : safe('en'),
   mlma_hate_speech: (l) => {
     const labels = (l.sentiment_labels as string[] | undefined) ?? String(l.sentiment).split('_')
     const lang = String(l.language)
@@ -42,11 +42,11 @@ export const MAPPINGS: Record<string, (labels: Labels) => Mapped> = {
   germeval2018: (l) => {
     if (l.task2 === 'ABUSE') return hateOnly('de', 1)
     if (l.task2 === 'INSULT') return { lang: 'de', hate: null, harassment: 1 }
-    if (l.task2 === 'PROFANITY') return offensive('de')
+    if (l.task2 === 'PROFANITY') return undefined
     return safe('de')
   },
   korean_hate_speech: (l) => (l.hate === 'hate' ? hateOnly('ko', 1) : l.hate === 'offensive' ? offensive('ko') : safe('ko')),
-  cold_chinese_offensive: (l) => (String(l.label) === '1' ? { lang: 'zh', hate: 1, harassment: 1 } : safe('zh')),
+  cold_chinese_offensive: (l) => (String(l.label) === '1' ? hateOnly('zh', 1) : safe('zh')),
   toxigen_demonstrations: (l) => (l.label === 'hate' ? hateOnly('en', 1) : { ...safe('en')!, identityNeutral: true }),
   // public sets (scripts/public-manifest.ts)
   olid_en: olid,

@@ -8,13 +8,16 @@
  *
  * Label mapping (1 positive, 0 negative, null: the row says nothing about the category and is
  * left out of that category's training and evaluation; implemented in `label-mappings.ts`).
+ * (*) The shipped model's mapping for these shared sets. Counting them as harassment positives
+ * (issue 13) was tried: with the thresholds chosen leaving each source out, the model then
+ * failed the clear-hit tests, so it is not shipped; the change waits for that work.
  * `hate` is for attacks on groups and identity; `harassment` for insults, offensive and abusive
  * language, profanity included.
  *
  * | set | row | hate | harassment |
  * | --- | --- | --- | --- |
  * | davidson_hate_offensive (en) | hate_speech | 1 | null |
- * | | offensive_language | 0 | 1 |
+ * | | offensive_language | 0 | null (*) |
  * | | neither | 0 | 0 |
  * | mlma_hate_speech (en, fr, ar) | `normal` alone | 0 | 0 |
  * | | contains `hateful` (without `normal`) | 1 | null |
@@ -22,12 +25,13 @@
  * | | `normal` mixed with hostile labels | left out | left out |
  * | germeval2018 (de) | ABUSE | 1 | null |
  * | | INSULT | null | 1 |
- * | | PROFANITY | 0 | 1 |
+ * | | PROFANITY | left out (*) | left out (*) |
  * | | OTHER | 0 | 0 |
  * | korean_hate_speech (ko) | hate | 1 | null |
  * | | offensive | 0 | 1 |
  * | | none | 0 | 0 |
- * | cold_chinese_offensive, cold_train_zh (zh; race, region, gender topics; individual vs group not labelled outside test) | 1 (offensive) | 1 | 1 |
+ * | cold_chinese_offensive (zh; race, region, gender topics) | 1 (offensive) | 1 | null (*) |
+ * | cold_train_zh (the same collection; individual vs group not labelled outside test) | 1 (offensive) | 1 | 1 |
  * | | 0 | 0 | 0 |
  * | toxigen_demonstrations (en) | hate | 1 | null |
  * | | neutral (mentions a group: hard negatives) | 0 | 0 |

@@ -6,14 +6,14 @@ import { prepareText } from '../../src/core/text-classifier.js'
 import { defaultDataDir, defaultPublicDataDir, readDatasets, type Row } from '../../scripts/local-data.js'
 import { MANIFEST } from '../../scripts/public-manifest.js'
 
-type Case = [id: string, labels: Record<string, unknown>, hate: 0 | 1 | null, harassment: 0 | 1 | null]
+type Case = [id: string, labels: Record<string, unknown>, hate: 0 | 1 | null | undefined, harassment: 0 | 1 | null | undefined]
 
 // A few hand-written rows per set, with the upstream columns the mapping reads; `undefined` heads
 // (both) mean the row is left out.
 const SHARED: Record<string, Case[]> = {
   davidson_hate_offensive: [
     ['d-hate', { class_name: 'hate_speech' }, 1, null],
-    ['d-off', { class_name: 'offensive_language' }, 0, 1],
+    ['d-off', { class_name: 'offensive_language' }, 0, null],
     ['d-none', { class_name: 'neither' }, 0, 0],
   ],
   mlma_hate_speech: [
@@ -24,7 +24,7 @@ const SHARED: Record<string, Case[]> = {
   germeval2018: [
     ['g-abuse', { task2: 'ABUSE' }, 1, null],
     ['g-insult', { task2: 'INSULT' }, null, 1],
-    ['g-profanity', { task2: 'PROFANITY' }, 0, 1],
+    ['g-profanity', { task2: 'PROFANITY' }, undefined, undefined],
     ['g-other', { task2: 'OTHER' }, 0, 0],
   ],
   korean_hate_speech: [
@@ -33,7 +33,7 @@ const SHARED: Record<string, Case[]> = {
     ['k-none', { hate: 'none' }, 0, 0],
   ],
   cold_chinese_offensive: [
-    ['c-off', { label: '1' }, 1, 1],
+    ['c-off', { label: '1' }, 1, null],
     ['c-safe', { label: '0' }, 0, 0],
   ],
   toxigen_demonstrations: [
@@ -110,9 +110,9 @@ describe('the label mapping', () => {
     }
   })
 
-  it('counts offensive-but-not-hateful rows as harassment and DynaHate only for hate', () => {
+  it('counts offensive-but-not-hateful rows of the public sets and Korean as harassment, and DynaHate only for hate', () => {
     const rows = readDatasets(shared, publicDir).rows
-    const offensive = rows.filter((row) => ['d-off', 'g-profanity', 'k-off', 'km-profanity', 'o-unt'].includes(row.id))
+    const offensive = rows.filter((row) => ['k-off', 'km-profanity', 'o-unt'].includes(row.id))
     expect(offensive.map((row) => row.labels)).toEqual(offensive.map(() => ({ hate: 0, harassment: 1 })))
     expect(rows.filter((row) => row.set === 'dynahate_en').every((row) => row.labels.harassment === null)).toBe(true)
   })
