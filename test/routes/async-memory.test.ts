@@ -22,7 +22,8 @@ describe('asynchronous jobs keep no content once judged', () => {
     // Before the fix each pending job held its image: 1,082,586 bytes of ArrayBuffers per job.
     expect(measured.per_job.array_buffers).toBeLessThan(4 * 1024)
     expect(measured.per_job.external).toBeLessThan(4 * 1024)
-    // The job's record, verdict, timers and promises; JIT warm-up makes this noisy, hence the margin.
-    expect(measured.per_job.heap_used).toBeLessThan(16 * 1024)
+    // The job's record, verdict, timers and promises: 11-15 KB here, 16.5 KB once under a loaded CI
+    // run (JIT and GC timing), hence the margin; a job holding its image would be 1 MB.
+    expect(measured.per_job.heap_used).toBeLessThan(24 * 1024)
   })
 })
