@@ -40,6 +40,15 @@ const ERROR_TEXT: Record<number, string> = {
 }
 const bearer = [{ bearer: [] }]
 const queryParam = (name: string, description: string, schema: Record<string, unknown>) => ({ name, in: 'query', required: false, description, schema })
+const headerParam = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ name, in: 'header', required: false, description, schema })
+// Standard Webhooks: the three headers of a signed request (in) and of every delivery (out).
+const SIGNED_HEADERS = [
+  headerParam('webhook-id', 'Signed requests (instead of a bearer key): the message id; refused when seen before (replays).'),
+  headerParam('webhook-timestamp', 'Signed requests: Unix seconds; refused more than 5 minutes off.'),
+  headerParam('webhook-signature', 'Signed requests: "v1,<base64 HMAC-SHA256 of id.timestamp.body>" with a WEBHOOK_INBOUND_SECRET (or WEBHOOK_SECRET) key.'),
+]
+const POLICY_HEADER = headerParam('X-Moderation-Policy', 'Ours: the policy to apply (default policy when absent).')
+const BUDGET_HEADER = headerParam('X-Moderation-Budget-Ms', 'Ours: a lower latency budget, in milliseconds.', { type: 'integer', minimum: 1 })
 
 function componentSchemas() {
   return Object.fromEntries(
@@ -73,6 +82,30 @@ export function buildOpenApiDocument() {
       },
       schemas: componentSchemas(),
     },
+    // What the service POSTs to a callback_url (OpenAPI 3.1 webhooks).
+    webhooks: {
+      'moderation.completed': {
+        post: {
+          summary: 'The verdict of an asynchronous job, delivered to its callback_url',
+          description:
+            'Signed the Standard Webhooks way with WEBHOOK_SECRET (one v1 signature per key while rotating). Retried with exponential backoff and jitter, honouring Retry-After, until a 2xx, a 410 (never again) or the retry window (WEBHOOK_RETRY_WINDOW_SECONDS). The webhook-id is the same on every attempt: deduplicate on it.',
+          parameters: SIGNED_HEADERS.map((header) => ({ ...header, required: true, description: header.description.replace(/^Signed requests(?: \(instead of a bearer key\))?: /, '') })),
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['type', 'timestamp', 'data'],
+                  properties: { type: { const: 'moderation.completed' }, timestamp: { type: 'string', format: 'date-time' }, data: { $ref: '#/components/schemas/Verdict' } },
+                },
+              },
+            },
+          },
+          responses: { '2XX': { description: 'Delivered' }, '410': { description: 'Gone: this URL is not called again' } },
+        },
+      },
+    },
     paths: {
       '/v1/moderate': {
         post: {
@@ -83,6 +116,9 @@ export function buildOpenApiDocument() {
           parameters: [
             queryParam('policy', 'Policy name, for raw bodies (image/*, text/plain).', { type: 'string' }),
             queryParam('budget_ms', 'Lower latency budget, for raw bodies.', { type: 'integer', minimum: 1 }),
+            queryParam('callback_url', 'Asynchronous, for raw bodies: answer 202 at once and POST the verdict here, signed (needs WEBHOOK_SECRET).', { type: 'string', format: 'uri' }),
+            headerParam('Idempotency-Key', 'With callback_url: a resubmission with the same key and content returns the same job (and webhook-id); other content with it is 422.'),
+            ...SIGNED_HEADERS,
           ],
           requestBody: {
             required: true,
@@ -95,6 +131,7 @@ export function buildOpenApiDocument() {
                     text: { type: 'string' },
                     policy: { type: 'string' },
                     budget_ms: { type: 'integer' },
+                    callback_url: { type: 'string', format: 'uri' },
                     image: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' } },
                   },
                 },
@@ -117,15 +154,16 @@ export function buildOpenApiDocument() {
         get: {
           summary: 'An asynchronous job: queued, running, delivered or failed, with its verdict once there is one',
           security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'The job id the 202 gave.', schema: { type: 'string' } }],
           responses: { '200': { description: 'The job', content: json('Job') }, ...errors(401, 404) },
         },
       },
       '/v1/moderations': {
         post: {
           summary: 'OpenAI-compatible moderation',
-          description: 'Drop-in for OpenAI\'s POST /v1/moderations. Optional X-Moderation-Policy and X-Moderation-Budget-Ms headers.',
+          description: 'Drop-in for OpenAI\'s POST /v1/moderations. Optional X-Moderation-Policy and X-Moderation-Budget-Ms headers. Errors carry OpenAI\'s type and param too.',
           security: bearer,
+          parameters: [POLICY_HEADER, BUDGET_HEADER],
           requestBody: { required: true, content: json('OpenAiModerationRequest') },
           responses: { '200': { description: 'One result per input', content: json('OpenAiModerationResponse') }, ...errors(400, 401, 413, 415, 422) },
         },
@@ -135,6 +173,7 @@ export function buildOpenApiDocument() {
           summary: 'Perspective-compatible comment analysis',
           description: `Drop-in for Perspective's comments:analyze. Attributes: ${PERSPECTIVE_ATTRIBUTES.join(', ')}. Errors in Google's API shape.`,
           security: [...bearer, { perspectiveKey: [] }],
+          parameters: [POLICY_HEADER],
           requestBody: { required: true, content: json('PerspectiveRequest') },
           responses: {
             '200': { description: 'Scores for the requested attributes', content: json('PerspectiveResponse') },

@@ -24,9 +24,14 @@ function operation(path: string, method: string, op: Operation): string {
         .map(([type, { schema }]) => `<li><code>${escape(type)}</code> ${schemaLabel(schema) || code(schema)}</li>`)
         .join('')}</ul>`
     : ''
-  const params = op.parameters?.length
-    ? `<h4>Query</h4><ul>${op.parameters.map((p) => `<li><code>${escape(p.name)}</code>: ${escape(p.description ?? '')}</li>`).join('')}</ul>`
-    : ''
+  // Grouped by where they go: the path, the query string, the headers.
+  const params = (['path', 'query', 'header'] as const)
+    .map((place) => {
+      const here = op.parameters?.filter((p) => p.in === place) ?? []
+      const title = { path: 'Path', query: 'Query', header: 'Headers' }[place]
+      return here.length ? `<h4>${title}</h4><ul>${here.map((p) => `<li><code>${escape(p.name)}</code>: ${escape(p.description ?? '')}</li>`).join('')}</ul>` : ''
+    })
+    .join('')
   const responses = Object.entries(op.responses)
     .map(([status, r]) => {
       const schemas = Object.values(r.content ?? {}).map(({ schema }) => schemaLabel(schema)).filter(Boolean)
@@ -45,6 +50,9 @@ export function renderReferencePage(document: OpenApiDocument): string {
   const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods as Record<string, Operation>).map(([method, op]) => operation(path, method, op)),
   )
+  const webhooks = Object.entries(document.webhooks).flatMap(([name, methods]) =>
+    Object.entries(methods as Record<string, Operation>).map(([method, op]) => operation(name, method, op)),
+  )
   const schemas = Object.entries(document.components.schemas)
     .map(([name, schema]) => `<section id="schema-${escape(name)}"><h3>${escape(name)}</h3>${code(schema)}</section>`)
     .join('')
@@ -59,6 +67,7 @@ section{border-top:1px solid #ddd;padding:.5rem 0}.method{background:#0b5;color:
 <p>${escape(document.info.description)}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escape(document.openapi)}).</p>
 <h2>Endpoints</h2>${operations.join('\n')}
+<h2>Webhooks</h2><p>What the service POSTs to a <code>callback_url</code>.</p>${webhooks.join('\n')}
 <h2>Schemas</h2>${schemas}
 </body></html>`
 }

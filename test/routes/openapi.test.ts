@@ -56,5 +56,27 @@ describe('GET /openapi.json and /docs', () => {
     for (const path of ['/v1/moderate', '/v1/moderations', '/v1alpha1/comments:analyze', '/v1/policies', '/healthz', '/readyz']) expect(html).toContain(`<code>${path}</code>`)
     expect(html).toContain('id="schema-Verdict"')
     expect(html).not.toMatch(/<script/i)
+    // Parameters are labelled by where they go: the job id is in the path, the keys in headers.
+    const jobs = html.slice(html.indexOf('<code>/v1/jobs/{id}</code>'))
+    expect(jobs.slice(0, jobs.indexOf('</section>'))).toMatch(/<h4>Path<\/h4><ul><li><code>id<\/code>/)
+    expect(html).toMatch(/<h4>Headers<\/h4><ul><li><code>Idempotency-Key<\/code>/)
+    expect(html).toContain('<code>moderation.completed</code>')
+  })
+
+  it('describes every input form, header and the delivery itself', async () => {
+    const { app } = await buildService({ gemini })
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>>
+      webhooks: Record<string, { post: { parameters: { name: string; required: boolean }[]; requestBody: unknown } }>
+    }
+    const names = (path: string, method: string) => doc.paths[path]![method]!.parameters!.map((p) => `${p.in}:${p.name}`)
+    expect(names('/v1/moderate', 'post')).toEqual(
+      expect.arrayContaining(['query:policy', 'query:budget_ms', 'query:callback_url', 'header:Idempotency-Key', 'header:webhook-id', 'header:webhook-timestamp', 'header:webhook-signature']),
+    )
+    expect(Object.keys(doc.paths['/v1/moderate']!.post!.requestBody!.content['multipart/form-data']!.schema.properties!)).toContain('callback_url')
+    expect(names('/v1/moderations', 'post')).toEqual(['header:X-Moderation-Policy', 'header:X-Moderation-Budget-Ms'])
+    expect(names('/v1alpha1/comments:analyze', 'post')).toEqual(['header:X-Moderation-Policy'])
+    const delivery = doc.webhooks['moderation.completed']!.post
+    expect(delivery.parameters.map((p) => [p.name, p.required])).toEqual([['webhook-id', true], ['webhook-timestamp', true], ['webhook-signature', true]])
   })
 })
