@@ -63,6 +63,7 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
       else await storeConnection.set(`${prefix}:${key}`, value)
     },
     create: async (key, value, { expirationTtl }) => (await storeConnection.set(`${prefix}:${key}`, value, 'EX', expirationTtl, 'NX')) === 'OK',
+    delete: async (key) => void (await storeConnection.del(`${prefix}:${key}`)),
   }
   const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { delay: delayMs, removeOnComplete: true, removeOnFail: 1_000 }).then(() => {})
   const places = redisPendingPlaces(storeConnection, prefix, options)

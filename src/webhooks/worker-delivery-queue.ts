@@ -9,6 +9,7 @@ export interface JobStore {
   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>
   /** Writes only when the key is absent, atomically (Redis: SET NX); true when written. Absent on KV. */
   create?(key: string, value: string, options: { expirationTtl: number }): Promise<boolean>
+  delete?(key: string): Promise<void>
 }
 export interface QueueProducer {
   send(body: unknown): Promise<void>
@@ -189,7 +190,9 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       try {
         place = places ? await places.take(submission.owner, id) : 'ok'
       } catch (error) {
+        // The place may have been taken all the same (its answer came too late): given back.
         giveBackJudging()
+        await places?.release(submission.owner, id).catch(() => {})
         throw error
       }
       if (place !== 'ok') {
@@ -206,9 +209,12 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         // the others read it back (the same job, or a conflict), never a second judging.
         created = idempotency && jobs.create && !stale ? await jobs.create(`job:${id}`, record, { expirationTtl: JOB_TTL_SECONDS }) : (await jobs.put(`job:${id}`, record, { expirationTtl: JOB_TTL_SECONDS }), true)
       } catch (error) {
-        // Nothing accepted: the places go back (the caller gets 503 and may retry).
+        // Nothing accepted: the places go back (the caller gets 503 and may retry), and so does a
+        // record that may have been written all the same (its answer came too late): left, a
+        // retry with the same key would be handed a job that nobody judges.
         giveBackJudging()
         await places?.release(submission.owner, id).catch(() => {})
+        await jobs.delete?.(`job:${id}`).catch(() => {})
         throw error
       }
       if (!created) {

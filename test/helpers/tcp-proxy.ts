@@ -7,6 +7,8 @@ import { createServer, connect, type Socket } from 'node:net'
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>()
+  // While set, the server's replies wait here (requests still reach it): a Redis that answers late.
+  let held: { client: Socket; chunk: Buffer }[] | undefined
   const server = createServer((client) => {
     const upstream = connect(target.port, target.host)
     for (const socket of [client, upstream]) {
@@ -14,7 +16,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
       socket.on('close', () => sockets.delete(socket))
       socket.on('error', () => {})
     }
-    client.pipe(upstream).pipe(client)
+    client.pipe(upstream)
+    upstream.on('data', (chunk: Buffer) => (held ? held.push({ client, chunk }) : client.write(chunk)))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as { port: number }).port
@@ -27,6 +30,15 @@ export async function startTcpProxy(target: { host: string; port: number }) {
         for (const socket of sockets) socket.destroy()
       }),
     up: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    /** Holds every reply for `ms`, then lets them through in order. */
+    holdReplies: (ms: number) => {
+      held = []
+      setTimeout(() => {
+        const queued = held ?? []
+        held = undefined
+        for (const { client, chunk } of queued) client.write(chunk)
+      }, ms)
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()

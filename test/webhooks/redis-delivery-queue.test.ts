@@ -131,4 +131,34 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     await queue.drain(100)
     expect(Date.now() - bounded).toBeLessThan(1_000)
   })
+
+  it('gives back what a submission took when Redis answered too late (a 503 must leave nothing behind)', async () => {
+    const target = new URL(REDIS_TEST_URL)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    onTestFinished(() => proxy.close())
+    const receiver = await startWebhookReceiver(secret)
+    const queue = createRedisDeliveryQueue({
+      url: proxy.url,
+      prefix: `test-${randomUUID().slice(0, 8)}`,
+      keys: importWebhookSecrets([secret]),
+      transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
+      clock: systemClock,
+      logger: createJsonLogger({ level: 'silent' }),
+      maxPendingPerOwner: 1,
+    })
+    queues.push(queue)
+    const submission = { callbackUrl: receiver.url, owner: 'a', judge: async () => verdict }
+    expect((await queue.submit(submission)).ok).toBe(true) // the store is connected
+    while (!receiver.received.some((r) => r.status === 200)) await new Promise((resolve) => setTimeout(resolve, 20))
+    // Every command still reaches Redis, but the answers come after the store's 1 s timeout.
+    proxy.holdReplies(1_500)
+    await expect(queue.submit(submission)).rejects.toThrow()
+    await new Promise((resolve) => setTimeout(resolve, 1_700))
+    // Retried as a 503 asks: the client's one place is free, and the job is judged and delivered.
+    const retried = await queue.submit(submission)
+    expect(retried).toMatchObject({ ok: true, replayed: false })
+    const end = Date.now() + 10_000
+    while (receiver.received.filter((r) => r.status === 200).length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(retried.ok && (await queue.get(retried.job.id, 'a'))?.status).toBe('delivered')
+  }, 30_000)
 })
