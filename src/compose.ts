@@ -1,7 +1,7 @@
 import { createApp } from './app.js'
 import { createInFlightPlaces } from './http/load-shed.js'
 import type { ReplayGuard } from './http/replay-guard.js'
-import { createLruVerdictCache } from './cache/lru-verdict-cache.js'
+import { configuredLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, webhookMaxPendingPerClient, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
 import { createDeliveryQueue, type AttemptResult, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
@@ -87,11 +87,7 @@ export function composeApp({
   arrivedAt,
   store,
   replays,
-  cache = createLruVerdictCache({
-    maxEntries: config.MODERATION_CACHE_MAX_ENTRIES,
-    ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000,
-    clock,
-  }),
+  cache = configuredLruVerdictCache(config, clock),
 }: ComposeOptions) {
   const thresholdProblems = classifier ? checkClassifierThresholds(policies, classifier) : []
   if (thresholdProblems.length > 0) throw new ConfigError(thresholdProblems.join('\n'))

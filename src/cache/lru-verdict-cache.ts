@@ -42,3 +42,11 @@ export function createLruVerdictCache({
     },
   }
 }
+
+/** The in-process cache as MODERATION_CACHE_MAX_ENTRIES and MODERATION_CACHE_TTL_SECONDS set it (every entry builds it so). */
+export function configuredLruVerdictCache(
+  config: { MODERATION_CACHE_MAX_ENTRIES: number; MODERATION_CACHE_TTL_SECONDS: number },
+  clock?: Pick<Clock, 'now'>,
+): VerdictCache {
+  return createLruVerdictCache({ maxEntries: config.MODERATION_CACHE_MAX_ENTRIES, ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000, clock })
+}

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
 import { parseConfig, unknownSettings, webhookMaxPendingPerClient, type Config } from '../config.js'
-import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
+import { configuredLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import type { DeliveryOptions } from '../core/delivery-queue.js'
 import type { WebhookKeys } from '../core/webhook-signature.js'
 import { createRedisDeliveryQueue, type RedisDeliveryQueue } from '../webhooks/redis-delivery-queue.js'
@@ -113,7 +113,7 @@ function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKe
  * cache's second level), else this process alone; said at start, and shown by /readyz.
  */
 function sharedState(config: Config, logger: Logger) {
-  const local = createLruVerdictCache({ maxEntries: config.MODERATION_CACHE_MAX_ENTRIES, ttlMs: config.MODERATION_CACHE_TTL_SECONDS * 1000 })
+  const local = configuredLruVerdictCache(config)
   if (!config.REDIS_URL) {
     logger.warn(
       'REDIS_URL is unset: the verdict cache, async jobs with their idempotency keys and pending deliveries, and the signed-request replay guard live in this process: lost on restart, not shared with other instances',

@@ -18,13 +18,14 @@ export interface NodeListenerOptions {
 
 /**
  * What node:http serves: repeated texts answered from the in-process cache first, everything
- * else by the Hono app (@hono/node-server's listener). The service and its warm-up both use it,
+ * else by the Hono app (@hono/node-server's listener, or `app` where a test wraps it). The service and its warm-up both use it,
  * so the warm-up compiles the same path real requests take.
  *
  * @example
  * createServer(serverOptions, await createNodeListener({ composed, policies, config, logger, arrivedAt: loop.arrivedAt }))
  */
-export async function createNodeListener({ composed, policies, config, logger, arrivedAt }: NodeListenerOptions): Promise<RequestListener> {
+export async function createNodeListener(options: NodeListenerOptions, app: RequestListener = getRequestListener(options.composed.app.fetch)): Promise<RequestListener> {
+  const { composed, policies, config, logger, arrivedAt } = options
   return answerCacheHitsFirst(
     {
       moderator: composed.moderator,
@@ -37,6 +38,6 @@ export async function createNodeListener({ composed, policies, config, logger, a
       arrivedAt,
       appHeaders: await appJsonHeaders(),
     },
-    getRequestListener(composed.app.fetch),
+    app,
   )
 }

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from 'hono'
-import { createLruVerdictCache } from '../cache/lru-verdict-cache.js'
+import { configuredLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import { composeApp } from '../compose.js'
 import { ConfigError, parseConfig, unknownSettings, type Config } from '../config.js'
 import { systemClock, type VerdictCache } from '../core/ports.js'
@@ -131,7 +131,7 @@ export function createWorkerHandler(): WorkerHandler {
 /** The isolate's LRU, in front of the shared level the config names. */
 function verdictCache(config: Config, env: Record<string, unknown>): VerdictCache {
   const ttlSeconds = config.MODERATION_CACHE_TTL_SECONDS
-  const local = createLruVerdictCache({ maxEntries: config.MODERATION_CACHE_MAX_ENTRIES, ttlMs: ttlSeconds * 1000 })
+  const local = configuredLruVerdictCache(config)
   // The deployed version scopes shared entries (wrangler.toml binds CF_VERSION_METADATA).
   const version = (env.CF_VERSION_METADATA as { id?: string } | undefined)?.id ?? 'unversioned'
   const options = { ttlSeconds, namespace: `moderation:${version}` }

@@ -1,5 +1,5 @@
 import { deliverOnce, judgeWithin, retryDelay } from '../core/delivery-attempt.js'
-import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type Submission } from '../core/delivery-queue.js'
+import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type Submission, type SubmitResult } from '../core/delivery-queue.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Verdict } from '../core/verdict.js'
 
@@ -169,15 +169,12 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
     async submit(submission: Submission) {
       const { idempotency } = submission
       // An id derived from the (client-scoped) key: concurrent resubmissions land on one job and
-      // one webhook-id, even though KV cannot claim the key atomically.
+      // one webhook-id (atomically where the store can claim a key: Redis, not KV).
       const id = idempotency ? await keyedId(idempotency.key) : newId()
       const existing = idempotency ? await load(id) : null
       // A job with no verdict recorded long after it should have been judged was cut short: redo it.
       const stale = existing && !existing.job.verdict && wallClock() - existing.firstAt > judgeTimeoutMs + 5 * 60 * 1000
-      if (existing && existing.job.status !== 'failed' && !stale) {
-        if (idempotency && existing.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
-        return { ok: true, job: existing.job, replayed: true }
-      }
+      if (existing && existing.job.status !== 'failed' && !stale) return replayOf(existing, idempotency)
       // The judging place is taken now, before any await: concurrent submissions cannot all pass.
       if (judging >= maxJudging) return { ok: false, reason: 'busy' }
       judging++
@@ -186,44 +183,42 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         if (judgingHeld) judging--
         judgingHeld = false
       }
-      let place: 'ok' | 'full' | 'owner_full'
-      try {
-        place = places ? await places.take(submission.owner, id) : 'ok'
-      } catch (error) {
-        // The place may have been taken all the same (its answer came too late): given back.
+      // Nothing accepted: what was taken goes back, including what a store whose answer came too
+      // late took all the same (a record left behind would be handed to a retry, never judged).
+      const undo = async (record: boolean) => {
         giveBackJudging()
         await places?.release(submission.owner, id).catch(() => {})
-        throw error
+        if (record) await jobs.delete?.(`job:${id}`).catch(() => {})
       }
-      if (place !== 'ok') {
-        giveBackJudging()
-        return { ok: false, reason: place }
+      try {
+        const place = places ? await places.take(submission.owner, id) : 'ok'
+        if (place !== 'ok') {
+          giveBackJudging()
+          return { ok: false, reason: place }
+        }
+      } catch (error) {
+        await undo(false)
+        throw error
       }
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
       const stored: StoredJob = { job, owner: submission.owner, firstAt: wallClock(), fingerprint: idempotency?.fingerprint }
       const record = JSON.stringify(stored)
+      const key = `job:${id}`
       let created: boolean
       try {
         // With a key and a store that can claim it, one of concurrent submissions creates the job;
         // the others read it back (the same job, or a conflict), never a second judging.
-        created = idempotency && jobs.create && !stale ? await jobs.create(`job:${id}`, record, { expirationTtl: JOB_TTL_SECONDS }) : (await jobs.put(`job:${id}`, record, { expirationTtl: JOB_TTL_SECONDS }), true)
+        if (idempotency && jobs.create && !stale) created = await jobs.create(key, record, { expirationTtl: JOB_TTL_SECONDS })
+        else created = (await jobs.put(key, record, { expirationTtl: JOB_TTL_SECONDS }), true)
       } catch (error) {
-        // Nothing accepted: the places go back (the caller gets 503 and may retry), and so does a
-        // record that may have been written all the same (its answer came too late): left, a
-        // retry with the same key would be handed a job that nobody judges.
-        giveBackJudging()
-        await places?.release(submission.owner, id).catch(() => {})
-        await jobs.delete?.(`job:${id}`).catch(() => {})
+        await undo(true)
         throw error
       }
       if (!created) {
-        giveBackJudging()
-        await places?.release(submission.owner, id).catch(() => {})
+        await undo(false)
         const winner = await load(id)
-        if (!winner) return { ok: false, reason: 'busy' }
-        if (idempotency && winner.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
-        return { ok: true, job: winner.job, replayed: true }
+        return winner ? replayOf(winner, idempotency) : { ok: false, reason: 'busy' }
       }
       const snapshot = { ...job }
       const work = judgeAndEnqueue(stored, submission.judge, giveBackJudging).catch((error: unknown) => finish(stored, 'failed', String(error)))
@@ -255,6 +250,12 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       }
     },
   }
+}
+
+/** The answer to a submission whose key already has a job: that job, or a conflict when the content differs. */
+function replayOf(stored: StoredJob, idempotency: Submission['idempotency']): SubmitResult {
+  if (idempotency && stored.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }
+  return { ok: true, job: stored.job, replayed: true }
 }
 
 async function keyedId(key: string): Promise<string> {

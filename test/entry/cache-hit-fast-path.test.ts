@@ -1,13 +1,13 @@
-import { getRequestListener } from '@hono/node-server'
 import { createHash } from 'node:crypto'
-import { createServer, request as httpRequest, type RequestListener } from 'node:http'
+import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useSyncSha256 } from '../../src/core/hash.js'
 import { systemClock } from '../../src/core/ports.js'
-import { answerCacheHitsFirst, appJsonHeaders, arrivalOf, FAST_PATH_MAX_BODY_BYTES } from '../../src/entry/cache-hit-fast-path.js'
-import { buildService, shippedPolicies } from '../helpers/service.js'
+import { arrivalOf, FAST_PATH_MAX_BODY_BYTES } from '../../src/entry/cache-hit-fast-path.js'
+import { buildService } from '../helpers/service.js'
+import { twoDoors } from '../helpers/two-doors.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
@@ -25,27 +25,7 @@ afterEach(async () => {
 async function serve(env: Record<string, string> = {}, telemetry?: TelemetryOptions) {
   // As the Node entry wires it: the app counts from when this door first saw a request it hands on.
   const service = await buildService({ gemini, env, telemetry, arrivedAt: arrivalOf(() => systemClock.now()) })
-  const { config } = service
-  const hono = getRequestListener(service.app.fetch)
-  const counted = { toApp: 0 }
-  const app: RequestListener = (req, res) => {
-    counted.toApp++
-    return hono(req, res)
-  }
-  const listener = answerCacheHitsFirst(
-    {
-      moderator: service.moderator,
-      policies: await shippedPolicies(),
-      limits: { maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxBudgetMs: config.MODERATION_MAX_BUDGET_MS, maxBodyBytes: config.MODERATION_MAX_BODY_BYTES },
-      apiKeys: config.MODERATION_API_KEYS,
-      places: service.inFlight,
-      logger: service.logger,
-      clock: systemClock,
-      arrivedAt: () => systemClock.now(),
-      appHeaders: await appJsonHeaders(),
-    },
-    app,
-  )
+  const { listener, counted } = await twoDoors(service)
   const server = createServer(listener)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))))

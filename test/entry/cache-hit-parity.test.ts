@@ -2,7 +2,6 @@
 // request goes, as raw bytes, to two servers over the same service (same cache, same in-flight
 // places), one behind the cache-hit path and one the bare app, and the answers are compared
 // (status, headers, body but for id and latency). Pipelining floods check the places come back.
-import { getRequestListener } from '@hono/node-server'
 import { createHash } from 'node:crypto'
 import { createServer, type RequestListener, type ServerOptions } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,8 +9,9 @@ import { connect } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useSyncSha256 } from '../../src/core/hash.js'
 import { systemClock } from '../../src/core/ports.js'
-import { answerCacheHitsFirst, appJsonHeaders, arrivalOf } from '../../src/entry/cache-hit-fast-path.js'
-import { buildService, shippedPolicies } from '../helpers/service.js'
+import { arrivalOf } from '../../src/entry/cache-hit-fast-path.js'
+import { buildService } from '../helpers/service.js'
+import { twoDoors } from '../helpers/two-doors.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
@@ -34,27 +34,7 @@ async function listen(listener: RequestListener, options: ServerOptions = {}) {
 /** One service; `fast` is its port behind the fast path, `direct` the bare app's port. */
 async function serveBoth(env: Record<string, string> = {}, telemetry?: TelemetryOptions, serverOptions: ServerOptions = {}) {
   const service = await buildService({ gemini, env, telemetry, arrivedAt: arrivalOf(() => systemClock.now()) })
-  const { config } = service
-  const hono = getRequestListener(service.app.fetch)
-  const counted = { toApp: 0 }
-  const app: RequestListener = (req, res) => {
-    counted.toApp++
-    return hono(req, res)
-  }
-  const listener = answerCacheHitsFirst(
-    {
-      moderator: service.moderator,
-      policies: await shippedPolicies(),
-      limits: { maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxBudgetMs: config.MODERATION_MAX_BUDGET_MS, maxBodyBytes: config.MODERATION_MAX_BODY_BYTES },
-      apiKeys: config.MODERATION_API_KEYS,
-      places: service.inFlight,
-      logger: service.logger,
-      clock: systemClock,
-      arrivedAt: () => systemClock.now(),
-      appHeaders: await appJsonHeaders(),
-    },
-    app,
-  )
+  const { listener, hono, counted } = await twoDoors(service)
   const fast = await listen(listener, serverOptions)
   const direct = await listen(hono, serverOptions)
   const prime = async (body: string, headers: Record<string, string> = {}) => {

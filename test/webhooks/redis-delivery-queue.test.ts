@@ -1,47 +1,23 @@
-import { randomUUID } from 'node:crypto'
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
-import { systemClock } from '../../src/core/ports.js'
-import type { Verdict } from '../../src/core/verdict.js'
-import { importWebhookSecrets } from '../../src/core/webhook-signature.js'
-import { createJsonLogger } from '../../src/logging/json-logger.js'
-import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'
-import { createRedisDeliveryQueue, type RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type { RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
 import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
-import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
+import { testPrefix, testVerdict, useRedisQueues } from '../helpers/redis-queues.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
 const available = await needsRedis()
 const secret = `whsec_${Buffer.from('redis queue test secret 32 bytes').toString('base64')}`
-const queues: RedisDeliveryQueue[] = []
-afterAll(async () => {
-  await Promise.all(queues.map((queue) => queue.close()))
-})
-
-const verdict = { id: 'v', safe: true, action: 'allow', categories: [], confidence: 0.9, source: 'model', policy: 'default', policy_version: 'p', model: 'm', latency_ms: 5, budget_ms: 800 } as Verdict
-
-/** One replica's queue; replicas made with the same prefix share Redis. */
-function replica(prefix: string) {
-  const queue = createRedisDeliveryQueue({
-    url: REDIS_TEST_URL,
-    prefix,
-    keys: importWebhookSecrets([secret]),
-    transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
-    clock: systemClock,
-    logger: createJsonLogger({ level: 'silent' }),
-    initialDelayMs: 100,
-    maxPending: 5,
-    maxPendingPerOwner: 3,
-  })
-  queues.push(queue)
-  return queue
-}
+const replica = useRedisQueues(secret)
+// The caps the first test counts against.
+const capped = (prefix: string) => replica(prefix, { maxPending: 5, maxPendingPerOwner: 3 })
+const verdict = testVerdict()
 
 describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', () => {
   it('caps pending jobs per client and overall across replicas, and frees the places as jobs are delivered', async () => {
     const receiver = await startWebhookReceiver(secret)
     receiver.answer(...Array.from({ length: 30 }, () => ({ status: 503 })))
-    const prefix = `test-${randomUUID().slice(0, 8)}`
-    const [one, two] = [replica(prefix), replica(prefix)]
+    const prefix = testPrefix()
+    const [one, two] = [capped(prefix), capped(prefix)]
     const submit = (queue: RedisDeliveryQueue, owner: string) => queue.submit({ callbackUrl: receiver.url, owner, judge: async () => verdict })
     const results = [await submit(one, 'a'), await submit(two, 'a'), await submit(one, 'a'), await submit(two, 'a')]
     expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'ok', 'ok', 'owner_full'])
@@ -61,16 +37,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
   }, 30_000)
 
   it('refuses a submission while WEBHOOK_MAX_JUDGING jobs of this process are being judged (they hold the content)', async () => {
-    const queue = createRedisDeliveryQueue({
-      url: REDIS_TEST_URL,
-      prefix: `test-${randomUUID().slice(0, 8)}`,
-      keys: importWebhookSecrets([secret]),
-      transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
-      clock: systemClock,
-      logger: createJsonLogger({ level: 'silent' }),
-      maxJudging: 2,
-    })
-    queues.push(queue)
+    const queue = replica(testPrefix(), { maxJudging: 2 })
     let release = () => {}
     const held = new Promise<void>((resolve) => (release = resolve))
     const slow = () => held.then(() => verdict)
@@ -88,16 +55,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     onTestFinished(() => proxy.close())
     const receiver = await startWebhookReceiver(secret)
     receiver.answer(...Array.from({ length: 5 }, () => ({ status: 503 })))
-    const queue = createRedisDeliveryQueue({
-      url: proxy.url,
-      prefix: `test-${randomUUID().slice(0, 8)}`,
-      keys: importWebhookSecrets([secret]),
-      transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
-      clock: systemClock,
-      logger: createJsonLogger({ level: 'silent' }),
-      initialDelayMs: 300,
-    })
-    queues.push(queue)
+    const queue = replica(testPrefix(), { url: proxy.url, initialDelayMs: 300 })
     const submitted = await Promise.all(Array.from({ length: 5 }, () => queue.submit({ callbackUrl: receiver.url, owner: 'a', judge: async () => verdict })))
     expect(submitted.every((r) => r.ok)).toBe(true)
     while (receiver.received.length < 5) await new Promise((resolve) => setTimeout(resolve, 20))
@@ -111,8 +69,8 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
   }, 30_000)
 
   it('waits at shutdown (drain) for the jobs still being judged, so their deliveries are queued in Redis', async () => {
-    const prefix = `test-${randomUUID().slice(0, 8)}`
-    const queue = replica(prefix)
+    const prefix = testPrefix()
+    const queue = capped(prefix)
     let release = () => {}
     let judged = false
     const held = new Promise<void>((resolve) => (release = resolve))
@@ -137,16 +95,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
     onTestFinished(() => proxy.close())
     const receiver = await startWebhookReceiver(secret)
-    const queue = createRedisDeliveryQueue({
-      url: proxy.url,
-      prefix: `test-${randomUUID().slice(0, 8)}`,
-      keys: importWebhookSecrets([secret]),
-      transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
-      clock: systemClock,
-      logger: createJsonLogger({ level: 'silent' }),
-      maxPendingPerOwner: 1,
-    })
-    queues.push(queue)
+    const queue = replica(testPrefix(), { url: proxy.url, maxPendingPerOwner: 1 })
     const submission = { callbackUrl: receiver.url, owner: 'a', judge: async () => verdict }
     expect((await queue.submit(submission)).ok).toBe(true) // the store is connected
     while (!receiver.received.some((r) => r.status === 200)) await new Promise((resolve) => setTimeout(resolve, 20))

@@ -4,29 +4,24 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { systemClock } from '../../src/core/ports.js'
 import type { Verdict } from '../../src/core/verdict.js'
-import { importWebhookSecrets } from '../../src/core/webhook-signature.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'
-import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'
 import { redactedUrl } from '../../src/net/redis-connection.js'
-import { createRedisDeliveryQueue, type RedisDeliveryQueueOptions, type RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
 import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
+import { testVerdict, useRedisQueues } from '../helpers/redis-queues.js'
 import { buildService } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 const available = await needsRedis()
 const secret = `whsec_${Buffer.from('redis queue test secret 32 bytes').toString('base64')}`
 const RUN = `rev2-${randomUUID().slice(0, 8)}`
-const queues: RedisDeliveryQueue[] = []
 const admin = new Redis(REDIS_TEST_URL, { lazyConnect: true })
 
 afterEach(() => {
   vi.restoreAllMocks()
 })
 afterAll(async () => {
-  await Promise.all(queues.map((queue) => queue.close()))
   if (!available) return
   // Only this file's keys.
   let cursor = '0'
@@ -38,25 +33,12 @@ afterAll(async () => {
   admin.disconnect()
 })
 
-const verdict = (id = 'v') => ({ id, safe: true, action: 'allow', categories: [], confidence: 0.9, source: 'model', policy: 'default', policy_version: 'p', model: 'm', latency_ms: 5, budget_ms: 800 }) as Verdict
+const verdict = testVerdict
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 let n = 0
 const newPrefix = () => `${RUN}-${n++}`
 
-function replica(prefix: string, extra: Partial<RedisDeliveryQueueOptions> = {}) {
-  const queue = createRedisDeliveryQueue({
-    url: REDIS_TEST_URL,
-    prefix,
-    keys: importWebhookSecrets([secret]),
-    transport: createNodeWebhookTransport({ allowedHosts: ['127.0.0.1'] }),
-    clock: systemClock,
-    logger: createJsonLogger({ level: 'silent' }),
-    initialDelayMs: 100,
-    ...extra,
-  })
-  queues.push(queue)
-  return queue
-}
+const replica = useRedisQueues(secret)
 const never = () => new Promise<Verdict>(() => {})
 const DEAD = 'http://127.0.0.1:9/hooks'
 
