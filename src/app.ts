@@ -8,6 +8,8 @@ import type { Moderator } from './core/moderate.js'
 import type { Policy, PolicyRegistry } from './core/policy.js'
 import type { Clock, Logger } from './core/ports.js'
 import { accessLog } from './http/access-log.js'
+import { traceRequests } from './http/trace-requests.js'
+import type { Telemetry } from './telemetry/telemetry.js'
 import type { AppEnv } from './http/app-env.js'
 import { bearerAuth } from './http/auth.js'
 import type { ReplayGuard } from './http/replay-guard.js'
@@ -57,6 +59,8 @@ export interface AppDeps {
   judgeOf: (policy: Policy) => { provider: string; model: string }
   /** The embedded text classifier, for what /v1/policies says about it. */
   classifier?: TextClassifier
+  /** Request spans (a child of the caller's traceparent) and the HTTP duration metric by status. */
+  telemetry?: Telemetry
 }
 
 /** Hono's secure headers, as every answer carries them (Node's cache-hit path sets the same). */
@@ -73,6 +77,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
   app.use(requestId({ headerName: 'X-Request-Id' }))
   app.use(accessLog({ logger: deps.logger, clock: deps.clock, arrivedAt: deps.arrivedAt }))
+  if (deps.telemetry) app.use(traceRequests({ telemetry: deps.telemetry, clock: deps.clock }))
   app.use(secureHeaders(SECURE_HEADERS))
   app.onError(createErrorHandler({ logger: deps.logger }))
   app.notFound(notFound)

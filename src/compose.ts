@@ -19,7 +19,7 @@ import type { PolicyRegistry } from './core/policy.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
 import { createModelClients, type ProviderOptions } from './model/providers.js'
 import { alwaysReady, type Readiness, type StoreStatus } from './routes/health.js'
-import { createTelemetry, type TelemetryOptions } from './telemetry/telemetry.js'
+import { createTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/telemetry.js'
 
 export interface ComposeOptions {
   config: Config
@@ -45,7 +45,7 @@ export interface ComposeOptions {
   /** Told of every finished delivery (the Node entry's shutdown report, metrics). */
   onDeliveryFinished?: (job: Job) => void
   /** A runtime's own job queue (Workers: Cloudflare Queue + KV), instead of the in-process one. */
-  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, onAttempt: (result: AttemptResult) => void) => DeliveryQueue | undefined
+  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, onAttempt: (result: AttemptResult) => void, telemetry: Telemetry) => DeliveryQueue | undefined
   /**
    * Runs a callback on the event loop's next turn (Node: setImmediate): pipelines are then
    * admitted a slice of CPU at a time (see core/admission.ts). Absent on Workers, where each
@@ -171,11 +171,12 @@ export function composeApp({
       retryWindowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
       onFinished: deliveryFinished,
       onAttempt: deliveryAttempted,
+      telemetry,
     })
   }
   // Deliveries are always signed: no secret, no asynchronous moderation.
   let deliveries: DeliveryQueue | undefined
-  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished, deliveryAttempted)
+  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished, deliveryAttempted, telemetry)
   else if (webhookKeys && createWebhookTransport) deliveries = inProcessDeliveries(webhookKeys, createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS))
   if (deliveries) telemetry.observePendingDeliveries(() => deliveries!.pending())
   // One count of requests in flight for every door in (Node answers cache hits before the app).
@@ -210,6 +211,7 @@ export function composeApp({
       return { provider: 'local', model: classifier && policy.local.classifier.enabled ? LOCAL_MODEL : LOCAL_RULES_MODEL }
     },
     classifier,
+    telemetry,
     limits: {
       maxBodyBytes: config.MODERATION_MAX_BODY_BYTES,
       maxBudgetMs: config.MODERATION_MAX_BUDGET_MS,
@@ -221,5 +223,5 @@ export function composeApp({
       maxBatchItems: config.MODERATION_MAX_BATCH_ITEMS,
     },
   })
-  return { app, deliveries, moderator, inFlight }
+  return { app, deliveries, moderator, inFlight, telemetry }
 }

@@ -1,3 +1,6 @@
+import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import type { Telemetry } from '../telemetry/telemetry.js'
+import { traceHeaders } from '../telemetry/trace-context.js'
 import type { AttemptResult, Job, WebhookTransport } from './delivery-queue.js'
 import type { Clock } from './ports.js'
 import type { Verdict } from './verdict.js'
@@ -10,6 +13,34 @@ export interface AttemptOptions {
   /** Wall clock for timestamps (the injected clock may be monotonic). */
   wallClock: () => number
   attemptTimeoutMs: number
+  /** A span per attempt, and its `traceparent` on the POST. */
+  telemetry?: Pick<Telemetry, 'tracer' | 'propagator'>
+}
+
+/**
+ * One attempt inside its own client span: a child of the request that submitted the job (its
+ * `origin`, the trace headers kept with the job), whose `traceparent` the receiver gets.
+ */
+export async function deliverOnce(job: Job, options: AttemptOptions, origin?: Record<string, string>): Promise<AttemptResult> {
+  const { telemetry } = options
+  if (!telemetry) return attemptOnce(job, options)
+  const parent = origin ? telemetry.propagator.extract(ROOT_CONTEXT, origin, defaultTextMapGetter) : ROOT_CONTEXT
+  const span = telemetry.tracer.startSpan(
+    'moderation.webhook.deliver',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'http.request.method': 'POST', 'server.address': new URL(job.callback_url).hostname, 'moderation.job_id': job.id, 'moderation.webhook.attempt': job.attempts },
+    },
+    parent,
+  )
+  try {
+    const result = await attemptOnce(job, options, traceHeaders(telemetry.propagator, trace.setSpan(parent, span)))
+    span.setAttribute('moderation.webhook.outcome', result.kind)
+    if (result.kind !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, message: result.detail })
+    return result
+  } finally {
+    span.end()
+  }
 }
 
 /**
@@ -17,7 +48,7 @@ export interface AttemptOptions {
  * job's webhook-id and a fresh timestamp and signature. Never throws; never waits past the
  * attempt timeout (the signal asks the transport to stop, the race stops the waiting).
  */
-export async function deliverOnce(job: Job, { keys, transport, clock, wallClock, attemptTimeoutMs }: AttemptOptions): Promise<AttemptResult> {
+async function attemptOnce(job: Job, { keys, transport, clock, wallClock, attemptTimeoutMs }: AttemptOptions, traced?: Record<string, string>): Promise<AttemptResult> {
   const timestamp = Math.floor(wallClock() / 1000)
   const body = JSON.stringify({ type: 'moderation.completed', timestamp: new Date(timestamp * 1000).toISOString(), data: job.verdict })
   const headers = {
@@ -25,6 +56,7 @@ export async function deliverOnce(job: Job, { keys, transport, clock, wallClock,
     'webhook-id': job.webhook_id,
     'webhook-timestamp': String(timestamp),
     'webhook-signature': await signWebhook(await keys, job.webhook_id, timestamp, body),
+    ...traced,
   }
   const controller = new AbortController()
   const abort = clock.timer(attemptTimeoutMs)

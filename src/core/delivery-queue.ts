@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { verdictSchema, type Verdict } from './verdict.js'
 import { deliverOnce, judgeWithin, retryDelay } from './delivery-attempt.js'
 import type { WebhookKeys } from './webhook-signature.js'
+import type { Telemetry } from '../telemetry/telemetry.js'
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'delivered', 'failed'])
 export type JobStatus = z.infer<typeof jobStatusSchema>
@@ -57,6 +58,8 @@ export interface DeliveryOptions {
   onFinished?: (job: Job) => void
   /** Told how each delivery attempt ended (metrics). */
   onAttempt?: (result: AttemptResult) => void
+  /** Spans for delivery attempts, each a child of the submitting request's trace. */
+  telemetry?: Pick<Telemetry, 'tracer' | 'propagator'>
 }
 
 /** The retry rules both queues default to (README: Asynchronous moderation). */
@@ -98,6 +101,8 @@ export interface Submission {
   owner?: string
   /** Keeps judging alive after the 202 where the runtime needs it (Workers' ctx.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void
+  /** The submitting request's trace headers (`traceparent`): deliveries continue its trace. */
+  traceContext?: Record<string, string>
 }
 
 /**
@@ -140,6 +145,8 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   // above, which may forget a job that has been retrying for an hour.
   const pendingOwner = new Map<string, string>()
   const pendingByOwner = new Map<string, number>()
+  // The trace each pending job's deliveries continue (not part of the job: GET /v1/jobs shows that).
+  const origins = new Map<string, Record<string, string>>()
   let judging = 0
   let idle: (() => void)[] = []
 
@@ -147,6 +154,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
 
   function finish(job: Job, status: 'delivered' | 'failed', error?: string) {
     if (!pending.delete(job.id)) return
+    origins.delete(job.id)
     touch(job, { status, ...(error ? { last_error: error } : {}) })
     const owner = pendingOwner.get(job.id) ?? ''
     pendingOwner.delete(job.id)
@@ -168,7 +176,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   async function attempt(job: Job, startedAt: number): Promise<void> {
     if (goneEndpoints.has(job.callback_url)) return finish(job, 'failed', 'the endpoint answered 410 Gone before; not called again')
     touch(job, { attempts: job.attempts + 1 })
-    const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs })
+    const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs, telemetry: options.telemetry }, origins.get(job.id))
     options.onAttempt?.(result)
     if (result.kind === 'delivered') return finish(job, 'delivered')
     if (result.kind === 'gone') {
@@ -224,6 +232,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       pending.set(id, job)
       pendingOwner.set(id, owner)
       pendingByOwner.set(owner, (pendingByOwner.get(owner) ?? 0) + 1)
+      if (submission.traceContext) origins.set(id, submission.traceContext)
       if (idempotency) byIdempotencyKey.set(idempotency.key, { jobId: id, fingerprint: idempotency.fingerprint })
       const snapshot = { ...job }
       void run(job, submission.judge).catch((error: unknown) => finish(job, 'failed', String(error)))

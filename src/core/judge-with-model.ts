@@ -1,5 +1,6 @@
-import { type Context, SpanKind, SpanStatusCode } from '@opentelemetry/api'
+import { type Context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
+import { traceHeaders } from '../telemetry/trace-context.js'
 import { decide } from './decide.js'
 import type { ModelClient, ModelImage, ModelResult } from './model.js'
 import { checkModelOutput, outputSchemaFor } from './model-output.js'
@@ -103,6 +104,8 @@ export async function judgeWithModel(
           responseSchema: outputSchemaFor(policy).json,
           maxOutputTokens: MAX_OUTPUT_TOKENS,
           signal: input.signal,
+          // The provider (or a gateway before it) may continue the trace from this span.
+          headers: traceHeaders(telemetry.propagator, trace.setSpan(parent, span)),
         })
         const outcome = interpretModelResult(policy, result)
         if (result.kind !== 'failure') {

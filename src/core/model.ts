@@ -23,6 +23,8 @@ export interface ModelRequest {
   responseSchema: Record<string, unknown>
   maxOutputTokens: number
   signal: AbortSignal
+  /** Trace context for the call (W3C `traceparent`, `tracestate`): sent as HTTP headers, never in the body. */
+  headers?: Record<string, string>
 }
 
 export interface ModelUsage {

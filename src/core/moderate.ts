@@ -47,6 +47,11 @@ export interface ModerationRequest {
   /** Clock time the request arrived; the budget counts from here. */
   startedAt: number
   requestId: string
+  /**
+   * The request span's context: the moderation span is its child. Explicit, as workerd has no
+   * async context manager by default; the active context when absent.
+   */
+  trace?: Context
   /** Keeps work alive after the response (Workers' ctx.waitUntil); absent on Node, where it lives anyway. */
   waitUntil?: (promise: Promise<unknown>) => void
 }
@@ -110,9 +115,10 @@ export interface Moderator {
   /**
    * The cache-hit verdict for a text, now, or undefined when answering needs anything more than
    * the in-process cache (then call `moderate`). Skips the admission queue: it costs less than
-   * queueing would.
+   * queueing would. `parent`, called on a hit only, gives the context its span starts in (the
+   * caller's request span, made only for the requests it answers); the active one otherwise.
    */
-  fromCache(request: ModerationRequest): Verdict | undefined
+  fromCache(request: ModerationRequest, parent?: () => Context): Verdict | undefined
 }
 
 const TIMEOUT: ModelOutcome = { kind: 'failed', reason: 'timeout', detail: 'latency budget exhausted' }
@@ -258,7 +264,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
    * would do more than read the cache (images, no model for the policy, the local checks deciding
    * alone, a miss, a runtime without a synchronous hash or an in-process cache level).
    */
-  function fromCache(request: ModerationRequest): Verdict | undefined {
+  function fromCache(request: ModerationRequest, parentOf?: () => Context): Verdict | undefined {
     const { item, policy } = request
     const route = routeFor(policy)
     if (!route || item.images.length > 0 || item.text === undefined || !cache.getLocal) return undefined
@@ -275,7 +281,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
     // The spans the pipeline makes on a cache hit, with the same attributes. Children of a span
     // that records nothing (no tracer, or not sampled) are never seen: not made (they cost an
     // eighth of this path).
-    const span = telemetry.tracer.startSpan('moderation')
+    const span = telemetry.tracer.startSpan('moderation', {}, parentOf ? parentOf() : otelContext.active())
     describeRequest(span, request)
     span.setAttribute('moderation.image_count', 0)
     if (span.isRecording()) {
@@ -410,7 +416,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
 
   /** Every verdict goes through here: one span, the metrics, the same attributes. */
   function traced(request: RequestContext, work: (span: Span) => Promise<Verdict>): Promise<Verdict> {
-    return telemetry.tracer.startActiveSpan('moderation', async (span) => {
+    return telemetry.tracer.startActiveSpan('moderation', {}, request.trace ?? otelContext.active(), async (span) => {
       describeRequest(span, request)
       try {
         return recordVerdict(span, await work(span))
@@ -433,6 +439,7 @@ export function createModerator(deps: ModeratorDeps): Moderator {
       'moderation.policy': request.policy.name,
       'moderation.policy_version': request.policy.version,
       'moderation.budget_ms': request.budgetMs,
+      request_id: request.requestId,
     })
   }
 

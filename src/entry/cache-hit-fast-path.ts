@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from '@opentelemetry/api'
 import { Hono } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import { SECURE_HEADERS } from '../app.js'
@@ -12,6 +13,8 @@ import { checkJsonShape } from '../http/json-shape.js'
 import { bearerToken, isKeyDigest } from '../http/auth.js'
 import { verdictLogFields, type Limits } from '../http/judge-item.js'
 import type { InFlightPlaces } from '../http/load-shed.js'
+import type { Telemetry } from '../telemetry/telemetry.js'
+import { traceLogFields } from '../telemetry/trace-context.js'
 
 export interface CacheHitFastPathOptions {
   moderator: Moderator
@@ -27,6 +30,8 @@ export interface CacheHitFastPathOptions {
   arrivedAt: () => number
   /** The headers the app puts on every answer (its secure headers and content type), read from it at start. */
   appHeaders: [string, string][]
+  /** The app's request span (a child of the caller's traceparent) and HTTP metric, for the answers given here. */
+  telemetry?: Pick<Telemetry, 'tracer' | 'propagator' | 'recordHttpRequest'>
 }
 
 // Larger bodies are rare among repeats and go the whole way. (The shape check's shortcut below
@@ -47,7 +52,7 @@ const FIELDS = new Set(['text', 'policy', 'budget_ms'])
  * createServer(options, answerCacheHitsFirst({ moderator, policies, ... }, getRequestListener(app.fetch)))
  */
 export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: RequestListener): RequestListener {
-  const { moderator, policies, limits, places, logger, clock, arrivedAt } = options
+  const { moderator, policies, limits, places, logger, clock, arrivedAt, telemetry } = options
   const maxBodyBytes = Math.min(FAST_PATH_MAX_BODY_BYTES, limits.maxBodyBytes)
   const keyDigests = options.apiKeys.map((key) => sha256HexSync(key))
   // Without a synchronous hash (never on Node) nothing can be answered here.
@@ -109,28 +114,44 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
     const requestId = requestIdOf(typeof header === 'string' ? header : undefined)
     const textSha256 = sha256HexSync(fields.text)
     const budgetMs = Math.min(policy.budgetMs, fields.budget_ms ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs)
-    const verdict = moderator.fromCache({ item: { text: fields.text, textSha256, images: [] }, policy, budgetMs, startedAt, requestId })
+    // The app's request span, made only for a hit (a miss goes on to the app, which makes its own).
+    let span: Span | undefined
+    const parentOf = telemetry && ((): Context => {
+      const parent = telemetry.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter)
+      span = telemetry.tracer.startSpan('POST', { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'url.path': ROUTE, request_id: requestId } }, parent)
+      return trace.setSpan(parent, span)
+    })
+    const verdict = moderator.fromCache({ item: { text: fields.text, textSha256, images: [] }, policy, budgetMs, startedAt, requestId }, parentOf)
     if (!verdict) return false
     const answer = JSON.stringify(verdict)
     headers[LENGTH] = String(Buffer.byteLength(answer))
     headers[REQUEST_ID] = requestId
     res.writeHead(200, headers)
     res.end(answer)
+    const durationMs = clock.now() - startedAt
+    if (span) {
+      span.updateName(`POST ${ROUTE}`)
+      span.setAttributes({ 'http.route': ROUTE, 'http.response.status_code': 200 })
+      span.end()
+    }
+    telemetry?.recordHttpRequest({ method: 'POST', route: ROUTE, status: 200, durationMs })
     if (logger.writes?.('info') !== false) writeAccessLog(logger, {
       request_id: requestId,
       method: 'POST',
-      route: '/v1/moderate',
+      route: ROUTE,
       status: 200,
-      duration_ms: Math.round((clock.now() - startedAt) * 10) / 10,
+      duration_ms: Math.round(durationMs * 10) / 10,
       text_sha256: textSha256,
       text_chars: fields.text.length,
       images: [],
       ...verdictLogFields(verdict),
+      ...traceLogFields(span),
     })
     return true
   }
 }
 
+const ROUTE = '/v1/moderate'
 const ARRIVED_AT = Symbol('arrived at')
 type ArrivedRequest = IncomingMessage & { [ARRIVED_AT]?: number }
 

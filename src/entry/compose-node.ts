@@ -76,7 +76,7 @@ export async function compose(env: Record<string, string | undefined>) {
     store,
     replays,
     // With Redis, jobs and their deliveries live there (durable, readable from any replica).
-    createDeliveries: config.REDIS_URL ? (keys, onFinished, onAttempt) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, { onFinished, onAttempt }, logger)) : undefined,
+    createDeliveries: config.REDIS_URL ? (keys, onFinished, onAttempt, telemetry) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, { onFinished, onAttempt, telemetry }, logger)) : undefined,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   const warmed = await warmUp({ policies, images, classifier, injectionModel, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
@@ -92,7 +92,7 @@ export async function compose(env: Record<string, string | undefined>) {
   return { app, listener, deliveries, config, logger, close, setDraining: () => (draining = true) }
 }
 
-function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKeys>, hooks: Pick<DeliveryOptions, 'onFinished' | 'onAttempt'>, logger: Logger) {
+function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKeys>, hooks: Pick<DeliveryOptions, 'onFinished' | 'onAttempt' | 'telemetry'>, logger: Logger) {
   return createRedisDeliveryQueue({
     url,
     prefix: config.MODERATION_REDIS_PREFIX,

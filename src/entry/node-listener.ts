@@ -8,7 +8,7 @@ import { answerCacheHitsFirst, appJsonHeaders } from './cache-hit-fast-path.js'
 
 export interface NodeListenerOptions {
   /** What composeApp built: the app, its moderator and its count of requests in flight. */
-  composed: Pick<ReturnType<typeof composeApp>, 'app' | 'moderator' | 'inFlight'>
+  composed: Pick<ReturnType<typeof composeApp>, 'app' | 'moderator' | 'inFlight' | 'telemetry'>
   policies: PolicyRegistry
   config: Config
   logger: Logger
@@ -37,6 +37,7 @@ export async function createNodeListener(options: NodeListenerOptions, app: Requ
       clock: systemClock,
       arrivedAt,
       appHeaders: await appJsonHeaders(),
+      telemetry: composed.telemetry,
     },
     app,
   )

@@ -26,6 +26,7 @@ export function accessLog({ logger, clock, arrivedAt = () => clock.now() }: Acce
       status: c.res.status,
       duration_ms: Math.round((clock.now() - c.get('startedAt')) * 10) / 10,
       ...c.get('logFields'),
+      ...c.get('traceFields'),
     }
     writeAccessLog(logger, fields)
   }

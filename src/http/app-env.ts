@@ -1,4 +1,6 @@
+import type { Context as TraceContext } from '@opentelemetry/api'
 import type { LogFields } from '../core/ports.js'
+import type { TraceLogFields } from '../telemetry/trace-context.js'
 
 /** Per-request variables every route and middleware may use. */
 export interface AppEnv {
@@ -10,5 +12,9 @@ export interface AppEnv {
     logFields: LogFields
     /** Who is calling, as far as authentication tells: scopes idempotency keys and jobs. */
     clientId: string
+    /** The request span's `trace_id` and `span_id`, for the access log line ({} without a trace). */
+    traceFields: TraceLogFields
+    /** The request span's context: work that outlives the request (a delivery) continues its trace. */
+    traceContext: TraceContext
   }
 }

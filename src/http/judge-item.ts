@@ -53,6 +53,7 @@ export function requestContext(c: Context<AppEnv>, { policies, limits }: JudgeDe
     budgetMs: Math.min(policy.budgetMs, budgetMs ?? Number.POSITIVE_INFINITY, limits.maxBudgetMs),
     startedAt: c.get('startedAt'),
     requestId: c.get('requestId'),
+    trace: c.get('traceContext'),
     waitUntil: waitUntilOf(c),
   }
 }

@@ -1,4 +1,5 @@
 import type { LogFields, Logger } from '../core/ports.js'
+import { activeTraceLogFields } from '../telemetry/trace-context.js'
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const
 export type LogLevel = keyof typeof LEVELS
@@ -12,7 +13,8 @@ export interface JsonLoggerOptions {
 }
 
 /**
- * One JSON object per line. Fields are whatever callers pass: hashes and sizes, never content.
+ * One JSON object per line. Fields are whatever callers pass: hashes and sizes, never content;
+ * plus `trace_id` and `span_id` when a span is active.
  *
  * @example
  * const logger = createJsonLogger({ level: 'info' })
@@ -22,7 +24,8 @@ export function createJsonLogger({ level = 'info', write = (line) => console.log
   const threshold = LEVELS[level]
   const log = (name: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
     if (LEVELS[name] < threshold) return
-    write(JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...base, ...fields }))
+    // Inside a traced request the line carries its trace and span ids (fields given win).
+    write(JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...base, ...activeTraceLogFields(), ...fields }))
   }
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), writes: (name) => LEVELS[name] >= threshold }
 }

@@ -96,6 +96,8 @@ export function createGeminiModel({ apiKey, baseUrl, model: defaultModel, vertex
         maxOutputTokens: request.maxOutputTokens,
         thinkingConfig: { thinkingLevel: level },
         abortSignal: request.signal,
+        // Per call, merged by the SDK into the client's own options (its key, base URL, fetch).
+        ...(request.headers ? { httpOptions: { headers: request.headers } } : {}),
       },
     })
   }

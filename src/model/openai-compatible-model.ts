@@ -70,7 +70,7 @@ export function createOpenAiCompatibleModel({ baseUrl, apiKey, model: defaultMod
       // Each refused setting steps once: effort to a level the error names (or up, then left
       // out), the schema to json_object. Remembered only once an answer came with them.
       for (let attempt = 0; attempt < 6; attempt++) {
-        const posted = await postJson(fetchFn, url, body(request, effort, format), headers, request.signal)
+        const posted = await postJson(fetchFn, url, body(request, effort, format), { ...request.headers, ...headers }, request.signal)
         const completion = (posted.json ?? {}) as ChatCompletion
         if (posted.status === 400) {
           const { message, param } = errorOf(completion, posted.text)

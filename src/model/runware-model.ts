@@ -73,7 +73,7 @@ export function createRunwareModel({ apiKey, baseUrl, model: defaultModel, fetch
       // A refused thinkingLevel steps up a level, then is left out; remembered once accepted.
       for (let attempt = 0; attempt < 6; attempt++) {
         const taskUUID = crypto.randomUUID()
-        const posted = await postJson(fetchFn, baseUrl, [task(request, level, taskUUID)], headers, request.signal)
+        const posted = await postJson(fetchFn, baseUrl, [task(request, level, taskUUID)], { ...request.headers, ...headers }, request.signal)
         const answer = (posted.json ?? {}) as RunwareAnswer
         const errors = answer.errors ?? (answer.error ? [answer.error] : [])
         if (posted.status === 400 && level !== 'omit' && errors.some((e) => /thinkingLevel/i.test(`${e.parameter ?? ''} ${e.message ?? ''}`))) {

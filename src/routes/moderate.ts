@@ -8,6 +8,8 @@ import { excerpt } from '../core/problem.js'
 import { sha256Hex } from '../core/hash.js'
 import { itemLogFields, judgePrepared, prepareItem, requestContext, type JudgeDeps, type PreparedItem } from '../http/judge-item.js'
 import { readModerationBody } from '../http/read-moderation-body.js'
+import type { Telemetry } from '../telemetry/telemetry.js'
+import { traceHeaders } from '../telemetry/trace-context.js'
 
 export interface ModerateRouteDeps extends JudgeDeps {
   /** Present when WEBHOOK_SECRET is set: asynchronous moderation with signed deliveries. */
@@ -15,6 +17,8 @@ export interface ModerateRouteDeps extends JudgeDeps {
   /** Why there is no delivery queue, for the 400 a callback_url then gets. */
   asyncUnavailable?: string
   callbackAllowedHosts: string[]
+  /** Its propagator writes the request's trace into the job: deliveries continue it. */
+  telemetry?: Pick<Telemetry, 'propagator'>
 }
 
 // What a client over its own share of pending deliveries is told: its places free up only as its
@@ -71,6 +75,7 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
     callbackUrl: url.value.href,
     owner: c.get('clientId'),
     waitUntil: context.waitUntil,
+    traceContext: deps.telemetry && c.get('traceContext') ? traceHeaders(deps.telemetry.propagator, c.get('traceContext')) : undefined,
     // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
     idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
     judge: judgeLater(deps, prepared === 'late' ? 'late' : prepared.value, context, item.text),

@@ -1,10 +1,20 @@
-import { metrics, trace, type Attributes, type Meter, type Tracer } from '@opentelemetry/api'
+import { metrics, propagation, trace, type Attributes, type Meter, type TextMapPropagator, type Tracer } from '@opentelemetry/api'
 import type { ModelUsage } from '../core/model.js'
 import type { Verdict } from '../core/verdict.js'
 
 export interface TelemetryOptions {
   tracer?: Tracer
   meter?: Meter
+  /** Reads and writes W3C trace context (`traceparent`); the global one (a no-op until an SDK registers one) by default. */
+  propagator?: TextMapPropagator
+}
+
+export interface HttpRequestRecord {
+  method: string
+  /** The route pattern (`/v1/jobs/:id`), never the raw path. */
+  route: string
+  status: number
+  durationMs: number
 }
 
 export interface ModelCallRecord {
@@ -17,6 +27,9 @@ export interface ModelCallRecord {
 
 export interface Telemetry {
   tracer: Tracer
+  propagator: TextMapPropagator
+  /** One HTTP request answered, whatever its status (4xx, a 503 shed): `http.server.request.duration`. */
+  recordHttpRequest(record: HttpRequestRecord): void
   recordVerdict(verdict: Verdict): void
   recordModelCall(record: ModelCallRecord): void
   /** A webhook job finished: delivered or failed. */
@@ -40,7 +53,14 @@ const SCOPE = 'moderation-service'
 export function createTelemetry({
   tracer = trace.getTracer(SCOPE),
   meter = metrics.getMeter(SCOPE),
+  propagator = propagation,
 }: TelemetryOptions = {}): Telemetry {
+  // OpenTelemetry's HTTP semantic conventions: seconds, and their advised buckets.
+  const httpDuration = meter.createHistogram('http.server.request.duration', {
+    unit: 's',
+    description: 'Duration of HTTP server requests, by method, route and status',
+    advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] },
+  })
   const duration = meter.createHistogram('moderation.duration', {
     unit: 'ms',
     description: 'Time from request start to verdict',
@@ -61,6 +81,12 @@ export function createTelemetry({
 
   return {
     tracer,
+    propagator,
+    recordHttpRequest({ method, route, status, durationMs }) {
+      const attributes: Attributes = { 'http.request.method': method, 'http.route': route, 'http.response.status_code': status }
+      if (status >= 500) attributes['error.type'] = String(status)
+      httpDuration.record(durationMs / 1000, attributes)
+    },
     recordVerdict(verdict) {
       const attributes: Attributes = {
         'moderation.action': verdict.action,

@@ -46,6 +46,8 @@ interface StoredJob {
   owner?: string
   firstAt: number
   fingerprint?: string
+  /** The submitting request's trace headers: each delivery attempt continues its trace. */
+  trace?: Record<string, string>
 }
 
 /**
@@ -136,7 +138,7 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
     }
     // The message's own delivery count is the attempt number: retries re-deliver the same body.
     job.attempts = message.attempts ?? job.attempts + 1
-    const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs })
+    const result = await deliverOnce(job, { keys, transport, clock, wallClock, attemptTimeoutMs, telemetry: options.telemetry }, stored.trace)
     options.onAttempt?.(result)
     if (result.kind === 'delivered') {
       message.ack() // acknowledged first: a slow status write must not cause a second delivery
@@ -202,7 +204,7 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       }
       const now = new Date(wallClock()).toISOString()
       const job: Job = { id, status: 'queued', callback_url: submission.callbackUrl, webhook_id: `msg_${id}`, created_at: now, updated_at: now, attempts: 0 }
-      const stored: StoredJob = { job, owner: submission.owner, firstAt: wallClock(), fingerprint: idempotency?.fingerprint }
+      const stored: StoredJob = { job, owner: submission.owner, firstAt: wallClock(), fingerprint: idempotency?.fingerprint, trace: submission.traceContext }
       const record = JSON.stringify(stored)
       const key = `job:${id}`
       let created: boolean

@@ -15,6 +15,15 @@ import { twoDoors } from '../helpers/two-doors.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import type { TelemetryOptions } from '../../src/telemetry/telemetry.js'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { SpanKind } from '@opentelemetry/api'
+
+/** A reader the test pulls from, instead of a timer. */
+class PullReader extends MetricReader {
+  protected override async onForceFlush() {}
+  protected override async onShutdown() {}
+}
 
 const gemini = useFakeGemini()
 beforeAll(() => useSyncSha256((data) => createHash('sha256').update(data).digest('hex')))
@@ -267,9 +276,9 @@ describe('where the two doors could differ, the cache-hit path hands over or ans
     expect(results).toEqual({ direct: { heldAfterDisconnect: 0, nextCaller: 200 }, fast: { heldAfterDisconnect: 0, nextCaller: 200 } })
   }, 20_000)
 
-  it('makes the app\'s spans on a hit (moderation, moderation.local_check, moderation.cache)', async () => {
+  it('makes the app\'s spans on a hit (the request span, moderation, moderation.local_check, moderation.cache)', async () => {
     const spans = new InMemorySpanExporter()
-    const telemetry = { tracer: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer('test') } as TelemetryOptions
+    const telemetry = { tracer: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer('test'), propagator: new W3CTraceContextPropagator() }
     const svc = await serveBoth({}, telemetry)
     await svc.prime(BODY)
     spans.reset()
@@ -280,8 +289,51 @@ describe('where the two doors could differ, the cache-hit path hands over or ans
     await raw(svc.fast, request(BODY))
     expect(svc.counted.toApp).toBe(before)
     const viaFast = spans.getFinishedSpans().map((span) => span.name).sort()
-    expect(viaApp).toEqual(['moderation', 'moderation.cache', 'moderation.local_check'])
+    expect(viaApp).toEqual(['POST /v1/moderate', 'moderation', 'moderation.cache', 'moderation.local_check'])
     expect(viaFast).toEqual(viaApp)
+  })
+
+  it('continues the caller\'s traceparent on a hit as the app does: the request span its child, request_id on it and on moderation, its ids in the access line, the HTTP metric', async () => {
+    const spans = new InMemorySpanExporter()
+    const reader = new PullReader()
+    const telemetry = {
+      tracer: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer('test'),
+      meter: new MeterProvider({ readers: [reader] }).getMeter('test'),
+      propagator: new W3CTraceContextPropagator(),
+    }
+    const svc = await serveBoth({}, telemetry)
+    await svc.prime(BODY)
+    const seen: Record<string, unknown> = {}
+    for (const door of ['direct', 'fast'] as const) {
+      spans.reset()
+      const traceId = door === 'fast' ? '4bf92f3577b34da6a3ce929d0e0e4736' : '0af7651916cd43dd8448eb211c80319c'
+      const callerSpan = door === 'fast' ? '00f067aa0ba902b7' : 'b7ad6b7169203331'
+      const requestId = 'req-parity'
+      const answer = await raw(svc[door], request(BODY, [`traceparent: 00-${traceId}-${callerSpan}-01`, 'tracestate: vendor=abc', `X-Request-Id: ${requestId}`]))
+      expect(answer.status).toBe(200)
+      const finished = spans.getFinishedSpans()
+      const server = finished.find((span) => span.name === 'POST /v1/moderate')!
+      const moderation = finished.find((span) => span.name === 'moderation')!
+      const access = svc.logs.findLast((line) => line.msg === 'request' && line.request_id === requestId)
+      seen[door] = {
+        allInCallersTrace: finished.every((span) => span.spanContext().traceId === traceId),
+        serverParent: server.parentSpanContext?.spanId === callerSpan,
+        tracestate: server.spanContext().traceState?.serialize(),
+        kind: server.kind,
+        serverAttributes: server.attributes,
+        moderationParent: moderation.parentSpanContext?.spanId === server.spanContext().spanId,
+        moderationRequestId: moderation.attributes.request_id,
+        accessLine: { trace_id: access?.trace_id === traceId, span_id: access?.span_id === server.spanContext().spanId },
+      }
+    }
+    expect(seen.fast).toEqual(seen.direct)
+    expect(seen.direct).toMatchObject({ allInCallersTrace: true, serverParent: true, tracestate: 'vendor=abc', kind: SpanKind.SERVER, moderationParent: true, accessLine: { trace_id: true, span_id: true } })
+    expect(seen.fast).toMatchObject({ serverAttributes: { request_id: 'req-parity', 'http.route': '/v1/moderate', 'http.response.status_code': 200, 'http.request.method': 'POST' }, moderationRequestId: 'req-parity' })
+    const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics }
+    const duration = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((metric) => metric.descriptor.name === 'http.server.request.duration')!
+    const counts = duration.dataPoints.map((point) => [point.attributes, (point.value as { count: number }).count])
+    // The prime (app), then one request through each door: the same series.
+    expect(counts).toEqual([[{ 'http.request.method': 'POST', 'http.route': '/v1/moderate', 'http.response.status_code': 200 }, 3]])
   })
 })
 

@@ -56,7 +56,7 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
   const config = parseConfig({ ...(gemini ? providerEnv(provider, gemini.url) : {}), ...env })
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) })
-  const { app, deliveries, moderator, inFlight } = composeApp({
+  const composed = composeApp({
     config,
     policies: policies ?? (await shippedPolicies()),
     images: images ?? createSharpImageProcessor({ pool: createDecodePool(decodePoolOptions(config)) }),
@@ -76,13 +76,14 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
     store,
     replays,
   })
+  const { app, deliveries, moderator, inFlight } = composed
   const moderate = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request('/v1/moderate', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     })
-  return { app, deliveries, config, logs, moderate, moderator, inFlight, logger }
+  return { app, deliveries, config, logs, moderate, moderator, inFlight, logger, telemetry: composed.telemetry }
 }
 
 /** The settings that point `provider` at the fake model server at `url`. */
