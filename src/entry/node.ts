@@ -5,6 +5,11 @@ import { parseConfig, workerCount } from '../config.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 import { runPrimary } from './cluster-primary.js'
 import { compose } from './compose-node.js'
+import { startTelemetry } from './start-telemetry.js'
+
+// What buffered spans and metrics get at exit before they are given up: a collector that does
+// not answer delays the exit by this much at most.
+const TELEMETRY_FLUSH_MS = 3_000
 
 const cannotStart = (error: Error) => {
   console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'cannot start', error: error.message }))
@@ -32,11 +37,18 @@ if (cluster.isPrimary) {
 
 /** One process serving the port: the whole service, and its graceful SIGTERM. */
 async function serve() {
+  // First: the app's tracer and meter are taken from the SDK when it is built.
+  const telemetry = await exportTelemetry(process.env).catch((error: Error) => {
+    cannotStart(error)
+    throw error
+  })
   const started = await compose(process.env).catch((error: Error) => {
     cannotStart(error)
     throw error
   })
   const { listener, deliveries, config, logger, close, setDraining } = started
+  if (telemetry) logger.info('telemetry exported', telemetry.description)
+  else logger.info('telemetry not exported: set OTEL_EXPORTER_OTLP_ENDPOINT (OTLP) or OTEL_METRICS_EXPORTER=prometheus (README, Observability)')
 
   const requestTimeout = config.MODERATION_REQUEST_TIMEOUT_MS
   // Node's timeouts are checked every connectionsCheckingInterval (30 s by default): check often.
@@ -102,9 +114,18 @@ async function serve() {
       const error = outcome === 'late' ? 'in-flight requests did not finish in time' : outcome[0]?.message
       logger.info('stopped', { error, undelivered: undelivered.length })
       await close()
+      await telemetry?.shutdown(TELEMETRY_FLUSH_MS)
       process.exit(error || undelivered.length > 0 ? 1 : 0)
     })
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** The OpenTelemetry SDK as the OTEL_* variables ask, or undefined (nothing loaded) when they ask for nothing. */
+function exportTelemetry(env: NodeJS.ProcessEnv) {
+  const config = parseConfig(env)
+  // In a cluster each line says which worker wrote it (as compose's logger does).
+  const logger = createJsonLogger({ level: config.LOG_LEVEL, base: cluster.isWorker ? { pid: process.pid } : undefined })
+  return startTelemetry(env, { host: config.HOST, logger })
 }

@@ -33,6 +33,8 @@ export interface RecordedRequest {
   apiKey: string | undefined
   /** The Authorization header (Vertex with credentials, chat completions, Runware). */
   authorization: string | undefined
+  /** W3C trace context the call carried. */
+  traceparent: string | undefined
   /** The body as sent; typed for the Gemini wire, the others read `raw`. */
   body: GeminiRequestBody
   raw: unknown
@@ -144,6 +146,7 @@ export async function startFakeGemini({ rejectMinimalFor = [], rejectJsonSchemaF
       model,
       apiKey: header(req, 'x-goog-api-key'),
       authorization: header(req, 'authorization'),
+      traceparent: header(req, 'traceparent'),
       body: raw as GeminiRequestBody,
       raw,
     }

@@ -8,6 +8,8 @@ export interface Received {
   verified: boolean
   payload?: { type: string; timestamp: string; data: Record<string, unknown> }
   status: number
+  /** W3C trace context the delivery carried. */
+  traceparent?: string
 }
 
 type Answer = { status: number; headers?: Record<string, string> }
@@ -35,7 +37,7 @@ export async function startWebhookReceiver(secret: string, { closeAfterAll = tru
       verified = false
     }
     const answer = script.shift() ?? { status: 200 }
-    const record = { id: String(req.headers['webhook-id']), verified, payload, status: answer.status }
+    const record = { id: String(req.headers['webhook-id']), verified, payload, status: answer.status, traceparent: String(req.headers.traceparent ?? '') || undefined }
     received.push(record)
     res.writeHead(answer.status, answer.headers ?? {}).end()
     for (const resolve of waiters) resolve(record)
