@@ -124,9 +124,15 @@ describe('telemetry export from the Node entry', () => {
       const deliverySpan = await collector.waitFor(() => collector.spans().find((span) => span.traceId === asyncTrace && span.name === 'moderation.webhook.deliver'))
       expect(delivery.traceparent).toBe(`00-${asyncTrace}-${deliverySpan.spanId}-01`)
       expect(deliverySpan.attributes).toMatchObject({ 'moderation.webhook.outcome': 'delivered' })
-      // The access line joins its trace.
+      // The access line joins its trace, and so does any line written inside the request.
       const access = entry.lines.find((line) => line.msg === 'request' && line.request_id === 'req-otlp-1')
       expect(access).toMatchObject({ trace_id: traceId, span_id: server.spanId })
+      gemini.script({ status: 500 })
+      const failedTrace = '5bf92f3577b34da6a3ce929d0e0e4737'
+      expect(await (await post(entry.url, { text: `fails ${Date.now()}` }, { traceparent: `00-${failedTrace}-00f067aa0ba902b7-01`, 'x-request-id': 'req-otlp-3' })).json()).toMatchObject({ source: 'fallback' })
+      const warning = entry.lines.find((line) => line.msg === 'model failed; conservative verdict' && line.request_id === 'req-otlp-3')
+      const failedModeration = await collector.waitFor(() => collector.spans().find((span) => span.traceId === failedTrace && span.name === 'moderation'))
+      expect(warning).toMatchObject({ trace_id: failedTrace, span_id: failedModeration.spanId })
 
       // Metrics: requests by status (the 400 too) and the service's own.
       const points = await collector.waitFor(() => {
@@ -207,17 +213,21 @@ describe('telemetry export from the Node entry', () => {
     })
     try {
       const timings: number[] = []
-      for (let round = 0; round < 5; round++) {
+      for (let round = 0; round < 3; round++) {
         await Promise.all(
           Array.from({ length: 8 }, async (_, i) => {
             const started = performance.now()
             const res = await post(entry.url, { text: `collector down ${round} ${i}`, budget_ms: 800 })
-            expect(await res.json()).toMatchObject({ source: 'model' })
+            const verdict = (await res.json()) as { source: string; latency_ms: number }
+            // Judged by the model, inside the budget as the service counts it.
+            expect(verdict).toMatchObject({ source: 'model' })
+            expect(verdict.latency_ms).toBeLessThan(800)
             timings.push(performance.now() - started)
           }),
         )
       }
-      expect(Math.max(...timings)).toBeLessThan(800)
+      // As this test process sees it too, with room for a loaded machine (the exporters' own timeout is 10 s).
+      expect(Math.max(...timings)).toBeLessThan(2_000)
       expect(sockets.length).toBeGreaterThan(0) // the exporters did try
     } finally {
       const stopping = performance.now()
@@ -248,19 +258,15 @@ describe('telemetry export from the Node entry', () => {
     expect(collector.posts.length).toBe(before)
   }, 30_000)
 
-  it('refuses OTLP over gRPC and unknown exporters at start, naming the setting', async () => {
-    for (const [env, named] of [
-      [{ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported'],
-      [{ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER: zipkin is not supported'],
-    ] as const) {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH, PORT: '0', MODERATION_WARMUP_REQUESTS: '0', ...env } })
-      let output = ''
-      child.stdout.on('data', (d) => (output += d))
-      child.stderr.on('data', (d) => (output += d))
-      const [code] = await once(child, 'exit')
-      expect(code).toBe(1)
-      expect(output).toContain(named)
-    }
+  it('refuses OTLP over gRPC at start, naming the setting (the other refusals: telemetry-settings.test.ts)', async () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH, PORT: '0', MODERATION_WARMUP_REQUESTS: '0', ...env } })
+    let output = ''
+    child.stdout.on('data', (d) => (output += d))
+    child.stderr.on('data', (d) => (output += d))
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(1)
+    expect(output).toContain('OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported')
   }, 30_000)
 })
 
