@@ -9,6 +9,8 @@ import type { AppEnv } from './app-env.js'
 export interface TraceRequestsOptions {
   telemetry: Pick<Telemetry, 'tracer' | 'propagator' | 'recordHttpRequest'>
   clock: Clock
+  /** Paths counted in the metric but not traced: a load balancer's probes would be most of the spans. */
+  untraced?: string[]
 }
 
 export const headersGetter: TextMapGetter<Headers> = {
@@ -25,10 +27,15 @@ export const headersGetter: TextMapGetter<Headers> = {
  * @example
  * app.use(traceRequests({ telemetry, clock }))
  */
-export function traceRequests({ telemetry, clock }: TraceRequestsOptions): MiddlewareHandler<AppEnv> {
+export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/readyz'] }: TraceRequestsOptions): MiddlewareHandler<AppEnv> {
   const { tracer, propagator } = telemetry
+  const probes = new Set(untraced)
   return async function traceRequestsMiddleware(c, next) {
     const method = c.req.method
+    if (probes.has(c.req.path)) {
+      await next()
+      return telemetry.recordHttpRequest({ method, route: routePath(c, -1), status: c.res.status, durationMs: clock.now() - c.get('startedAt') })
+    }
     const parent = propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter)
     const span = tracer.startSpan(
       method,

@@ -86,6 +86,7 @@ describe('telemetry export from the Node entry', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'moderation-under-test',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer collector-key',
       OTEL_BSP_SCHEDULE_DELAY: '50',
       OTEL_METRIC_EXPORT_INTERVAL: '200',
       GEMINI_API_KEY: 'test-key-not-secret',
@@ -109,6 +110,9 @@ describe('telemetry export from the Node entry', () => {
       const server = await collector.waitFor(() => collector.spans().find((span) => span.traceId === traceId && span.name === 'POST /v1/moderate'))
       expect(server).toMatchObject({ parentSpanId: callerSpan, kind: 2, attributes: { request_id: 'req-otlp-1', 'http.route': '/v1/moderate', 'http.response.status_code': 200 } })
       expect(server.resource['service.name']).toBe('moderation-under-test')
+      expect(collector.posts.filter((p) => p.path === '/v1/traces').every((p) => p.authorization === 'Bearer collector-key')).toBe(true)
+      // Probes are counted, not traced.
+      expect((await fetch(`${entry.url}/readyz`)).status).toBe(200)
       const inTrace = await collector.waitFor(() => {
         const spans = collector.spans().filter((span) => span.traceId === traceId)
         return spans.some((span) => span.name.startsWith('generate_content')) && spans
@@ -138,8 +142,10 @@ describe('telemetry export from the Node entry', () => {
       const points = await collector.waitFor(() => {
         const all = collector.points()
         const statuses = new Set(all.filter((p) => p.metric === 'http.server.request.duration').map((p) => p.attributes['http.response.status_code']))
-        return [200, 202, 400].every((status) => statuses.has(status)) && all
+        const probed = all.some((p) => p.metric === 'http.server.request.duration' && p.attributes['http.route'] === '/readyz')
+        return [200, 202, 400].every((status) => statuses.has(status)) && probed && all
       })
+      expect(collector.spans().some((span) => span.name.includes('/readyz'))).toBe(false)
       expect(points.find((p) => p.metric === 'http.server.request.duration' && p.attributes['http.response.status_code'] === 400)?.attributes).toMatchObject({ 'http.route': '/v1/moderate', 'http.request.method': 'POST' })
       expect(points.some((p) => p.metric === 'moderation.verdicts' && p.attributes['moderation.source'] === 'model')).toBe(true)
       // What was loaded to do it (the check below, with nothing configured, sees none of these).

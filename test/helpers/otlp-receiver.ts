@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 export interface OtlpPost {
   path: string
   contentType: string
+  authorization?: string
   body: Buffer
   /** The body parsed, for OTLP/JSON. */
   json?: unknown
@@ -50,7 +51,7 @@ export async function startOtlpReceiver() {
       const contentType = req.headers['content-type'] ?? ''
       let json: unknown
       if (contentType.includes('json')) json = JSON.parse(body.toString('utf8'))
-      posts.push({ path: req.url ?? '', contentType, body, json })
+      posts.push({ path: req.url ?? '', contentType, authorization: req.headers.authorization, body, json })
       res.writeHead(200, { 'content-type': contentType || 'application/json' }).end(contentType.includes('json') ? '{}' : undefined)
       for (const wake of waiters.splice(0)) wake()
     })
