@@ -113,4 +113,19 @@ describe('telemetry (real OpenTelemetry SDK, in-memory exporters)', () => {
     expect(sumOf(points, { 'moderation.webhook.outcome': 'delivered' })).toBe(1)
     expect(collected.find((m) => m.descriptor.name === 'moderation.webhook.pending')?.dataPoints[0]?.value).toBe(0)
   })
+
+  it('counts every answer in http.server.request.duration by route pattern and status: handlers, errors from middleware, 404s', async () => {
+    const { telemetry, metrics } = setup()
+    const { app } = await buildService({ gemini, telemetry, env: { MODERATION_API_KEYS: 'key-one' } })
+    const auth = { authorization: 'Bearer key-one', 'content-type': 'application/json' }
+    await app.request('/v1/moderate', { method: 'POST', headers: auth, body: JSON.stringify({ text: `routes ${Date.now()}` }) })
+    await app.request('/v1/moderate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    await app.request('/v1alpha1/comments:analyze', { method: 'POST', headers: auth, body: JSON.stringify({ comment: { text: 'hello there' }, requestedAttributes: { TOXICITY: {} } }) })
+    await app.request('/v1/jobs/no-such-job', { headers: auth })
+    await app.request('/nowhere')
+    const duration = (await metrics()).find((m) => m.descriptor.name === 'http.server.request.duration')!
+    expect(duration.descriptor.unit).toBe('s')
+    const seen = duration.dataPoints.map((p) => `${p.attributes['http.request.method']} ${p.attributes['http.route']} ${p.attributes['http.response.status_code']}`).sort()
+    expect(seen).toEqual(['GET /* 404', 'GET /v1/jobs/:id 404', 'POST /v1/moderate 200', 'POST /v1/moderate 401', 'POST /v1alpha1/comments:analyze 200'])
+  })
 })

@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api'
-import type { MiddlewareHandler } from 'hono'
-import { routePath } from 'hono/route'
+import type { Context, MiddlewareHandler } from 'hono'
+import { METHOD_NAME_ALL } from 'hono/router'
+import { matchedRoutes, routePath } from 'hono/route'
 import type { Clock } from '../core/ports.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { traceLogFields } from '../telemetry/trace-context.js'
@@ -34,7 +35,7 @@ export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/read
     const method = c.req.method
     if (probes.has(c.req.path)) {
       await next()
-      return telemetry.recordHttpRequest({ method, route: routePath(c, -1), status: c.res.status, durationMs: clock.now() - c.get('startedAt') })
+      return telemetry.recordHttpRequest({ method, route: routeOf(c), status: c.res.status, durationMs: clock.now() - c.get('startedAt') })
     }
     const parent = propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter)
     const span = tracer.startSpan(
@@ -48,8 +49,7 @@ export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/read
     try {
       await context.with(traced, next)
     } finally {
-      // The most specific pattern matched, also when a middleware answered first (a 401, a 503 shed).
-      const route = routePath(c, -1)
+      const route = routeOf(c)
       const status = c.res.status
       span.updateName(`${method} ${route}`)
       span.setAttributes({ 'http.route': route, 'http.response.status_code': status })
@@ -58,4 +58,13 @@ export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/read
       telemetry.recordHttpRequest({ method, route, status, durationMs: clock.now() - c.get('startedAt') })
     }
   }
+}
+
+/**
+ * The route pattern a request was for: its handler's (`app.use` middleware is registered for
+ * every method, handlers for theirs), also when a middleware answered first (a 401, a 503 shed);
+ * else the pattern that answered (a 404's catch-all).
+ */
+function routeOf(c: Context<AppEnv>): string {
+  return matchedRoutes(c).find((route) => route.method !== METHOD_NAME_ALL)?.path ?? routePath(c)
 }
