@@ -14,7 +14,7 @@ export interface TraceRequestsOptions {
   untraced?: string[]
 }
 
-export const headersGetter: TextMapGetter<Headers> = {
+const headersGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
   keys: (headers) => [...headers.keys()],
 }
