@@ -19,6 +19,7 @@ import type { Limits } from './http/judge-item.js'
 import { moderateRoutes } from './routes/moderate.js'
 import { openAiModerationRoutes } from './routes/openai-moderations.js'
 import { perspectiveRoutes } from './routes/perspective.js'
+import { playgroundRoutes } from './routes/playground.js'
 import { policyRoutes } from './routes/policies.js'
 import type { TextClassifier } from './core/text-classifier.js'
 
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps) {
   app.notFound(notFound)
 
   app.route('/', docsRoutes())
+  app.route('/', playgroundRoutes())
   app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length, circuit: deps.circuit, store: deps.store }))
   const shed = shedLoad({ places: deps.inFlight ?? createInFlightPlaces(deps.maxInFlight) })
   app.use('/v1/*', shed)
