@@ -19,6 +19,7 @@ import type { Limits } from './http/judge-item.js'
 import { moderateRoutes } from './routes/moderate.js'
 import { openAiModerationRoutes } from './routes/openai-moderations.js'
 import { perspectiveRoutes } from './routes/perspective.js'
+import { perspectiveDiscoveryRoutes } from './routes/perspective-discovery.js'
 import { playgroundRoutes } from './routes/playground.js'
 import { policyRoutes } from './routes/policies.js'
 import type { TextClassifier } from './core/text-classifier.js'
@@ -58,6 +59,8 @@ export interface AppDeps {
   judgeOf: (policy: Policy) => { provider: string; model: string }
   /** The embedded text classifier, for what /v1/policies says about it. */
   classifier?: TextClassifier
+  /** MODERATION_PUBLIC_URL: the service's URL as its clients reach it (the discovery document's rootUrl). */
+  publicUrl?: string
 }
 
 /** Hono's secure headers, as every answer carries them (Node's cache-hit path sets the same). */
@@ -80,6 +83,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', docsRoutes())
   app.route('/', playgroundRoutes())
+  app.route('/', perspectiveDiscoveryRoutes({ publicUrl: deps.publicUrl }))
   app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length, circuit: deps.circuit, store: deps.store }))
   const shed = shedLoad({ places: deps.inFlight ?? createInFlightPlaces(deps.maxInFlight) })
   app.use('/v1/*', shed)

@@ -202,6 +202,7 @@ export function composeApp({
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     inFlight,
     apiKeys: config.MODERATION_API_KEYS,
+    publicUrl: config.MODERATION_PUBLIC_URL,
     mode: defaultProvider ?? 'local',
     judgeOf: (policy) => {
       const provider = policy.provider ?? defaultProvider

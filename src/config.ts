@@ -55,6 +55,13 @@ export const configSchema = z.object({
   // only), or on Node the path of another artifact made by `npm run train:local`.
   MODERATION_LOCAL_CLASSIFIER: z.string().min(1).default('on'),
   MODERATION_API_KEYS: commaList,
+  // The service's URL as clients reach it (behind a proxy: the proxy's), e.g.
+  // https://moderation.example.com/: the Perspective discovery document's rootUrl. Unset: the
+  // scheme and host each request came to.
+  MODERATION_PUBLIC_URL: endpoint
+    .refine((url) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/i.test(url), { message: 'an http(s) URL without query or fragment, e.g. https://moderation.example.com/' })
+    .transform((url) => (url.endsWith('/') ? url : `${url}/`))
+    .optional(),
   // Standard Webhooks secrets, comma-separated while rotating (deliveries carry one signature each).
   WEBHOOK_SECRET: webhookSecrets,
   // Verifies signed requests in, when set; otherwise WEBHOOK_SECRET does, and then anyone able to

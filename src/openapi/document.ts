@@ -224,6 +224,18 @@ export function buildOpenApiDocument() {
           },
         },
       },
+      '/$discovery/rest': {
+        get: {
+          summary: "Comment Analyzer's discovery document, for Google's discovery-based Perspective clients",
+          description: 'Google discovery format: comments.analyze under a rootUrl that is MODERATION_PUBLIC_URL, or the scheme and host the request came to.',
+          security: [],
+          parameters: [queryParam('version', 'The API version: v1alpha1 (the default).', { type: 'string', enum: ['v1alpha1'] })],
+          responses: {
+            '200': { description: 'The discovery document', content: { 'application/json': { schema: { type: 'object' } } } },
+            '404': { description: 'Another version', content: json('GoogleError') },
+          },
+        },
+      },
       '/try': { get: { summary: 'A short name for /playground', security: [], responses: { '302': { description: 'To /playground' } } } },
     },
   }

@@ -45,6 +45,12 @@ describe('the Worker', () => {
     expect([root.status, root.headers.get('location')]).toEqual([302, '/playground'])
   })
 
+  it("serves Comment Analyzer's discovery document with the Worker's own origin as rootUrl", async () => {
+    const document = (await (await SELF.fetch('https://moderation.example/$discovery/rest?version=v1alpha1')).json()) as { rootUrl: string; resources: { comments: { methods: { analyze: { path: string } } } } }
+    expect(document.rootUrl).toBe('https://moderation.example/')
+    expect(document.resources.comments.methods.analyze.path).toBe('v1alpha1/comments:analyze')
+  })
+
   it('judges text through Gemini, with the same verdict shape as on Node', async () => {
     await script({ verdict: { safe: false, categories: ['hate'], confidence: 0.93 } })
     const res = await moderate({ text: fresh() })
