@@ -68,15 +68,15 @@ describe.runIf(available)('the playground in headless Chromium', () => {
     expect(await page.getAttribute('#budget', 'placeholder')).toMatch(/^\d+ \(the policy default\)$/)
 
     await page.fill('#text', TEXT)
-    await page.fill('#budget', '500')
+    await page.fill('#budget', '700')
     expect(await text(page, '#curl')).toBe(
-      `curl -s '${open.url}/v1/moderate' \\\n  -H 'content-type: application/json' \\\n  -d '{"text":"${TEXT}","policy":"default","budget_ms":500}'`,
+      `curl -s '${open.url}/v1/moderate' \\\n  -H 'content-type: application/json' \\\n  -d '{"text":"${TEXT}","policy":"default","budget_ms":700}'`,
     )
     const verdict = await send(page)
     // The raw JSON is the API's answer to the same request (but its id and timing).
-    const api = (await (await fetch(`${open.url}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: TEXT, policy: 'default', budget_ms: 500 }) })).json()) as Record<string, unknown>
+    const api = (await (await fetch(`${open.url}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: TEXT, policy: 'default', budget_ms: 700 }) })).json()) as Record<string, unknown>
     expect(withoutPerRequest(verdict)).toEqual(withoutPerRequest(api))
-    expect(verdict).toMatchObject({ source: 'local', budget_ms: 500, policy: 'default' })
+    expect(verdict).toMatchObject({ source: 'local', budget_ms: 700, policy: 'default' })
     // What the page shows is that verdict.
     expect(await text(page, '#action')).toBe(verdict.action)
     expect(await page.getAttribute('#action', 'class')).toBe(`badge ${verdict.action}`)
@@ -84,8 +84,8 @@ describe.runIf(available)('the playground in headless Chromium', () => {
     expect(await text(page, '#fallback')).toBe('none')
     expect(await text(page, '#confidence')).toBe((verdict.confidence as number).toFixed(2))
     expect(await page.$$eval('#categories .chip', (chips) => chips.map((c) => c.textContent))).toEqual(verdict.categories)
-    expect(await text(page, '#latency')).toMatch(new RegExp(`^${verdict.latency_ms} ms of a 500 ms budget \\(\\d+%\\): within budget$`))
-    expect(await page.$eval('#latency-meter', (m) => [(m as HTMLMeterElement).max, (m as HTMLMeterElement).value])).toEqual([500, verdict.latency_ms])
+    expect(await text(page, '#latency')).toMatch(new RegExp(`^${verdict.latency_ms} ms of a 700 ms budget \\(\\d+%\\): within budget$`))
+    expect(await page.$eval('#latency-meter', (m) => [(m as HTMLMeterElement).max, (m as HTMLMeterElement).value])).toEqual([700, verdict.latency_ms])
     const scores = await page.$$eval('#scores-body tr', (rows) => rows.map((row) => [(row as HTMLTableRowElement).cells[0]!.textContent, Number((row as HTMLTableRowElement).cells[1]!.textContent)]))
     expect(Object.fromEntries(scores)).toEqual(verdict.local_scores)
 
@@ -102,7 +102,7 @@ describe.runIf(available)('the playground in headless Chromium', () => {
       ['dropped.png', 40],
     ])
     expect(await text(page, '#curl')).toBe(
-      `curl -s '${open.url}/v1/moderate' \\\n  --form-string 'text=${TEXT}' \\\n  -F 'image=@avatar.png' \\\n  -F 'image=@dropped.png' \\\n  --form-string 'policy=default' \\\n  --form-string 'budget_ms=500'`,
+      `curl -s '${open.url}/v1/moderate' \\\n  --form-string 'text=${TEXT}' \\\n  -F 'image=@avatar.png' \\\n  -F 'image=@dropped.png' \\\n  --form-string 'policy=default' \\\n  --form-string 'budget_ms=700'`,
     )
     const withImages = await send(page)
     const form = new FormData()
@@ -110,7 +110,7 @@ describe.runIf(available)('the playground in headless Chromium', () => {
     form.append('image', new Blob([png], { type: 'image/png' }), 'avatar.png')
     form.append('image', new Blob([dropped], { type: 'image/png' }), 'dropped.png')
     form.set('policy', 'default')
-    form.set('budget_ms', '500')
+    form.set('budget_ms', '700')
     const apiWithImages = (await (await fetch(`${open.url}/v1/moderate`, { method: 'POST', body: form })).json()) as Record<string, unknown>
     expect(withoutPerRequest(withImages)).toEqual(withoutPerRequest(apiWithImages))
     expect(await text(page, '#signals')).toBe((withImages.signals as string[] | undefined)?.join(', ') ?? 'none')
