@@ -90,6 +90,12 @@ export interface Submission {
    */
   judge: () => Promise<Verdict>
   /**
+   * What `judge` needs, as plain JSON data (the prepared content, policy, budget), made only when
+   * asked: a durable queue (Redis) keeps it until the job is judged, so that another process can
+   * judge the job if this one dies first. The in-process queue never asks.
+   */
+  order?: () => unknown
+  /**
    * A retried submission with the same key (already scoped to the client) and the same content
    * fingerprint returns the same job; the same key with other content is a conflict.
    */
