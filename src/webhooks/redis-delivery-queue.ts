@@ -23,7 +23,10 @@ export interface RedisDeliveryQueueOptions extends DeliveryOptions {
    * kept in Redis until judged, and jobs whose process died before judging them are judged here.
    */
   judgeOrder?: (order: unknown) => () => Promise<Verdict>
-  /** WEBHOOK_LEASE_MS: how long the claim of a process that died on the jobs it was judging lasts. */
+  /**
+   * WEBHOOK_LEASE_MS: how long the claim of a process that died on the jobs it was judging or
+   * delivering lasts (judging: redis-judging-orders.ts; delivering: BullMQ's job lock).
+   */
   leaseMs?: number
 }
 
@@ -96,7 +99,17 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
       // Queued before this job completes: a crash in between delivers twice, never not at all.
       if (retry !== undefined) await send({ body: job.data.body, attempts: job.data.attempts + 1 }, retry)
     },
-    { connection: workerConnection, prefix, concurrency },
+    {
+      connection: workerConnection,
+      prefix,
+      concurrency,
+      // A delivery whose process died mid-attempt is taken up elsewhere within about two leases
+      // (BullMQ's defaults: up to a minute). A lock lost to a stalled event loop only repeats an
+      // attempt (same webhook-id), so a job may stall many times before BullMQ would fail it.
+      lockDuration: leaseMs,
+      stalledInterval: Math.max(50, Math.floor(leaseMs / 2)),
+      maxStalledCount: 100,
+    },
   )
   // Connection errors are the shared connection's to report (once per change); others are logged.
   const quietly = (error: Error) => {
