@@ -112,11 +112,11 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
     },
   )
   // Connection errors are the shared connection's to report (once per change); others are logged.
-  const quietly = (error: Error) => {
-    if (!/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed/.test(error.message)) logger.error('webhook delivery worker', { error: String(error) })
+  const quietly = (what: string) => (error: Error) => {
+    if (!/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed|Command timed out/.test(error.message)) logger.error(what, { error: String(error) })
   }
-  worker.on('error', quietly)
-  queue.on('error', quietly)
+  worker.on('error', quietly('webhook delivery worker'))
+  queue.on('error', quietly('webhook delivery worker'))
 
   // Jobs accepted but never judged (their process died): claimed, as many as this process has
   // judging places free, and judged. A sweep Redis cannot answer is tried again at the next one.
@@ -136,7 +136,7 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
         }
       }
     } catch (error) {
-      quietly(error as Error)
+      quietly('looking for jobs left unjudged')(error as Error)
     } finally {
       sweeping = false
     }

@@ -53,9 +53,9 @@ return 0
  * Judging orders in Redis: each job's order (its content: text, prepared images) under a key that
  * expires with the job record, an index of the orders not yet judged, and a lease per order naming
  * the process judging it (SET NX PX, renewed while it judges). The order is written before the
- * 202 and deleted once the job's delivery is queued. Its size is bounded by the request's
- * (MODERATION_MAX_BODY_BYTES, MODERATION_MAX_TEXT_CHARS, MODERATION_MAX_IMAGES of prepared images),
- * and their number by WEBHOOK_MAX_PENDING: each holds a pending place.
+ * 202 and deleted once the job's delivery is queued. Its size is bounded by the request's (about
+ * 4/3 of MODERATION_MAX_BODY_BYTES at most, base64 included), and their number by judging: at most
+ * WEBHOOK_MAX_JUDGING per live process, plus a dead process's until they are judged elsewhere.
  *
  * @example
  * const orders = createRedisJudgingOrders(redis, { prefix: 'moderation', leaseMs: 10_000, ttlSeconds: JOB_TTL_SECONDS })
