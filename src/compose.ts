@@ -4,7 +4,7 @@ import type { ReplayGuard } from './http/replay-guard.js'
 import { configuredLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, webhookMaxPendingPerClient, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
-import { createDeliveryQueue, type AttemptResult, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
+import { createDeliveryQueue, type AttemptResult, type DeliveryQueue, type Job, type KeptOrder, type WebhookTransport } from './core/delivery-queue.js'
 import { createAdmission } from './core/admission.js'
 import { createBackgroundQueue } from './core/background-queue.js'
 import { createCallLimiter } from './core/call-limiter.js'
@@ -50,7 +50,7 @@ export interface ComposeOptions {
    * A runtime's own job queue (Workers: Cloudflare Queue + KV; Node: Redis), instead of the
    * in-process one. `judgeOrder` judges a job from the order a submission left (Submission.order).
    */
-  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, onAttempt: (result: AttemptResult) => void, judgeOrder: (order: unknown) => () => Promise<Verdict>) => DeliveryQueue | undefined
+  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, onAttempt: (result: AttemptResult) => void, judgeOrder: (order: KeptOrder) => () => Promise<Verdict>) => DeliveryQueue | undefined
   /**
    * Runs a callback on the event loop's next turn (Node: setImmediate): pipelines are then
    * admitted a slice of CPU at a time (see core/admission.ts). Absent on Workers, where each

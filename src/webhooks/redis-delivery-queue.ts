@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue } from '../core/delivery-queue.js'
+import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue, type KeptOrder } from '../core/delivery-queue.js'
 import type { Verdict } from '../core/verdict.js'
 import { createRedisJudgingOrders } from './redis-judging-orders.js'
 import { createWorkerDeliveryQueue, JOB_TTL_SECONDS, type JobStore, type PendingPlaces, type QueueMessage } from './worker-delivery-queue.js'
@@ -22,7 +22,7 @@ export interface RedisDeliveryQueueOptions extends DeliveryOptions {
    * Turns a submission's kept order back into its judging. Given, what judging each job takes is
    * kept in Redis until judged, and jobs whose process died before judging them are judged here.
    */
-  judgeOrder?: (order: unknown) => () => Promise<Verdict>
+  judgeOrder?: (order: KeptOrder) => () => Promise<Verdict>
   /**
    * WEBHOOK_LEASE_MS: how long the claim of a process that died on the jobs it was judging or
    * delivering lasts (judging: redis-judging-orders.ts; delivering: BullMQ's job lock).
@@ -129,7 +129,7 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
         try {
           const kept = await orders.read(id)
           // Gone: judged meanwhile. No place free (a submission took it): another sweep will.
-          if (!kept || !(await deliveries.resume(id, judgeOrder(kept.order)))) await orders.release(id)
+          if (!kept || !(await deliveries.resume(id, judgeOrder(kept)))) await orders.release(id)
         } catch (error) {
           await orders.release(id).catch(() => {})
           throw error

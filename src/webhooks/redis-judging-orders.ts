@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { KeptOrder } from '../core/delivery-queue.js'
 import type { JudgingOrders } from './worker-delivery-queue.js'
 
 export interface RedisJudgingOrdersOptions {
@@ -14,8 +15,8 @@ export interface RedisJudgingOrdersOptions {
 export interface RedisJudgingOrders extends JudgingOrders {
   /** Leases to this process up to `max` orders no live process holds, oldest first; their ids. */
   claim(max: number): Promise<string[]>
-  /** A claimed order, undefined when it is gone (judged meanwhile); `order` undefined when it is not JSON. */
-  read(id: string): Promise<{ order: unknown } | undefined>
+  /** A claimed order, undefined when it is gone (judged meanwhile); its `json` undefined when unreadable. */
+  read(id: string): Promise<KeptOrder | undefined>
   /** Gives up a claim without judging (the order stays, for another sweep). */
   release(id: string): Promise<void>
   /** Stops renewing: claims lapse after `leaseMs`, and other processes judge those jobs. */
@@ -50,12 +51,13 @@ return 0
 `
 
 /**
- * Judging orders in Redis: each job's order (its content: text, prepared images) under a key that
- * expires with the job record, an index of the orders not yet judged, and a lease per order naming
+ * Judging orders in Redis: each job's order (its content: text, prepared images) in a hash (the
+ * JSON in `json`, each image's bytes as they are in `part:<n>`) that expires with the job record, an index of the orders not yet judged, and a lease per order naming
  * the process judging it (SET NX PX, renewed while it judges). The order is written before the
- * 202 and deleted once the job's delivery is queued. Its size is bounded by the request's (about
- * 4/3 of MODERATION_MAX_BODY_BYTES at most, base64 included), and their number by judging: at most
- * WEBHOOK_MAX_JUDGING per live process, plus a dead process's until they are judged elsewhere.
+ * 202 and deleted once the job's delivery is queued. Its size is bounded by the request's
+ * (about MODERATION_MAX_BODY_BYTES at most: images are kept as uploaded, or downscaled to
+ * MODERATION_IMAGE_MAX_SIDE), and their number by judging: at most WEBHOOK_MAX_JUDGING per live process, plus a
+ * dead process's until they are judged elsewhere.
  *
  * @example
  * const orders = createRedisJudgingOrders(redis, { prefix: 'moderation', leaseMs: 10_000, ttlSeconds: JOB_TTL_SECONDS })
@@ -81,9 +83,13 @@ export function createRedisJudgingOrders(redis: Redis, { prefix, leaseMs, ttlSec
     async keep(id, order) {
       held.add(id)
       try {
+        const parts = order.parts.flatMap((part, n) => [`part:${n}`, Buffer.from(part.buffer, part.byteOffset, part.byteLength)])
         await redis
           .multi()
-          .set(orderKey(id), JSON.stringify(order), 'EX', ttlSeconds)
+          // A job judged again under its key (a stale one resubmitted) keeps no part of the old order.
+          .del(orderKey(id))
+          .hset(orderKey(id), 'json', JSON.stringify(order.json), ...parts)
+          .expire(orderKey(id), ttlSeconds)
           .set(leaseKey(id), token, 'PX', leaseMs)
           .zadd(index, Date.now(), id)
           .exec()
@@ -103,12 +109,18 @@ export function createRedisJudgingOrders(redis: Redis, { prefix, leaseMs, ttlSec
       return ids
     },
     async read(id) {
-      const raw = await redis.get(orderKey(id))
-      if (raw === null) return undefined
+      const fields = await redis.hgetallBuffer(orderKey(id))
+      const { json, ...rest } = fields
+      if (!json) return undefined
+      const parts: Uint8Array[] = []
+      for (const [name, bytes] of Object.entries(rest)) {
+        const n = /^part:(\d+)$/.exec(name)?.[1]
+        if (n !== undefined) parts[Number(n)] = bytes
+      }
       try {
-        return { order: JSON.parse(raw) as unknown }
+        return { json: JSON.parse(json.toString('utf8')) as unknown, parts }
       } catch {
-        return { order: undefined }
+        return { json: undefined, parts }
       }
     },
     async release(id) {

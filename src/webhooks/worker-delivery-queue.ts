@@ -1,5 +1,5 @@
 import { deliverOnce, judgeWithin, retryDelay } from '../core/delivery-attempt.js'
-import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type Submission, type SubmitResult } from '../core/delivery-queue.js'
+import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type KeptOrder, type Submission, type SubmitResult } from '../core/delivery-queue.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Verdict } from '../core/verdict.js'
 
@@ -37,7 +37,7 @@ export interface PendingPlaces {
  */
 export interface JudgingOrders {
   /** Keeps a job's order, leased to this process; written before the 202. */
-  keep(id: string, order: unknown): Promise<void>
+  keep(id: string, order: KeptOrder): Promise<void>
   /** The job is judged (its delivery is queued) or failed: its order, content and all, goes. */
   drop(id: string): Promise<void>
 }
