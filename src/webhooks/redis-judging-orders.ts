@@ -84,7 +84,7 @@ export function createRedisJudgingOrders(redis: Redis, { prefix, leaseMs, ttlSec
       held.add(id)
       try {
         const parts = order.parts.flatMap((part, n) => [`part:${n}`, Buffer.from(part.buffer, part.byteOffset, part.byteLength)])
-        await redis
+        const results = await redis
           .multi()
           // A job judged again under its key (a stale one resubmitted) keeps no part of the old order.
           .del(orderKey(id))
@@ -93,6 +93,10 @@ export function createRedisJudgingOrders(redis: Redis, { prefix, leaseMs, ttlSec
           .set(leaseKey(id), token, 'PX', leaseMs)
           .zadd(index, Date.now(), id)
           .exec()
+        // A command Redis refused (out of memory: content can be large) fails the submission (503):
+        // a 202 promises the job survives this process.
+        const refused = results?.find(([error]) => error)?.[0]
+        if (refused) throw refused
       } catch (error) {
         held.delete(id)
         throw error
