@@ -46,7 +46,7 @@ const until = async (done: () => boolean, timeoutMs: number) => {
 }
 
 describe.runIf(available)('async jobs on Redis survive the process (real Redis, real entry)', () => {
-  it('SIGKILL with 200 jobs whose receiver is down: after a restart all 200 are delivered, each webhook-id once (twice only if the kill fell between its 2xx and the record of it)', async () => {
+  it('SIGKILL with 200 jobs whose receiver is down: after a restart all 200 are delivered, each webhook-id at least once (twice only for attempts the kill cut off)', async () => {
     const receiver = await startWebhookReceiver(secret)
     receiver.answer(...Array.from({ length: 200 }, () => ({ status: 503 })))
     const env = {
@@ -57,6 +57,9 @@ describe.runIf(available)('async jobs on Redis survive the process (real Redis, 
       REDIS_URL: REDIS_TEST_URL,
       // All 200 are judged at once (the default lets 64 be judged at a time, then 503).
       WEBHOOK_MAX_JUDGING: '256',
+      // One process, so the SIGKILL hits the one delivering (a cluster's workers exit on their
+      // own when their primary dies), and a start costs one process, not three.
+      MODERATION_WORKERS: '1',
       // A delivery the SIGKILL cut off mid-attempt is taken up after about two of these (BullMQ's
       // own lock: 30 s, then up to two 30 s stalled checks, longer than this test waits).
       WEBHOOK_LEASE_MS: '2000',
@@ -78,9 +81,6 @@ describe.runIf(available)('async jobs on Redis survive the process (real Redis, 
     first.child.kill('SIGKILL')
     await first.exited
     receiver.clearAnswers()
-    // Delivered (a 2xx) before the kill: the only jobs whose delivery may be repeated, were the
-    // kill between the receiver's answer and the record of it (at least once).
-    const deliveredBeforeKill = new Set(receiver.received.filter((r) => r.status === 200).map((r) => r.id))
 
     const second = await startEntry(env)
     onTestFinished(() => void second.child.kill('SIGKILL'))
@@ -88,8 +88,12 @@ describe.runIf(available)('async jobs on Redis survive the process (real Redis, 
       await until(() => new Set(receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)).size >= 200, 30_000)
       const delivered = receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)
       expect(new Set(delivered)).toEqual(new Set(submitted.map((job) => job.webhook_id)))
+      // At least once: an attempt the kill cut off is made again (BullMQ's lock lapses) while its
+      // retry may already be queued, so its job can be delivered twice. At most the worker's
+      // concurrency (16) attempts were under way; none is delivered three times.
       const repeated = delivered.filter((id, i) => delivered.indexOf(id) !== i)
-      expect(repeated.filter((id) => !deliveredBeforeKill.has(id))).toEqual([])
+      expect(new Set(repeated).size).toBe(repeated.length)
+      expect(repeated.length).toBeLessThanOrEqual(16)
       // Any replica (here: the new process) reads a job the dead one accepted.
       const job = (await (await fetch(`${second.url}/v1/jobs/${submitted[7]!.id}`)).json()) as { status: string; webhook_id: string }
       expect(job).toMatchObject({ status: 'delivered', webhook_id: submitted[7]!.webhook_id })
