@@ -79,6 +79,12 @@ export const configSchema = z.object({
   WEBHOOK_MAX_JUDGING: positiveInt(64),
   // Deliveries are retried for this long after submission, then the job is failed.
   WEBHOOK_RETRY_WINDOW_SECONDS: positiveInt(3600),
+  // Node with REDIS_URL: a process judging or delivering a job holds a claim on it for this long,
+  // renewed while it works; a claim that lapses (the process died) lets another process judge the
+  // job from the content kept in Redis, or deliver it. Shorter: crashed jobs are picked up sooner;
+  // shorter than the event loop's worst stall: a job may be judged or attempted twice (same
+  // webhook-id, receivers deduplicate).
+  WEBHOOK_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   // Node: a request (headers and body) slower than this is cut off with 408, so trickling
   // uploads cannot hold MODERATION_MAX_IN_FLIGHT places for minutes.
   MODERATION_REQUEST_TIMEOUT_MS: positiveInt(30_000),
