@@ -22,7 +22,17 @@ export interface InjectionRow {
   style: string
 }
 
-const FILES = ['giskard.jsonl', 'promptshield.jsonl', 'written-attacks.jsonl', 'written-benign.jsonl']
+const FILES = [
+  'giskard.jsonl',
+  'promptshield.jsonl',
+  'garak.jsonl',
+  'jailbreak-llms.jsonl',
+  'awesome-chatgpt-prompts.jsonl',
+  'gpteacher-roleplay.jsonl',
+  'self-instruct.jsonl',
+  'written-attacks.jsonl',
+  'written-benign.jsonl',
+]
 
 const readJsonl = (path: string): InjectionRow[] =>
   readFileSync(path, 'utf8')

@@ -6,7 +6,9 @@
 import { detectPromptInjection } from '../src/core/injection-detector.js'
 import { INJECTION_CATEGORY, injectionScore, loadInjectionModel, type InjectionModel } from '../src/core/injection-model.js'
 import { encodeTextModel, type TextModelHeader } from '../src/core/text-classifier.js'
+import { everydayCalibration, everydayReport } from './everyday-texts.js'
 import type { InjectionRow } from './injection-data.js'
+import { everydayFloor } from './leave-one-source-out.js'
 import { trainTextModel, type TrainingRow } from './train-text-model.js'
 
 export const BUCKET_BITS = 16
@@ -25,8 +27,8 @@ export function trainInjectionModel(rows: InjectionRow[], threshold: number, tra
   return withThreshold(bytes, threshold)
 }
 
-/** The artifact with `review_at` set to the threshold chosen leaving sources out. */
-function withThreshold(bytes: Uint8Array, threshold: number): Uint8Array {
+/** The artifact with `review_at` set to the given threshold (chosen leaving sources out). */
+export function withThreshold(bytes: Uint8Array, threshold: number): Uint8Array {
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true)
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) as TextModelHeader
   const t = Math.round(threshold * 1000) / 1000
@@ -50,6 +52,25 @@ export function leaveOneSourceOut(rows: InjectionRow[]): ScoredRow[] {
     for (const row of rows.filter((r) => r.source === source)) scored.push(scoreRow(model, row))
   }
   return scored
+}
+
+/**
+ * The lowest score above every everyday calibration text (greetings, captions, "first comment":
+ * scripts/everyday-texts.ts, never trained on): a floor under the threshold, as for the
+ * classifier's `review_at`. Every data source is prompts and instructions, so a threshold chosen
+ * on them alone says nothing of a short "مرحبا". Stricter than the classifier's 2%: a flag here
+ * overrides the model's verdict, and with 2% of the calibration half 11% of the other half's
+ * Arabic texts were flagged.
+ */
+export function everydayThreshold(model: InjectionModel): number {
+  return everydayFloor(model.classifier, everydayCalibration, INJECTION_CATEGORY, 0)
+}
+
+/** Share flagged (patterns or model) of each language's everyday texts kept for reporting. */
+export function everydayFlagged(model: InjectionModel): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(everydayReport).map(([lang, texts]) => [lang, Math.round((texts.filter((text) => detectPromptInjection(text, model)).length / texts.length) * 1000) / 10]),
+  )
 }
 
 export function scoreRow(model: InjectionModel, row: InjectionRow): ScoredRow {

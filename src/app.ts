@@ -21,6 +21,8 @@ import type { Limits } from './http/judge-item.js'
 import { moderateRoutes } from './routes/moderate.js'
 import { openAiModerationRoutes } from './routes/openai-moderations.js'
 import { perspectiveRoutes } from './routes/perspective.js'
+import { perspectiveDiscoveryRoutes } from './routes/perspective-discovery.js'
+import { playgroundRoutes } from './routes/playground.js'
 import { policyRoutes } from './routes/policies.js'
 import type { TextClassifier } from './core/text-classifier.js'
 
@@ -61,6 +63,8 @@ export interface AppDeps {
   classifier?: TextClassifier
   /** Request spans (a child of the caller's traceparent) and the HTTP duration metric by status. */
   telemetry?: Telemetry
+  /** MODERATION_PUBLIC_URL: the service's URL as its clients reach it (the discovery document's rootUrl). */
+  publicUrl?: string
 }
 
 /** Hono's secure headers, as every answer carries them (Node's cache-hit path sets the same). */
@@ -83,6 +87,8 @@ export function createApp(deps: AppDeps) {
   app.notFound(notFound)
 
   app.route('/', docsRoutes())
+  app.route('/', playgroundRoutes())
+  app.route('/', perspectiveDiscoveryRoutes({ publicUrl: deps.publicUrl }))
   app.route('/', healthRoutes({ readiness: deps.readiness, mode: deps.mode, policyCount: deps.policies.list().length, circuit: deps.circuit, store: deps.store }))
   const shed = shedLoad({ places: deps.inFlight ?? createInFlightPlaces(deps.maxInFlight) })
   app.use('/v1/*', shed)

@@ -4,7 +4,7 @@ import type { ReplayGuard } from './http/replay-guard.js'
 import { configuredLruVerdictCache } from './cache/lru-verdict-cache.js'
 import { ConfigError, webhookMaxPendingPerClient, type Config } from './config.js'
 import type { ImageFetcher, ImageProcessor } from './core/images.js'
-import { createDeliveryQueue, type AttemptResult, type DeliveryQueue, type Job, type WebhookTransport } from './core/delivery-queue.js'
+import { createDeliveryQueue, type AttemptResult, type DeliveryQueue, type Job, type KeptOrder, type WebhookTransport } from './core/delivery-queue.js'
 import { createAdmission } from './core/admission.js'
 import { createBackgroundQueue } from './core/background-queue.js'
 import { createCallLimiter } from './core/call-limiter.js'
@@ -16,6 +16,8 @@ import type { InjectionModel } from './core/injection-model.js'
 import { LOCAL_MODEL, LOCAL_RULES_MODEL } from './core/verdicts.js'
 import { importWebhookSecrets, type WebhookKeys } from './core/webhook-signature.js'
 import type { PolicyRegistry } from './core/policy.js'
+import type { Verdict } from './core/verdict.js'
+import { judgeOrder } from './http/judging-order.js'
 import { systemClock, type Clock, type Logger, type VerdictCache } from './core/ports.js'
 import { createModelClients, type ProviderOptions } from './model/providers.js'
 import { alwaysReady, type Readiness, type StoreStatus } from './routes/health.js'
@@ -44,8 +46,18 @@ export interface ComposeOptions {
   createWebhookTransport?: (allowedHosts: string[]) => WebhookTransport
   /** Told of every finished delivery (the Node entry's shutdown report, metrics). */
   onDeliveryFinished?: (job: Job) => void
-  /** A runtime's own job queue (Workers: Cloudflare Queue + KV), instead of the in-process one. */
-  createDeliveries?: (keys: Promise<WebhookKeys>, onFinished: (job: Job) => void, onAttempt: (result: AttemptResult) => void, telemetry: Telemetry) => DeliveryQueue | undefined
+  /**
+   * A runtime's own job queue (Workers: Cloudflare Queue + KV; Node: Redis), instead of the
+   * in-process one. `judgeOrder` judges a job from the order a submission left (Submission.order);
+   * `telemetry` gives each delivery attempt its span.
+   */
+  createDeliveries?: (
+    keys: Promise<WebhookKeys>,
+    onFinished: (job: Job) => void,
+    onAttempt: (result: AttemptResult) => void,
+    judgeOrder: (order: KeptOrder) => () => Promise<Verdict>,
+    telemetry: Telemetry,
+  ) => DeliveryQueue | undefined
   /**
    * Runs a callback on the event loop's next turn (Node: setImmediate): pipelines are then
    * admitted a slice of CPU at a time (see core/admission.ts). Absent on Workers, where each
@@ -176,7 +188,7 @@ export function composeApp({
   }
   // Deliveries are always signed: no secret, no asynchronous moderation.
   let deliveries: DeliveryQueue | undefined
-  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished, deliveryAttempted, telemetry)
+  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished, deliveryAttempted, (order) => judgeOrder({ policies, moderator, clock }, order), telemetry)
   else if (webhookKeys && createWebhookTransport) deliveries = inProcessDeliveries(webhookKeys, createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS))
   if (deliveries) telemetry.observePendingDeliveries(() => deliveries!.pending())
   // One count of requests in flight for every door in (Node answers cache hits before the app).
@@ -203,6 +215,7 @@ export function composeApp({
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     inFlight,
     apiKeys: config.MODERATION_API_KEYS,
+    publicUrl: config.MODERATION_PUBLIC_URL,
     mode: defaultProvider ?? 'local',
     judgeOf: (policy) => {
       const provider = policy.provider ?? defaultProvider

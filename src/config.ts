@@ -55,6 +55,13 @@ export const configSchema = z.object({
   // only), or on Node the path of another artifact made by `npm run train:local`.
   MODERATION_LOCAL_CLASSIFIER: z.string().min(1).default('on'),
   MODERATION_API_KEYS: commaList,
+  // The service's URL as clients reach it (behind a proxy: the proxy's), e.g.
+  // https://moderation.example.com/: the Perspective discovery document's rootUrl. Unset: the
+  // scheme and host each request came to.
+  MODERATION_PUBLIC_URL: endpoint
+    .refine((url) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/i.test(url), { message: 'an http(s) URL without query or fragment, e.g. https://moderation.example.com/' })
+    .transform((url) => (url.endsWith('/') ? url : `${url}/`))
+    .optional(),
   // Standard Webhooks secrets, comma-separated while rotating (deliveries carry one signature each).
   WEBHOOK_SECRET: webhookSecrets,
   // Verifies signed requests in, when set; otherwise WEBHOOK_SECRET does, and then anyone able to
@@ -72,6 +79,12 @@ export const configSchema = z.object({
   WEBHOOK_MAX_JUDGING: positiveInt(64),
   // Deliveries are retried for this long after submission, then the job is failed.
   WEBHOOK_RETRY_WINDOW_SECONDS: positiveInt(3600),
+  // Node with REDIS_URL: a process judging or delivering a job holds a claim on it for this long,
+  // renewed while it works; a claim that lapses (the process died) lets another process judge the
+  // job from the content kept in Redis, or deliver it. Shorter: crashed jobs are picked up sooner;
+  // shorter than the event loop's worst stall: a job may be judged or attempted twice (same
+  // webhook-id, receivers deduplicate).
+  WEBHOOK_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   // Node: a request (headers and body) slower than this is cut off with 408, so trickling
   // uploads cannot hold MODERATION_MAX_IN_FLIGHT places for minutes.
   MODERATION_REQUEST_TIMEOUT_MS: positiveInt(30_000),

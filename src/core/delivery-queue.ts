@@ -85,6 +85,15 @@ export interface DeliveryQueueOptions extends DeliveryOptions {
   onRetry?: (job: Job, delayMs: number) => void
 }
 
+/**
+ * What judging a job takes, in the form a durable queue keeps it: JSON, and the binary parts it
+ * refers to by index (image bytes, kept as they are: no base64 to encode on the event loop).
+ */
+export interface KeptOrder {
+  json: unknown
+  parts: Uint8Array[]
+}
+
 export interface Submission {
   callbackUrl: string
   /**
@@ -92,6 +101,12 @@ export interface Submission {
    * the queue lets go of it once it has run, and keeps only the verdict.
    */
   judge: () => Promise<Verdict>
+  /**
+   * What `judge` needs, as plain JSON data (the prepared content, policy, budget), made only when
+   * asked: a durable queue (Redis) keeps it until the job is judged, so that another process can
+   * judge the job if this one dies first. The in-process queue never asks.
+   */
+  order?: () => KeptOrder
   /**
    * A retried submission with the same key (already scoped to the client) and the same content
    * fingerprint returns the same job; the same key with other content is a conflict.

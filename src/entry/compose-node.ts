@@ -5,9 +5,8 @@ import { resolve } from 'node:path'
 import { composeApp } from '../compose.js'
 import { parseConfig, unknownSettings, webhookMaxPendingPerClient, type Config } from '../config.js'
 import { configuredLruVerdictCache } from '../cache/lru-verdict-cache.js'
-import type { DeliveryOptions } from '../core/delivery-queue.js'
 import type { WebhookKeys } from '../core/webhook-signature.js'
-import { createRedisDeliveryQueue, type RedisDeliveryQueue } from '../webhooks/redis-delivery-queue.js'
+import { createRedisDeliveryQueue, type RedisDeliveryQueue, type RedisDeliveryQueueOptions } from '../webhooks/redis-delivery-queue.js'
 import { createRedisVerdictCache } from '../cache/redis-verdict-cache.js'
 import { createTieredVerdictCache } from '../cache/tiered-verdict-cache.js'
 import { connectRedis, redactedUrl } from '../net/redis-connection.js'
@@ -76,7 +75,9 @@ export async function compose(env: Record<string, string | undefined>) {
     store,
     replays,
     // With Redis, jobs and their deliveries live there (durable, readable from any replica).
-    createDeliveries: config.REDIS_URL ? (keys, onFinished, onAttempt, telemetry) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, { onFinished, onAttempt, telemetry }, logger)) : undefined,
+    createDeliveries: config.REDIS_URL
+      ? (keys, onFinished, onAttempt, judgeOrder, telemetry) => (redisDeliveries = redisDeliveryQueue(config, config.REDIS_URL!, keys, { onFinished, onAttempt, judgeOrder, telemetry }, logger))
+      : undefined,
   })
   logger.info('policies loaded', { dir, policies: policies.list().map((p) => ({ name: p.name, version: p.version })) })
   const warmed = await warmUp({ policies, images, classifier, injectionModel, requests: config.MODERATION_WARMUP_REQUESTS, nextTurn: setImmediate, fetch })
@@ -92,7 +93,7 @@ export async function compose(env: Record<string, string | undefined>) {
   return { app, listener, deliveries, config, logger, close, setDraining: () => (draining = true) }
 }
 
-function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKeys>, hooks: Pick<DeliveryOptions, 'onFinished' | 'onAttempt' | 'telemetry'>, logger: Logger) {
+function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKeys>, hooks: Pick<RedisDeliveryQueueOptions, 'onFinished' | 'onAttempt' | 'judgeOrder' | 'telemetry'>, logger: Logger) {
   return createRedisDeliveryQueue({
     url,
     prefix: config.MODERATION_REDIS_PREFIX,
@@ -104,6 +105,7 @@ function redisDeliveryQueue(config: Config, url: string, keys: Promise<WebhookKe
     maxPending: config.WEBHOOK_MAX_PENDING,
     maxPendingPerOwner: webhookMaxPendingPerClient(config),
     maxJudging: config.WEBHOOK_MAX_JUDGING,
+    leaseMs: config.WEBHOOK_LEASE_MS,
     ...hooks,
   })
 }

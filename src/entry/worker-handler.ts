@@ -80,7 +80,7 @@ export function createWorkerHandler(): WorkerHandler {
       // workerd forbids one request to touch another's timers or fetches.
       shareModelCalls: false,
       // Asynchronous jobs: KV for their state, a Cloudflare Queue for the delivery attempts.
-      createDeliveries: (keys, onFinished, onAttempt, telemetry) => {
+      createDeliveries: (keys, onFinished, onAttempt, _judgeOrder, telemetry) => {
         const jobs = env.JOBS as JobStore | undefined
         const producer = env.DELIVERIES as QueueProducer | undefined
         if (!jobs || !producer) return undefined

@@ -117,7 +117,7 @@ function allOrFirstRefusal(preparing: Promise<Checked<ModerationImage> | 'late'>
  * A prepared item through the moderator, with its log fields. 'late' (the budget ran out on its
  * images): the timeout verdict, still shaped by the local check of `text`, the item's text.
  */
-export async function judgePrepared({ moderator }: JudgeDeps, prepared: PreparedItem | 'late', context: RequestContext, text?: string) {
+export async function judgePrepared({ moderator }: Pick<JudgeDeps, 'moderator'>, prepared: PreparedItem | 'late', context: RequestContext, text?: string) {
   const verdict = prepared === 'late' ? await moderator.outOfTime(context, text) : await moderator.moderate({ ...context, item: prepared })
   const log: LogFields = { ...(prepared === 'late' ? {} : itemLogFields(prepared)), ...verdictLogFields(verdict) }
   return { verdict, log }

@@ -206,6 +206,37 @@ export function buildOpenApiDocument() {
       '/docs': {
         get: { summary: 'The human-readable reference', security: [], responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } },
       },
+      '/playground': {
+        get: {
+          summary: 'A page to try the service in a browser',
+          description: 'Text, images, a policy and a budget in; the verdict, the local scores, the latency against the budget, the raw JSON and the same request as curl out. Its own requests go to /v1 with the key typed into it.',
+          security: [],
+          responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/': {
+        get: {
+          summary: 'Where to go: a browser is sent to /playground, other clients get the links',
+          security: [],
+          responses: {
+            '200': { description: 'Links to the playground, the reference and this document', content: { 'application/json': { schema: { type: 'object' } } } },
+            '302': { description: 'To /playground, for a client that accepts text/html' },
+          },
+        },
+      },
+      '/$discovery/rest': {
+        get: {
+          summary: "Comment Analyzer's discovery document, for Google's discovery-based Perspective clients",
+          description: 'Google discovery format: comments.analyze under a rootUrl that is MODERATION_PUBLIC_URL, or the scheme and host the request came to.',
+          security: [],
+          parameters: [queryParam('version', 'The API version: v1alpha1 (the default).', { type: 'string', enum: ['v1alpha1'] })],
+          responses: {
+            '200': { description: 'The discovery document', content: { 'application/json': { schema: { type: 'object' } } } },
+            '404': { description: 'Another version', content: json('GoogleError') },
+          },
+        },
+      },
+      '/try': { get: { summary: 'A short name for /playground', security: [], responses: { '302': { description: 'To /playground' } } } },
     },
   }
 }

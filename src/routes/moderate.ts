@@ -7,6 +7,7 @@ import { ApiError } from '../http/errors.js'
 import { excerpt } from '../core/problem.js'
 import { sha256Hex } from '../core/hash.js'
 import { itemLogFields, judgePrepared, prepareItem, requestContext, type JudgeDeps, type PreparedItem } from '../http/judge-item.js'
+import { judgingOrderOf } from '../http/judging-order.js'
 import { readModerationBody } from '../http/read-moderation-body.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { traceHeaders } from '../telemetry/trace-context.js'
@@ -79,6 +80,8 @@ async function submitAsync(c: Context<AppEnv>, deps: ModerateRouteDeps, item: Pa
     // Scoped to the caller, and tied to the content: the same key never returns someone else's job.
     idempotency: idempotencyKey && fingerprint ? { key: `${c.get('clientId')}:${idempotencyKey}`, fingerprint } : undefined,
     judge: judgeLater(deps, prepared === 'late' ? 'late' : prepared.value, context, item.text),
+    // Kept by a durable queue (Redis) until judged: another process judges it if this one dies.
+    order: () => judgingOrderOf(prepared === 'late' ? 'late' : prepared.value, context, item.text),
   }).catch(() => {
     throw new ApiError('service_unavailable', 'asynchronous moderation is unavailable: its job store does not answer; retry shortly', { 'Retry-After': '5' })
   })

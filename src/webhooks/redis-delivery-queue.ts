@@ -1,7 +1,9 @@
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue } from '../core/delivery-queue.js'
-import { createWorkerDeliveryQueue, type JobStore, type PendingPlaces, type QueueMessage } from './worker-delivery-queue.js'
+import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue, type KeptOrder } from '../core/delivery-queue.js'
+import type { Verdict } from '../core/verdict.js'
+import { createRedisJudgingOrders } from './redis-judging-orders.js'
+import { createWorkerDeliveryQueue, JOB_TTL_SECONDS, type JobStore, type PendingPlaces, type QueueMessage } from './worker-delivery-queue.js'
 
 export interface RedisDeliveryQueueOptions extends DeliveryOptions {
   /** REDIS_URL. */
@@ -16,6 +18,16 @@ export interface RedisDeliveryQueueOptions extends DeliveryOptions {
   prefix?: string
   /** Deliveries attempted at once by this process. */
   concurrency?: number
+  /**
+   * Turns a submission's kept order back into its judging. Given, what judging each job takes is
+   * kept in Redis until judged, and jobs whose process died before judging them are judged here.
+   */
+  judgeOrder?: (order: KeptOrder) => () => Promise<Verdict>
+  /**
+   * WEBHOOK_LEASE_MS: how long the claim of a process that died on the jobs it was judging or
+   * delivering lasts (judging: redis-judging-orders.ts; delivering: BullMQ's job lock).
+   */
+  leaseMs?: number
 }
 
 export interface RedisDeliveryQueue extends DeliveryQueue {
@@ -36,8 +48,10 @@ interface Carried {
  * queue instead of a Cloudflare Queue. A judged job's delivery is a BullMQ job in Redis: a
  * SIGTERM, a SIGKILL or a restart loses none, and whichever process runs next delivers it, at
  * least once, with the same webhook-id. A retry is a new BullMQ job delayed by the backoff (or
- * the receiver's Retry-After). What is not durable: a job accepted but not yet judged (it holds
- * the content in memory for the moment judging takes).
+ * the receiver's Retry-After). With `judgeOrder`, judging is durable too: what a job's judging
+ * takes is in Redis before its 202 (redis-judging-orders.ts), leased to the process judging it,
+ * and every process sweeps for jobs whose judge died (at start, then every half lease) and judges
+ * them, within its own WEBHOOK_MAX_JUDGING.
  *
  * @example
  * const deliveries = createRedisDeliveryQueue({ url: config.REDIS_URL, keys, transport, clock, logger })
@@ -67,7 +81,9 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
   }
   const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { delay: delayMs, removeOnComplete: true, removeOnFail: 1_000 }).then(() => {})
   const places = redisPendingPlaces(storeConnection, prefix, options)
-  const deliveries = createWorkerDeliveryQueue({ ...options, jobs, places, producer: { send: (body) => send({ body, attempts: 1 }) } })
+  const { judgeOrder, leaseMs = 10_000 } = options
+  const orders = judgeOrder ? createRedisJudgingOrders(storeConnection, { prefix, leaseMs, ttlSeconds: JOB_TTL_SECONDS }) : undefined
+  const deliveries = createWorkerDeliveryQueue({ ...options, jobs, places, orders, producer: { send: (body) => send({ body, attempts: 1 }) } })
 
   const worker = new Worker<Carried>(
     'deliveries',
@@ -83,14 +99,51 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
       // Queued before this job completes: a crash in between delivers twice, never not at all.
       if (retry !== undefined) await send({ body: job.data.body, attempts: job.data.attempts + 1 }, retry)
     },
-    { connection: workerConnection, prefix, concurrency },
+    {
+      connection: workerConnection,
+      prefix,
+      concurrency,
+      // A delivery whose process died mid-attempt is taken up elsewhere within about two leases
+      // (BullMQ's defaults: up to a minute). A lock lost to a stalled event loop only repeats an
+      // attempt (same webhook-id), so a job may stall many times before BullMQ would fail it.
+      lockDuration: leaseMs,
+      stalledInterval: Math.max(50, Math.floor(leaseMs / 2)),
+      maxStalledCount: 100,
+    },
   )
   // Connection errors are the shared connection's to report (once per change); others are logged.
-  const quietly = (error: Error) => {
-    if (!/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed/.test(error.message)) logger.error('webhook delivery worker', { error: String(error) })
+  const quietly = (what: string) => (error: Error) => {
+    if (!/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed|Command timed out/.test(error.message)) logger.error(what, { error: String(error) })
   }
-  worker.on('error', quietly)
-  queue.on('error', quietly)
+  worker.on('error', quietly('webhook delivery worker'))
+  queue.on('error', quietly('webhook delivery worker'))
+
+  // Jobs accepted but never judged (their process died): claimed, as many as this process has
+  // judging places free, and judged. A sweep Redis cannot answer is tried again at the next one.
+  let sweeping = false
+  async function sweep() {
+    if (!orders || !judgeOrder || sweeping) return
+    sweeping = true
+    try {
+      for (const id of await orders.claim(deliveries.judgingRoom())) {
+        try {
+          const kept = await orders.read(id)
+          // Gone: judged meanwhile. No place free (a submission took it): another sweep will.
+          if (!kept || !(await deliveries.resume(id, judgeOrder(kept)))) await orders.release(id)
+        } catch (error) {
+          await orders.release(id).catch(() => {})
+          throw error
+        }
+      }
+    } catch (error) {
+      quietly('looking for jobs left unjudged')(error as Error)
+    } finally {
+      sweeping = false
+    }
+  }
+  void sweep()
+  const sweeps = setInterval(() => void sweep(), Math.max(50, Math.floor(leaseMs / 2)))
+  sweeps.unref()
 
   // The queue depth (all replicas), as last counted: pending() is read synchronously by metrics.
   let pending = 0
@@ -103,6 +156,9 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
     pending: () => pending,
     async close() {
       clearInterval(counting)
+      clearInterval(sweeps)
+      // Claims on jobs still being judged lapse: another process judges them.
+      orders?.close()
       // The delivery under way may finish (its job is in Redis either way); a Redis that is gone
       // must not hold the exit: after 2 s the connections are dropped.
       const closed = Promise.all([worker.close(), queue.close()]).catch(() => {})

@@ -1,5 +1,5 @@
 import { deliverOnce, judgeWithin, retryDelay } from '../core/delivery-attempt.js'
-import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type Submission, type SubmitResult } from '../core/delivery-queue.js'
+import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type KeptOrder, type Submission, type SubmitResult } from '../core/delivery-queue.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Verdict } from '../core/verdict.js'
 
@@ -30,6 +30,18 @@ export interface PendingPlaces {
   release(owner: string | undefined, id: string): Promise<void>
 }
 
+/**
+ * Where what judging a job takes is kept from before its 202 until it is judged, leased to the
+ * process judging it (Redis; KV cannot lease): a job whose process dies mid-judging is judged by
+ * another from what is kept here.
+ */
+export interface JudgingOrders {
+  /** Keeps a job's order, leased to this process; written before the 202. */
+  keep(id: string, order: KeptOrder): Promise<void>
+  /** The job is judged (its delivery is queued) or failed: its order, content and all, goes. */
+  drop(id: string): Promise<void>
+}
+
 export interface WorkerDeliveryQueueOptions extends DeliveryOptions {
   jobs: JobStore
   producer: QueueProducer
@@ -39,6 +51,8 @@ export interface WorkerDeliveryQueueOptions extends DeliveryOptions {
   maxJudging?: number
   /** The consumer's `max_retries` in wrangler.toml: the job fails before the queue drops it. */
   maxQueueRetries?: number
+  /** Keeps submissions' orders until judged (Redis); absent, judging lives in memory alone. */
+  orders?: JudgingOrders
 }
 
 interface StoredJob {
@@ -60,7 +74,7 @@ interface DeliveryMessage {
 }
 
 const DAY_SECONDS = 24 * 60 * 60
-const JOB_TTL_SECONDS = 7 * DAY_SECONDS
+export const JOB_TTL_SECONDS = 7 * DAY_SECONDS
 // Cloudflare Queues delays a retry by 12 hours at most.
 const MAX_QUEUE_DELAY_SECONDS = 12 * 60 * 60
 // KV takes one write per key per second: a second write that soon is retried once, a bit later.
@@ -77,8 +91,8 @@ const KV_WRITE_SPACING_MS = 1100
  * @example
  * const deliveries = createWorkerDeliveryQueue({ jobs: env.JOBS, producer: env.DELIVERIES, keys, transport, clock, logger })
  */
-export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): DeliveryQueue & { consume(messages: readonly QueueMessage[]): Promise<void> } {
-  const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished, places, maxJudging = Number.POSITIVE_INFINITY } = options
+export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): WorkerDeliveryQueue {
+  const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished, places, orders, maxJudging = Number.POSITIVE_INFINITY } = options
   let judging = 0
   // Judging under way (the content is in memory): a drain waits for it, so a deploy loses none.
   const judgements = new Set<Promise<void>>()
@@ -106,11 +120,35 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
   }
 
   // `judge` (the content) goes to judgeWithin alone; the message and KV get only the verdict.
-  /** `judged` gives back the judging place the submission took. */
+  /**
+   * `judged` gives back the judging place taken for it. Once the delivery is queued (or the job
+   * failed), the order kept for judging goes: a crash before that judges the job again elsewhere.
+   */
   function judgeAndEnqueue(stored: StoredJob, judge: () => Promise<Verdict>, judged: () => void): Promise<void> {
-    return judgeWithin(judge, clock, judgeTimeoutMs)
+    const work = judgeWithin(judge, clock, judgeTimeoutMs)
       .finally(judged)
       .then((judged) => (judged.ok ? enqueue(stored, judged.verdict) : finish(stored, 'failed', judged.error)))
+      .catch((error: unknown) => finish(stored, 'failed', String(error)))
+      .then(() => forget(stored.job.id))
+    judgements.add(work)
+    void work.finally(() => judgements.delete(work))
+    return work
+  }
+
+  /** The order goes; one left behind (Redis down) is judged again later, or expires with the job. */
+  async function forget(id: string) {
+    await orders?.drop(id).catch((error: unknown) => logger.warn('judged job content not removed from the store', { job_id: id, error: String(error) }))
+  }
+
+  /** Takes a judging place now (before any await), or says there is none. */
+  function takeJudging(): (() => void) | undefined {
+    if (judging >= maxJudging) return undefined
+    judging++
+    let held = true
+    return () => {
+      if (held) judging--
+      held = false
+    }
   }
 
   async function enqueue(stored: StoredJob, verdict: Verdict) {
@@ -178,19 +216,14 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       const stale = existing && !existing.job.verdict && wallClock() - existing.firstAt > judgeTimeoutMs + 5 * 60 * 1000
       if (existing && existing.job.status !== 'failed' && !stale) return replayOf(existing, idempotency)
       // The judging place is taken now, before any await: concurrent submissions cannot all pass.
-      if (judging >= maxJudging) return { ok: false, reason: 'busy' }
-      judging++
-      let judgingHeld = true
-      const giveBackJudging = () => {
-        if (judgingHeld) judging--
-        judgingHeld = false
-      }
+      const giveBackJudging = takeJudging()
+      if (!giveBackJudging) return { ok: false, reason: 'busy' }
       // Nothing accepted: what was taken goes back, including what a store whose answer came too
       // late took all the same (a record left behind would be handed to a retry, never judged).
       const undo = async (record: boolean) => {
         giveBackJudging()
         await places?.release(submission.owner, id).catch(() => {})
-        if (record) await jobs.delete?.(`job:${id}`).catch(() => {})
+        if (record) await Promise.all([jobs.delete?.(`job:${id}`), orders?.drop(id)]).catch(() => {})
       }
       try {
         const place = places ? await places.take(submission.owner, id) : 'ok'
@@ -213,6 +246,8 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         // the others read it back (the same job, or a conflict), never a second judging.
         if (idempotency && jobs.create && !stale) created = await jobs.create(key, record, { expirationTtl: JOB_TTL_SECONDS })
         else created = (await jobs.put(key, record, { expirationTtl: JOB_TTL_SECONDS }), true)
+        // What judging takes is in the store before the 202: the job outlives this process.
+        if (created && orders && submission.order) await orders.keep(id, submission.order())
       } catch (error) {
         await undo(true)
         throw error
@@ -223,9 +258,7 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         return winner ? replayOf(winner, idempotency) : { ok: false, reason: 'busy' }
       }
       const snapshot = { ...job }
-      const work = judgeAndEnqueue(stored, submission.judge, giveBackJudging).catch((error: unknown) => finish(stored, 'failed', String(error)))
-      judgements.add(work)
-      void work.finally(() => judgements.delete(work))
+      const work = judgeAndEnqueue(stored, submission.judge, giveBackJudging)
       submission.waitUntil?.(work)
       return { ok: true, job: snapshot, replayed: false }
     },
@@ -233,6 +266,26 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       const stored = await load(id)
       return stored && stored.owner === owner ? stored.job : undefined
     },
+    async resume(id, judge) {
+      const giveBackJudging = takeJudging()
+      if (!giveBackJudging) return false
+      try {
+        const stored = await load(id)
+        // Judged already (its delivery was queued before its order was dropped), finished, or expired.
+        if (!stored || stored.job.verdict || stored.job.status !== 'queued' || stored.job.attempts > 0) {
+          giveBackJudging()
+          await forget(id)
+          return true
+        }
+        logger.warn('judging a job whose process stopped before judging it', { job_id: id, webhook_id: stored.job.webhook_id })
+        void judgeAndEnqueue(stored, judge, giveBackJudging)
+        return true
+      } catch (error) {
+        giveBackJudging()
+        throw error
+      }
+    },
+    judgingRoom: () => maxJudging - judging,
     // Pending deliveries live on the queue, not in the process: only judging is waited for.
     pending: () => 0,
     async drain(timeoutMs) {
@@ -252,6 +305,17 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       }
     },
   }
+}
+
+export interface WorkerDeliveryQueue extends DeliveryQueue {
+  consume(messages: readonly QueueMessage[]): Promise<void>
+  /**
+   * Judges an accepted job that was never judged (its process died), from the order kept for it,
+   * then queues its delivery as usual (same webhook-id). False when every judging place is taken.
+   */
+  resume(id: string, judge: () => Promise<Verdict>): Promise<boolean>
+  /** Judging places free in this process. */
+  judgingRoom(): number
 }
 
 /** The answer to a submission whose key already has a job: that job, or a conflict when the content differs. */

@@ -87,8 +87,12 @@ describe('prompt injection: the learned model', () => {
 
   it('sends those it catches to review with the prompt_injection signal, even when the model obeys them', async () => {
     const { moderate } = await buildService({ gemini })
-    for (const [index, text] of UNSEEN_ATTACKS.filter((attack) => detectPromptInjection(attack, model)).entries()) {
-      const verdict = (await (await moderate({ text: `${text} #${index}` })).json()) as { action: string; signals?: string[] }
+    // Numbered so none is a cache hit; a text is sent exactly as it was checked (a score near the
+    // threshold can move with a suffix).
+    const sent = UNSEEN_ATTACKS.map((attack, index) => `${attack} #${index}`).filter((text) => detectPromptInjection(text, model))
+    expect(sent.length).toBeGreaterThanOrEqual(1)
+    for (const text of sent) {
+      const verdict = (await (await moderate({ text })).json()) as { action: string; signals?: string[] }
       expect(verdict.action, text).not.toBe('allow')
       expect(verdict.signals ?? [], text).toContain('prompt_injection')
     }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
 import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
@@ -110,4 +112,30 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     while (receiver.received.filter((r) => r.status === 200).length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(retried.ok && (await queue.get(retried.job.id, 'a'))?.status).toBe('delivered')
   }, 30_000)
+
+  it('a delivery whose process died mid-attempt is made by another replica within about two leases (BullMQ alone: up to a minute)', async () => {
+    // The first POST is never answered (the process dies during it); later ones get 200.
+    const posts: { id: string; at: number }[] = []
+    const server = createServer((req, res) => {
+      posts.push({ id: String(req.headers['webhook-id']), at: Date.now() })
+      if (posts.length > 1) res.writeHead(200).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => void (server.closeAllConnections(), server.close()))
+    const callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`
+    const prefix = testPrefix()
+    const dying = replica(prefix, { leaseMs: 300, attemptTimeoutMs: 30_000 })
+    const submitted = await dying.submit({ callbackUrl, owner: 'a', judge: async () => verdict })
+    while (posts.length === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    // Its connections go, as with a SIGKILL: the lock on the attempt is no longer renewed.
+    await dying.close()
+    const died = Date.now()
+    const other = replica(prefix, { leaseMs: 300 })
+    while (posts.length < 2 && Date.now() - died < 10_000) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(posts.map((post) => post.id)).toEqual([submitted.ok ? submitted.job.webhook_id : '', submitted.ok ? submitted.job.webhook_id : ''])
+    expect(posts[1]!.at - died).toBeLessThan(2_000)
+    const end = Date.now() + 2_000
+    while ((submitted.ok && (await other.get(submitted.job.id, 'a'))?.status) !== 'delivered' && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(submitted.ok && (await other.get(submitted.job.id, 'a'))?.status).toBe('delivered')
+  }, 20_000)
 })

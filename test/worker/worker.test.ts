@@ -33,6 +33,24 @@ describe('the Worker', () => {
     expect((await SELF.fetch('https://moderation.example/docs')).headers.get('content-type')).toMatch(/text\/html/)
   })
 
+  it('serves the playground page, its CSP hashes computed in workerd, and sends a browser at / there', async () => {
+    const res = await SELF.fetch('https://moderation.example/playground')
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? ''
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(script)))
+    expect(res.headers.get('content-security-policy')).toContain(`script-src 'sha256-${btoa(String.fromCharCode(...digest))}'`)
+    expect(html).toContain('id="policy"')
+    const root = await SELF.fetch('https://moderation.example/', { headers: { accept: 'text/html' }, redirect: 'manual' })
+    expect([root.status, root.headers.get('location')]).toEqual([302, '/playground'])
+  })
+
+  it("serves Comment Analyzer's discovery document with the Worker's own origin as rootUrl", async () => {
+    const document = (await (await SELF.fetch('https://moderation.example/$discovery/rest?version=v1alpha1')).json()) as { rootUrl: string; resources: { comments: { methods: { analyze: { path: string } } } } }
+    expect(document.rootUrl).toBe('https://moderation.example/')
+    expect(document.resources.comments.methods.analyze.path).toBe('v1alpha1/comments:analyze')
+  })
+
   it('judges text through Gemini, with the same verdict shape as on Node', async () => {
     await script({ verdict: { safe: false, categories: ['hate'], confidence: 0.93 } })
     const res = await moderate({ text: fresh() })
