@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomUUID } from 'node:crypto'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
+import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
@@ -73,6 +75,7 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
 const SDK_MODULE = /@opentelemetry\/(sdk-|exporter-|resources|otlp-|context-async-hooks)/
 
 const gemini = useFakeGemini()
+const redis = await needsRedis()
 let collector: Awaited<ReturnType<typeof startOtlpReceiver>>
 beforeAll(async () => {
   collector = await startOtlpReceiver()
@@ -151,6 +154,33 @@ describe('telemetry export from the Node entry', () => {
       // What was loaded to do it (the check below, with nothing configured, sees none of these).
       expect(entry.modules().some((url) => url.includes('@opentelemetry/sdk-trace-node'))).toBe(true)
       expect(entry.modules().some((url) => url.includes('@opentelemetry/exporter-trace-otlp-http'))).toBe(true)
+    } finally {
+      expect(await stop(entry)).toBe(0)
+    }
+  }, 30_000)
+
+  it.runIf(redis)('with REDIS_URL the job keeps the submitting request\'s trace in Redis: its delivery continues it', async () => {
+    const webhook = await startWebhookReceiver(SECRET)
+    const entry = await startEntry({
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+      GEMINI_API_KEY: 'test-key-not-secret',
+      GEMINI_BASE_URL: gemini.url,
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      REDIS_URL: REDIS_TEST_URL,
+      MODERATION_WORKERS: '1',
+      MODERATION_REDIS_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    })
+    try {
+      const traceId = '6bf92f3577b34da6a3ce929d0e0e4738'
+      const delivered = webhook.next()
+      const accepted = await post(entry.url, { text: `via redis ${Date.now()}`, callback_url: webhook.url }, { traceparent: `00-${traceId}-b7ad6b7169203331-01` })
+      expect(accepted.status).toBe(202)
+      const delivery = await delivered
+      const span = await collector.waitFor(() => collector.spans().find((s) => s.traceId === traceId && s.name === 'moderation.webhook.deliver'))
+      expect(delivery.traceparent).toBe(`00-${traceId}-${span.spanId}-01`)
     } finally {
       expect(await stop(entry)).toBe(0)
     }
