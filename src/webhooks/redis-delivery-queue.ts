@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue, type KeptOrder } from '../core/delivery-queue.js'
 import type { Verdict } from '../core/verdict.js'
 import { createRedisJudgingOrders } from './redis-judging-orders.js'
-import { createWorkerDeliveryQueue, JOB_TTL_SECONDS, type JobStore, type PendingPlaces, type QueueMessage } from './worker-delivery-queue.js'
+import { createWorkerDeliveryQueue, JOB_TTL_SECONDS, messageJobId, type JobStore, type PendingPlaces, type QueueMessage } from './worker-delivery-queue.js'
 
 export interface RedisDeliveryQueueOptions extends DeliveryOptions {
   /** REDIS_URL. */
@@ -48,7 +48,8 @@ interface Carried {
  * queue instead of a Cloudflare Queue. A judged job's delivery is a BullMQ job in Redis: a
  * SIGTERM, a SIGKILL or a restart loses none, and whichever process runs next delivers it, at
  * least once, with the same webhook-id. A retry is a new BullMQ job delayed by the backoff (or
- * the receiver's Retry-After). With `judgeOrder`, judging is durable too: what a job's judging
+ * the receiver's Retry-After), its id the job's and the attempt's: an attempt made again after a
+ * crash starts no second chain of retries. With `judgeOrder`, judging is durable too: what a job's judging
  * takes is in Redis before its 202 (redis-judging-orders.ts), leased to the process judging it,
  * and every process sweeps for jobs whose judge died (at start, then every half lease) and judges
  * them, within its own WEBHOOK_MAX_JUDGING.
@@ -79,15 +80,22 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
     create: async (key, value, { expirationTtl }) => (await storeConnection.set(`${prefix}:${key}`, value, 'EX', expirationTtl, 'NX')) === 'OK',
     delete: async (key) => void (await storeConnection.del(`${prefix}:${key}`)),
   }
-  const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { delay: delayMs, removeOnComplete: true, removeOnFail: 1_000 }).then(() => {})
-  const places = redisPendingPlaces(storeConnection, prefix, options)
   const { judgeOrder, leaseMs = 10_000 } = options
+  // Done messages are kept (a removed id could be added again) for far longer than the two leases
+  // or so within which a running process takes up an attempt whose own process died.
+  const keep = { age: Math.max(5 * 60, Math.ceil((10 * leaseMs) / 1000)) }
+  const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { jobId: messageId(carried), delay: delayMs, removeOnComplete: keep, removeOnFail: 1_000 }).then(() => {})
+  const places = redisPendingPlaces(storeConnection, prefix, options)
   const orders = judgeOrder ? createRedisJudgingOrders(storeConnection, { prefix, leaseMs, ttlSeconds: JOB_TTL_SECONDS }) : undefined
   const deliveries = createWorkerDeliveryQueue({ ...options, jobs, places, orders, producer: { send: (body) => send({ body, attempts: 1 }) } })
 
   const worker = new Worker<Carried>(
     'deliveries',
     async (job) => {
+      // Handed out before (its process died, or its lock lapsed) after it had queued its retry:
+      // the attempt was made, and the retry carries the delivery on. Not made a second time.
+      const next = messageId({ body: job.data.body, attempts: job.data.attempts + 1 })
+      if (next && job.attemptsStarted > 1 && (await queue.getJob(next))) return
       let retry: number | undefined
       const message: QueueMessage = {
         body: job.data.body,
@@ -96,7 +104,8 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
         retry: ({ delaySeconds = 0 } = {}) => (retry = delaySeconds * 1000),
       }
       await deliveries.consume([message])
-      // Queued before this job completes: a crash in between delivers twice, never not at all.
+      // Queued before this job completes: after a crash in between, the attempt handed out again
+      // finds its retry (above) and is not made again; no delivery is lost either way.
       if (retry !== undefined) await send({ body: job.data.body, attempts: job.data.attempts + 1 }, retry)
     },
     {
@@ -166,6 +175,15 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
       for (const connection of [queueConnection, workerConnection, storeConnection]) connection.disconnect()
     },
   }
+}
+
+/**
+ * A delivery message's BullMQ id, one per job and attempt (`<job id>-<attempt>`): BullMQ ignores
+ * an `add` whose id it still holds, so an attempt made again after a crash queues no second retry.
+ */
+function messageId({ body, attempts }: Carried): string | undefined {
+  const id = messageJobId(body)
+  return id === undefined ? undefined : `${id}-${attempts}`
 }
 
 // KEYS: the overall set, the owner's set; ARGV: stale score, overall cap, owner cap, now, job id.

@@ -318,6 +318,11 @@ export interface WorkerDeliveryQueue extends DeliveryQueue {
   judgingRoom(): number
 }
 
+/** The job a delivery message is for: its id, or undefined for a body that is not a delivery message. */
+export function messageJobId(body: unknown): string | undefined {
+  return (body as DeliveryMessage | null)?.stored?.job?.id
+}
+
 /** The answer to a submission whose key already has a job: that job, or a conflict when the content differs. */
 function replayOf(stored: StoredJob, idempotency: Submission['idempotency']): SubmitResult {
   if (idempotency && stored.fingerprint !== idempotency.fingerprint) return { ok: false, reason: 'conflict' }

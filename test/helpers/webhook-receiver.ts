@@ -12,7 +12,8 @@ export interface Received {
   traceparent?: string
 }
 
-type Answer = { status: number; headers?: Record<string, string> }
+/** `until`: the answer waits for it (a receiver still working on the request). */
+type Answer = { status: number; headers?: Record<string, string>; until?: Promise<unknown> }
 
 /**
  * A webhook receiver on 127.0.0.1 that verifies every delivery with the reference
@@ -24,9 +25,11 @@ export async function startWebhookReceiver(secret: string, { closeAfterAll = tru
   const received: Received[] = []
   const script: Answer[] = []
   let waiters: ((r: Received) => void)[] = []
+  let arrived = 0
   const server = createServer(async (req, res) => {
     // For tests in another process (workerd): what was received so far.
     if (req.method === 'GET' && req.url === '/__received') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received))
+    arrived++
     const body = await readBody(req)
     let payload: Received['payload']
     let verified = false
@@ -37,6 +40,7 @@ export async function startWebhookReceiver(secret: string, { closeAfterAll = tru
       verified = false
     }
     const answer = script.shift() ?? { status: 200 }
+    await answer.until
     const record = { id: String(req.headers['webhook-id']), verified, payload, status: answer.status, traceparent: String(req.headers.traceparent ?? '') || undefined }
     received.push(record)
     res.writeHead(answer.status, answer.headers ?? {}).end()
@@ -53,6 +57,8 @@ export async function startWebhookReceiver(secret: string, { closeAfterAll = tru
   return {
     url: `http://127.0.0.1:${port}/hooks/moderation`,
     received,
+    /** Deliveries that reached the receiver, answered or not yet. */
+    arrived: () => arrived,
     /** Scripted answers for the next deliveries, in order. */
     answer: (...answers: Answer[]) => script.push(...answers),
     /** Forget scripted answers a previous test left unused. */
