@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeTextModel, loadTextClassifier, readTextModel, type TextClassifier } from '../src/core/text-classifier.js'
 import { everydayReport, everydayTexts } from './everyday-texts.js'
+import { identityReport, identityTexts } from './identity-texts.js'
 import { auc, leaveOneSourceOut, pointsOf, type FoldOptions, type ScoredRow } from './leave-one-source-out.js'
 import { CATEGORIES, defaultDataDir, readDatasets } from './local-data.js'
 import { trainTextModel } from './train-text-model.js'
@@ -100,6 +101,14 @@ const everyday = Object.entries(everydayTexts).map(([lang, texts]) => {
   return { lang, n: texts.length, flagged: all.filter((s) => flags(s, 'review_at')).length, blocked: all.filter((s) => flags(s, 'block_at')).length, byHead, unseenN: everydayReport[lang]!.length, unseenFlagged: unseen }
 })
 
+// Benign texts naming identity groups written for this probe (scripts/identity-texts.ts), per
+// language: all of them, and the half that training's identity floor never read.
+const identity = Object.entries(identityTexts).map(([lang, texts]) => {
+  const all = texts.map((text) => classifier.score(text))
+  const unseen = identityReport[lang]!.filter((text) => flags(classifier.score(text), 'review_at')).length
+  return { lang, n: texts.length, flagged: all.filter((s) => flags(s, 'review_at')).length, blocked: all.filter((s) => flags(s, 'block_at')).length, unseenN: identityReport[lang]!.length, unseenFlagged: unseen }
+})
+
 // Padding: each held-out hate positive under 200 characters that reaches review_at on its own,
 // put in the middle of 2,000 characters of ordinary sentences: the share still at review_at (all
 // such hits, and the clear ones, at block_at on their own). Against it, long benign text: held-out
@@ -184,11 +193,17 @@ console.log([
   ...everyday.map((e) => `| ${e.lang} | ${e.n} | ${e.flagged} | ${pct(e.flagged / e.n)} | ${e.byHead.hate} / ${e.byHead.harassment} | ${e.blocked} | ${e.unseenFlagged} / ${e.unseenN} (${pct(e.unseenFlagged / e.unseenN)}) |`),
 ].join('\n'))
 console.log()
+console.log([
+  '| language | texts naming groups | at review_at | share | at block_at | unseen half at review_at |',
+  '| --- | --- | --- | --- | --- | --- |',
+  ...identity.map((e) => `| ${e.lang} | ${e.n} | ${e.flagged} | ${pct(e.flagged / e.n)} | ${e.blocked} | ${e.unseenFlagged} / ${e.unseenN} (${pct(e.unseenFlagged / e.unseenN)}) |`),
+].join('\n'))
+console.log()
 console.log(`Shipped thresholds: ${CATEGORIES.map((c) => `${c}: review_at ${threshold(c).review_at}, block_at ${threshold(c).block_at}, pass_below ${threshold(c).pass_below}`).join('; ')}.`)
 console.log(`Benign texts mentioning identity groups (toxigen neutral, held out, n=${neutral.length}): flagged at review_at ${pct(fpr('review_at'))}, at block_at ${pct(fpr('block_at'))}.`)
 if (uncovered.length > 0) console.log(`No labelled positives, so not scored as a language of that category: ${uncovered.join(', ')}.`)
 console.log(`Speed: ${perText.toFixed(1)} µs per text on one core (${scored.length} held-out texts, mean ${Math.round(chars / scored.length)} characters); ${byLength.map((b) => `${b.ms.toFixed(2)} ms at ${b.chars / 1000}k characters`).join(', ')}. Artifact ${(artifact.length / 1024).toFixed(0)} KiB.`)
 writeFileSync(
   resolve(root, 'models/text-classifier.eval.json'),
-  JSON.stringify({ lines, leaveOneSourceOut: sourceLines, padding, thresholds: header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, everyday, microsecondsPerText: perText, byLength, uncovered, heldOut: scored.length }, null, 2) + '\n',
+  JSON.stringify({ lines, leaveOneSourceOut: sourceLines, padding, thresholds: header.thresholds, identityNeutral: { n: neutral.length, fprReview: fpr('review_at'), fprBlock: fpr('block_at') }, everyday, identity, microsecondsPerText: perText, byLength, uncovered, heldOut: scored.length }, null, 2) + '\n',
 )

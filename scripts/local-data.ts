@@ -62,6 +62,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { prepareText } from '../src/core/text-classifier.js'
+import { identityTrainingRows } from './identity-training.js'
 import { MAPPINGS, SOURCE_OF, type Label } from './label-mappings.js'
 
 export const CATEGORIES = ['hate', 'harassment'] as const
@@ -187,5 +188,7 @@ export function readDatasets(dir: string, publicDir = defaultPublicDataDir(dir))
     sources.push(`${meta.repo}@${meta.commit.slice(0, 12)} (${meta.licence})`)
     for (const row of mine) rows.push(row)
   }
+  for (const row of identityTrainingRows()) rows.push(row)
+  sources.push('scripts/identity-training.ts (written for this service)')
   return { rows, sources }
 }

@@ -11,8 +11,7 @@ import { writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeTextModel, loadTextClassifier, readTextModel } from '../src/core/text-classifier.js'
-import { everydayCalibration } from './everyday-texts.js'
-import { everydayFloor, leaveOneSourceOut, sourceHeldOutThresholds } from './leave-one-source-out.js'
+import { leaveOneSourceOut, shippedThresholds } from './leave-one-source-out.js'
 import { CATEGORIES, defaultDataDir, readDatasets } from './local-data.js'
 import { trainTextModel, type TrainingOptions } from './train-text-model.js'
 
@@ -31,15 +30,7 @@ const validation = rows.filter((row) => row.split === 'valid')
 const model = loadTextClassifier(draft)
 const validScores = validation.map((row) => ({ row, scores: model.score(row.text) }))
 const loso = leaveOneSourceOut(rows, options)
-const { thresholds, chosenOn } = sourceHeldOutThresholds(loso, validScores, CATEGORIES)
-for (const category of CATEGORIES) {
-  const t = thresholds[category]!
-  const floor = everydayFloor(model, everydayCalibration, category)
-  console.error(`${category}: ${JSON.stringify(t)}, chosen on ${chosenOn[category]}; everyday floor ${floor}`)
-  // Raised to the floor: review_at and block_at; pass_below stays (it is only ever lower).
-  t.review_at = Math.max(t.review_at, floor)
-  t.block_at = Math.max(t.block_at, t.review_at)
-}
+const thresholds = shippedThresholds(model, loso, validScores, CATEGORIES, (line) => console.error(line))
 const { header, weights } = readTextModel(draft)
 const artifact = encodeTextModel({ ...header, thresholds }, weights)
 writeFileSync(process.env.LOCAL_ARTIFACT ?? ARTIFACT, artifact)
