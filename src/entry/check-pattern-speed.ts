@@ -49,8 +49,10 @@ function probeInWorker(patterns: { source: string; flags: string }[], limitMs: n
         resolve({ done, stuck: true })
       }, limitMs)
     }
-    arm()
-    worker.on('message', (verdict: string | null) => {
+    // The clock starts once the worker is up (it says so first): starting a thread on a busy
+    // machine took longer than the limit, and a good pattern was refused for it.
+    worker.on('message', (verdict: string | null | typeof READY) => {
+      if (verdict === READY) return arm()
       done.push(verdict)
       if (done.length === patterns.length) {
         clearTimeout(timer)
@@ -70,14 +72,17 @@ function probeInWorker(patterns: { source: string; flags: string }[], limitMs: n
  * time alone, so a busy machine does not refuse a good pattern: from 24 characters up, doubled,
  * a linear pattern takes twice as long and an exponential one thousands of times (refused past
  * 6 times and 1 ms); from 1,024 to 8,192 characters a linear one takes 8 times as long and a
- * quadratic one 64 (refused past 20 times and 4 ms). Each time is the best of two runs. The
+ * quadratic one 64 (refused past 20 times and 4 ms). Each time is the best of two runs, and a
+ * growth seen once is measured again, the best of five, before a pattern is refused. The
  * probes are runs of one class of characters, and pairs, with nothing after them that lets a
  * pattern finish; a letter of each common script; and what the pattern itself names: each of its
  * literal characters repeated, alone and after the literals before it. A heuristic: it catches
  * the shapes that are easy to write by accident, not every pattern that could backtrack.
  */
+const READY = 'ready'
 const PROBE_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
+parentPort.postMessage('${READY}')
 // Runs of one class of characters, pairs, and a letter of each common script.
 const common = ['a', '1', ' ', '.', '-', 'a.', '.a', 'a ', 'a-', 'a_', 'a@', 'a1', 'ab', '<a', 'a\\n',
   'д', 'λ', '語', 'あ', 'ア', '한', 'ع', 'א', 'क', 'ก', 'é', 'дa', 'λa', '😀']
@@ -109,18 +114,29 @@ function best(pattern, text) {
   }
   return fastest
 }
+// A growth seen once is measured again, each time the best of five runs, before it counts: a
+// pause of the machine (another process, a collection) is not a pattern's growth.
+function grows(pattern, smallText, largeText, factor, floor, minimum) {
+  for (let round = 0; round < 2; round++) {
+    let small = Infinity, large = Infinity
+    for (let run = 0; run < (round === 0 ? 1 : 5); run++) {
+      small = Math.min(small, best(pattern, smallText))
+      large = Math.min(large, best(pattern, largeText))
+      if (large > 50) return large
+    }
+    if (!(large > minimum && large > factor * Math.max(small, floor))) return 0
+  }
+  return best(pattern, largeText)
+}
 function verdict(pattern) {
   for (const { prefix, unit } of probesOf(pattern.source)) {
     const probe = (length) => prefix + unit.repeat(Math.ceil(length / unit.length)).slice(0, length) + '!'
-    let previous = best(pattern, probe(24))
     for (let length = 48; length <= 768; length *= 2) {
-      const time = best(pattern, probe(length))
-      if (time > 50 || (time > 1 && time > 6 * Math.max(previous, 0.01))) return Math.round(time) + ' ms on ' + JSON.stringify(prefix) + ' and ' + length + ' characters of ' + JSON.stringify(unit)
-      previous = time
+      const time = grows(pattern, probe(length / 2), probe(length), 6, 0.01, 1)
+      if (time > 0) return Math.round(time) + ' ms on ' + JSON.stringify(prefix) + ' and ' + length + ' characters of ' + JSON.stringify(unit)
     }
-    const small = best(pattern, probe(1024))
-    const large = best(pattern, probe(8192))
-    if (large > 4 && large > 20 * Math.max(small, 0.05)) return Math.round(large) + ' ms on ' + JSON.stringify(prefix) + ' and 8192 characters of ' + JSON.stringify(unit) + ', ' + Math.round(large / Math.max(small, 0.05)) + ' times its time on 1024'
+    const large = grows(pattern, probe(1024), probe(8192), 20, 0.05, 4)
+    if (large > 0) return Math.round(large) + ' ms on ' + JSON.stringify(prefix) + ' and 8192 characters of ' + JSON.stringify(unit) + ', ' + Math.round(large / Math.max(best(pattern, probe(1024)), 0.05)) + ' times its time on 1024'
   }
   return null
 }
