@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
-import { routePath } from 'hono/route'
 import type { Clock, LogFields, Logger } from '../core/ports.js'
 import type { AppEnv } from './app-env.js'
+import { routeOf } from './route-of.js'
 
 export interface AccessLogOptions {
   logger: Logger
@@ -22,7 +22,7 @@ export function accessLog({ logger, clock, arrivedAt = () => clock.now() }: Acce
     const fields = {
       request_id: c.get('requestId'),
       method: c.req.method,
-      route: routePath(c),
+      route: routeOf(c),
       status: c.res.status,
       duration_ms: Math.round((clock.now() - c.get('startedAt')) * 10) / 10,
       ...c.get('logFields'),

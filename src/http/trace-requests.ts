@@ -1,11 +1,10 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api'
-import type { Context, MiddlewareHandler } from 'hono'
-import { METHOD_NAME_ALL } from 'hono/router'
-import { matchedRoutes, routePath } from 'hono/route'
+import type { MiddlewareHandler } from 'hono'
 import type { Clock } from '../core/ports.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { traceLogFields } from '../telemetry/trace-context.js'
 import type { AppEnv } from './app-env.js'
+import { routeOf } from './route-of.js'
 
 export interface TraceRequestsOptions {
   telemetry: Pick<Telemetry, 'tracer' | 'propagator' | 'recordHttpRequest'>
@@ -60,11 +59,3 @@ export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/read
   }
 }
 
-/**
- * The route pattern a request was for: its handler's (`app.use` middleware is registered for
- * every method, handlers for theirs), also when a middleware answered first (a 401, a 503 shed);
- * else the pattern that answered (a 404's catch-all).
- */
-function routeOf(c: Context<AppEnv>): string {
-  return matchedRoutes(c).find((route) => route.method !== METHOD_NAME_ALL)?.path ?? routePath(c)
-}

@@ -21,6 +21,12 @@ describe('authentication with MODERATION_API_KEYS', () => {
     expect((await app.request('/v1/policies')).status).toBe(401)
   })
 
+  it('logs a refused request under the route it was for, as the request metric does', async () => {
+    const { app, logs } = await buildService({ gemini, env })
+    await app.request(textRequest({ 'x-request-id': 'refused' }))
+    expect(logs.find((l) => l.msg === 'request' && l.request_id === 'refused')).toMatchObject({ route: '/v1/moderate', status: 401 })
+  })
+
   it('accepts each configured key', async () => {
     const { app } = await buildService({ gemini, env })
     expect((await app.request(textRequest({ authorization: 'Bearer key-one' }))).status).toBe(200)
