@@ -21,7 +21,7 @@ describe('training the text classifier', () => {
     const classifier = loadTextClassifier(first)
     expect(classifier.score('zorbians are vermin').hate).toBeGreaterThan(classifier.score('the garden is lovely').hate!)
     expect(classifier.header.languages).toEqual({ hate: ['en'] })
-    expect(classifier.header).toMatchObject({ format: 'moderation-text-classifier/2', weighting: 'presence', partPenalty: 0.3, partsFromChars: 200 })
+    expect(classifier.header).toMatchObject({ format: 'moderation-text-classifier/2', weighting: 'presence', partPenalty: 0.2, partsFromChars: 200 })
   })
 
   it('reads a text as a unit vector of its distinct features (presence), or of repeat counts for the baseline', () => {
