@@ -1,6 +1,9 @@
 import { problem, type Checked } from './problem.js'
 import { isForbiddenAddress, isForbiddenHostName } from './ssrf.js'
 
+/** The longest callback URL taken (browsers and proxies commonly stop near 2,000). */
+export const MAX_CALLBACK_URL_CHARS = 2_048
+
 /**
  * A callback URL a job may deliver to: https, and not a loopback, private, link-local or
  * metadata name or address literal, unless its host is listed in `allowedHosts` (exact names or
@@ -8,6 +11,8 @@ import { isForbiddenAddress, isForbiddenHostName } from './ssrf.js'
  * delivery connects.
  */
 export function checkCallbackUrl(raw: string, allowedHosts: string[]): Checked<URL> {
+  // Kept with the job and in each delivery message until they expire: bounded like any stored field.
+  if (raw.length > MAX_CALLBACK_URL_CHARS) return problem('invalid_request', `callback_url is longer than ${MAX_CALLBACK_URL_CHARS} characters`)
   let url: URL
   try {
     url = new URL(raw)

@@ -116,7 +116,7 @@ export function buildOpenApiDocument() {
           parameters: [
             queryParam('policy', 'Policy name, for raw bodies (image/*, text/plain).', { type: 'string' }),
             queryParam('budget_ms', 'Lower latency budget, for raw bodies.', { type: 'integer', minimum: 1 }),
-            queryParam('callback_url', 'Asynchronous, for raw bodies: answer 202 at once and POST the verdict here, signed (needs WEBHOOK_SECRET).', { type: 'string', format: 'uri' }),
+            queryParam('callback_url', 'Asynchronous, for raw bodies: answer 202 at once and POST the verdict here, signed (needs WEBHOOK_SECRET).', { type: 'string', format: 'uri', maxLength: 2048 }),
             headerParam('Idempotency-Key', 'With callback_url: a resubmission with the same key and content returns the same job (and webhook-id); other content with it is 422.'),
             ...SIGNED_HEADERS,
           ],
@@ -131,7 +131,7 @@ export function buildOpenApiDocument() {
                     text: { type: 'string' },
                     policy: { type: 'string' },
                     budget_ms: { type: 'integer' },
-                    callback_url: { type: 'string', format: 'uri' },
+                    callback_url: { type: 'string', format: 'uri', maxLength: 2048 },
                     image: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' } },
                   },
                 },
