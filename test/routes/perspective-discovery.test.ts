@@ -25,6 +25,17 @@ describe('GET /$discovery/rest (Comment Analyzer discovery document)', () => {
     expect(await other.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND', message: expect.stringContaining('only v1alpha1') } })
   })
 
+  it('is never cached when its rootUrl comes from the Host header: a cache keyed on another name would serve an attacker\'s host', async () => {
+    const { app } = await buildService({})
+    const res = await app.request(`http://evil.example${DISCOVERY}`)
+    expect(await res.json()).toMatchObject({ rootUrl: 'http://evil.example/' })
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('vary')).toMatch(/host/i)
+    const fixed = await (await buildService({ env: { MODERATION_PUBLIC_URL: 'https://moderation.example.com/' } })).app.request(`http://evil.example${DISCOVERY}`)
+    expect(await fixed.json()).toMatchObject({ rootUrl: 'https://moderation.example.com/' })
+    expect(fixed.headers.get('cache-control')).toMatch(/public/)
+  })
+
   it('takes its rootUrl from MODERATION_PUBLIC_URL behind a proxy, and refuses a URL that cannot be one', async () => {
     const { app } = await buildService({ env: { MODERATION_PUBLIC_URL: 'https://moderation.example.com/perspective' } })
     expect(await (await app.request(`http://10.0.0.5:8080${DISCOVERY}`)).json()).toMatchObject({ rootUrl: 'https://moderation.example.com/perspective/', baseUrl: 'https://moderation.example.com/perspective/' })
