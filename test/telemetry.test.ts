@@ -123,9 +123,11 @@ describe('telemetry (real OpenTelemetry SDK, in-memory exporters)', () => {
     await app.request('/v1alpha1/comments:analyze', { method: 'POST', headers: auth, body: JSON.stringify({ comment: { text: 'hello there' }, requestedAttributes: { TOXICITY: {} } }) })
     await app.request('/v1/jobs/no-such-job', { headers: auth })
     await app.request('/nowhere')
+    // Methods outside HTTP's own are one series, not one each (semantic conventions: _OTHER).
+    for (const method of ['PROPFIND', 'MKCOL', 'PURGE']) await app.request('/nowhere', { method })
     const duration = (await metrics()).find((m) => m.descriptor.name === 'http.server.request.duration')!
     expect(duration.descriptor.unit).toBe('s')
     const seen = duration.dataPoints.map((p) => `${p.attributes['http.request.method']} ${p.attributes['http.route']} ${p.attributes['http.response.status_code']}`).sort()
-    expect(seen).toEqual(['GET /* 404', 'GET /v1/jobs/:id 404', 'POST /v1/moderate 200', 'POST /v1/moderate 401', 'POST /v1alpha1/comments:analyze 200'])
+    expect(seen).toEqual(['GET /* 404', 'GET /v1/jobs/:id 404', 'POST /v1/moderate 200', 'POST /v1/moderate 401', 'POST /v1alpha1/comments:analyze 200', '_OTHER /* 404'])
   })
 })

@@ -83,7 +83,7 @@ export function createTelemetry({
     tracer,
     propagator,
     recordHttpRequest({ method, route, status, durationMs }) {
-      const attributes: Attributes = { 'http.request.method': method, 'http.route': route, 'http.response.status_code': status }
+      const attributes: Attributes = { 'http.request.method': HTTP_METHODS.has(method) ? method : '_OTHER', 'http.route': route, 'http.response.status_code': status }
       if (status >= 500) attributes['error.type'] = String(status)
       httpDuration.record(durationMs / 1000, attributes)
     },
@@ -124,3 +124,6 @@ export function createTelemetry({
     },
   }
 }
+
+/** HTTP's own methods; any other (PROPFIND, PURGE...) is `_OTHER`, so a client cannot add series at will. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'])
