@@ -186,9 +186,11 @@ export function composeApp({
       telemetry,
     })
   }
+  // A recovered order is held to the limits a request is.
+  const orderLimits = { maxBudgetMs: config.MODERATION_MAX_BUDGET_MS, maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxImages: config.MODERATION_MAX_IMAGES }
   // Deliveries are always signed: no secret, no asynchronous moderation.
   let deliveries: DeliveryQueue | undefined
-  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished, deliveryAttempted, (order) => judgeOrder({ policies, moderator, clock }, order), telemetry)
+  if (webhookKeys && createDeliveries) deliveries = createDeliveries(webhookKeys, deliveryFinished, deliveryAttempted, (order) => judgeOrder({ policies, moderator, clock, limits: orderLimits }, order), telemetry)
   else if (webhookKeys && createWebhookTransport) deliveries = inProcessDeliveries(webhookKeys, createWebhookTransport(config.WEBHOOK_ALLOWED_HOSTS))
   if (deliveries) telemetry.observePendingDeliveries(() => deliveries!.pending())
   // One count of requests in flight for every door in (Node answers cache hits before the app).
