@@ -13,8 +13,13 @@ export interface RedisJudgingOrdersOptions {
 }
 
 export interface RedisJudgingOrders extends JudgingOrders {
-  /** Leases to this process up to `max` orders no live process holds, oldest first; their ids. */
+  /**
+   * Leases to this process up to `max` orders no live process holds, oldest first; their ids. A
+   * claim lasts one lease unless `hold` renews it: every id is then either held or released.
+   */
   claim(max: number): Promise<string[]>
+  /** A claimed order is being judged here: its lease is renewed until it is dropped or released. */
+  hold(id: string): void
   /** A claimed order, undefined when it is gone (judged meanwhile); its `json` undefined when unreadable. */
   read(id: string): Promise<KeptOrder | undefined>
   /** Gives up a claim without judging (the order stays, for another sweep). */
@@ -108,10 +113,9 @@ export function createRedisJudgingOrders(redis: Redis, { prefix, leaseMs, ttlSec
     },
     async claim(max) {
       if (max <= 0) return []
-      const ids = (await redis.eval(CLAIM, 1, index, orderKey(''), leaseKey(''), token, String(leaseMs), String(max))) as string[]
-      for (const id of ids) held.add(id)
-      return ids
+      return (await redis.eval(CLAIM, 1, index, orderKey(''), leaseKey(''), token, String(leaseMs), String(max))) as string[]
     },
+    hold: (id) => void held.add(id),
     async read(id) {
       const fields = await redis.hgetallBuffer(orderKey(id))
       const { json, ...rest } = fields

@@ -270,7 +270,18 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       const giveBackJudging = takeJudging()
       if (!giveBackJudging) return false
       try {
-        const stored = await load(id)
+        const stored = await load(id).catch((error: unknown) => {
+          if (error instanceof SyntaxError) return 'unreadable' as const
+          throw error
+        })
+        // Nobody can judge it (its callback URL is in the record): its order goes, or every sweep
+        // would claim it again, and before the others, being the oldest.
+        if (stored === 'unreadable' || (stored && !stored.job)) {
+          giveBackJudging()
+          logger.error('an accepted job cannot be judged: its record is unreadable; its content is removed', { job_id: id })
+          await forget(id)
+          return true
+        }
         // Judged already (its delivery was queued before its order was dropped), finished, or expired.
         if (!stored || stored.job.verdict || stored.job.status !== 'queued' || stored.job.attempts > 0) {
           giveBackJudging()
