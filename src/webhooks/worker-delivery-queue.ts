@@ -36,10 +36,23 @@ export interface PendingPlaces {
  * another from what is kept here.
  */
 export interface JudgingOrders {
-  /** Keeps a job's order, leased to this process; written before the 202. */
-  keep(id: string, order: KeptOrder): Promise<void>
+  /**
+   * Keeps a job's order, leased to this process, and writes the job's record in the same step
+   * (never one without the other: a record whose order is missing would be replayed to a retry
+   * and judged by nobody); before the 202. False when `record.onlyIfAbsent` and a record is
+   * there already: then nothing is written.
+   */
+  keep(id: string, order: KeptOrder, record: JobRecordWrite): Promise<boolean>
   /** The job is judged (its delivery is queued) or failed: its order, content and all, goes. */
   drop(id: string): Promise<void>
+}
+
+/** A job record to write with its order: the JobStore key and value, and whether only where absent (SET NX). */
+export interface JobRecordWrite {
+  key: string
+  value: string
+  expirationTtl: number
+  onlyIfAbsent: boolean
 }
 
 export interface WorkerDeliveryQueueOptions extends DeliveryOptions {
@@ -244,10 +257,12 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       try {
         // With a key and a store that can claim it, one of concurrent submissions creates the job;
         // the others read it back (the same job, or a conflict), never a second judging.
-        if (idempotency && jobs.create && !stale) created = await jobs.create(key, record, { expirationTtl: JOB_TTL_SECONDS })
+        const onlyIfAbsent = Boolean(idempotency && jobs.create && !stale)
+        // What judging takes is in the store before the 202, written with the record: the job
+        // outlives this process, and a record is never left without its order.
+        if (orders && submission.order) created = await orders.keep(id, submission.order(), { key, value: record, expirationTtl: JOB_TTL_SECONDS, onlyIfAbsent })
+        else if (onlyIfAbsent) created = await jobs.create!(key, record, { expirationTtl: JOB_TTL_SECONDS })
         else created = (await jobs.put(key, record, { expirationTtl: JOB_TTL_SECONDS }), true)
-        // What judging takes is in the store before the 202: the job outlives this process.
-        if (created && orders && submission.order) await orders.keep(id, submission.order())
       } catch (error) {
         await undo(true)
         throw error
