@@ -121,32 +121,57 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
     },
   )
   // Connection errors are the shared connection's to report (once per change); others are logged.
+  const unanswered = (error: Error) => /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed|Command timed out/.test(error.message)
   const quietly = (what: string) => (error: Error) => {
-    if (!/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed|Command timed out/.test(error.message)) logger.error(what, { error: String(error) })
+    if (!unanswered(error)) logger.error(what, { error: String(error) })
   }
   worker.on('error', quietly('webhook delivery worker'))
   queue.on('error', quietly('webhook delivery worker'))
 
   // Jobs accepted but never judged (their process died): claimed, as many as this process has
-  // judging places free, and judged. A sweep Redis cannot answer is tried again at the next one.
+  // judging places free, and judged, each on its own: one Redis could not answer for is released
+  // (the next sweep claims it again) and never holds up the others. A sweep that cannot reach
+  // Redis, or a command timed out, is logged when it starts failing and when it works again.
   let sweeping = false
+  // Whether the last sweep met a Redis that did not answer, and whether this one has.
+  let sweepFailing = false
+  let unansweredNow = false
+  const sweepFailed = (error: unknown, fields: Record<string, unknown> = {}) => {
+    if (!(error instanceof Error) || !unanswered(error)) return logger.error('a job left unjudged could not be taken up', { ...fields, error: String(error) })
+    if (!sweepFailing && !unansweredNow) logger.error('looking for jobs left unjudged: Redis did not answer; tried again at the next sweep', { ...fields, error: String(error) })
+    unansweredNow = true
+  }
+  async function recover(id: string): Promise<boolean> {
+    if (!orders || !judgeOrder) return false
+    try {
+      const kept = await orders.read(id)
+      // Gone: judged meanwhile.
+      if (!kept) return false
+      // Held (renewed) from here: judged by resume, or dropped (already judged, unreadable).
+      orders.hold(id)
+      // No place free (a submission took it): another sweep will.
+      return await deliveries.resume(id, judgeOrder(kept))
+    } catch (error) {
+      sweepFailed(error, { job_id: id })
+      return false
+    }
+  }
   async function sweep() {
     if (!orders || !judgeOrder || sweeping) return
     sweeping = true
+    unansweredNow = false
+    let claimed: string[] = []
+    const resumed = new Set<string>()
     try {
-      for (const id of await orders.claim(deliveries.judgingRoom())) {
-        try {
-          const kept = await orders.read(id)
-          // Gone: judged meanwhile. No place free (a submission took it): another sweep will.
-          if (!kept || !(await deliveries.resume(id, judgeOrder(kept)))) await orders.release(id)
-        } catch (error) {
-          await orders.release(id).catch(() => {})
-          throw error
-        }
-      }
+      claimed = await orders.claim(deliveries.judgingRoom())
+      await Promise.all(claimed.map(async (id) => void ((await recover(id)) && resumed.add(id))))
     } catch (error) {
-      quietly('looking for jobs left unjudged')(error as Error)
+      sweepFailed(error)
     } finally {
+      // Every claim not taken up goes back at once, for this process's next sweep or another's.
+      await Promise.all(claimed.filter((id) => !resumed.has(id)).map((id) => orders.release(id).catch(() => {})))
+      if (sweepFailing && !unansweredNow) logger.info('looking for jobs left unjudged: Redis answers again')
+      sweepFailing = unansweredNow
       sweeping = false
     }
   }

@@ -4,7 +4,10 @@ import type { KeptOrder } from '../core/delivery-queue.js'
 import type { JudgingOrders } from './worker-delivery-queue.js'
 
 export interface RedisJudgingOrdersOptions {
-  /** Keys live under this prefix: `<prefix>:unjudged` (the index), `:unjudged:<id>`, `:unjudged-lease:<id>`. */
+  /**
+   * Keys live under this prefix: `<prefix>:unjudged` (the index), `:unjudged:<id>`, `:unjudged-lease:<id>`,
+   * and the job records written with orders, `<prefix>:<record key>` (as the job store has them).
+   */
   prefix: string
   /** How long a claim lasts unless renewed; it is renewed every third of it while judging. */
   leaseMs: number
@@ -13,8 +16,13 @@ export interface RedisJudgingOrdersOptions {
 }
 
 export interface RedisJudgingOrders extends JudgingOrders {
-  /** Leases to this process up to `max` orders no live process holds, oldest first; their ids. */
+  /**
+   * Leases to this process up to `max` orders no live process holds, oldest first; their ids. A
+   * claim lasts one lease unless `hold` renews it: every id is then either held or released.
+   */
   claim(max: number): Promise<string[]>
+  /** A claimed order is being judged here: its lease is renewed until it is dropped or released. */
+  hold(id: string): void
   /** A claimed order, undefined when it is gone (judged meanwhile); its `json` undefined when unreadable. */
   read(id: string): Promise<KeptOrder | undefined>
   /** Gives up a claim without judging (the order stays, for another sweep). */
@@ -39,6 +47,24 @@ end
 return claimed
 `
 
+// KEYS: the job record, the order, its lease, the index. ARGV: the record, its TTL, '1' to write it
+// only where absent, the order's TTL, this process's token, lease ms, now, the job id, then the
+// order's fields and values. One script: the record and its order are written together or not at
+// all (Redis checks memory before a script's first write only, so none stops half-way).
+const KEEP = `
+if ARGV[3] == '1' then
+  if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 9))
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
+redis.call('ZADD', KEYS[4], ARGV[7], ARGV[8])
+return 1
+`
+
 // KEYS: leases held. ARGV: token, lease ms. A lease still ours is extended; one that lapsed and
 // nobody took is taken back; one another process took stays theirs.
 const RENEW = `
@@ -53,8 +79,8 @@ return 0
 /**
  * Judging orders in Redis: each job's order (its content: text, prepared images) in a hash (the
  * JSON in `json`, each image's bytes as they are in `part:<n>`) that expires with the job record, an index of the orders not yet judged, and a lease per order naming
- * the process judging it (SET NX PX, renewed while it judges). The order is written before the
- * 202 and deleted once the job's delivery is queued. Its size is bounded by the request's
+ * the process judging it (SET NX PX, renewed while it judges). The order is written with the job's
+ * record (one script) before the 202 and deleted once the job's delivery is queued. Its size is bounded by the request's
  * (about MODERATION_MAX_BODY_BYTES at most: images are kept as uploaded, or downscaled to
  * MODERATION_IMAGE_MAX_SIDE), and their number by judging: at most WEBHOOK_MAX_JUDGING per live process, plus a
  * dead process's until they are judged elsewhere.
@@ -80,23 +106,17 @@ export function createRedisJudgingOrders(redis: Redis, { prefix, leaseMs, ttlSec
   renewing.unref()
 
   return {
-    async keep(id, order) {
+    async keep(id, order, record) {
       held.add(id)
       try {
         const parts = order.parts.flatMap((part, n) => [`part:${n}`, Buffer.from(part.buffer, part.byteOffset, part.byteLength)])
-        const results = await redis
-          .multi()
-          // A job judged again under its key (a stale one resubmitted) keeps no part of the old order.
-          .del(orderKey(id))
-          .hset(orderKey(id), 'json', JSON.stringify(order.json), ...parts)
-          .expire(orderKey(id), ttlSeconds)
-          .set(leaseKey(id), token, 'PX', leaseMs)
-          .zadd(index, Date.now(), id)
-          .exec()
-        // A command Redis refused (out of memory: content can be large) fails the submission (503):
+        // A job judged again under its key (a stale one resubmitted) keeps no part of the old order.
+        const args = [record.value, String(record.expirationTtl), record.onlyIfAbsent ? '1' : '0', String(ttlSeconds), token, String(leaseMs), String(Date.now()), id, 'json', JSON.stringify(order.json), ...parts]
+        // A script Redis refused (out of memory: content can be large) fails the submission (503):
         // a 202 promises the job survives this process.
-        const refused = results?.find(([error]) => error)?.[0]
-        if (refused) throw refused
+        const written = (await redis.eval(KEEP, 4, `${prefix}:${record.key}`, orderKey(id), leaseKey(id), index, ...args)) === 1
+        if (!written) held.delete(id)
+        return written
       } catch (error) {
         held.delete(id)
         throw error
@@ -108,10 +128,9 @@ export function createRedisJudgingOrders(redis: Redis, { prefix, leaseMs, ttlSec
     },
     async claim(max) {
       if (max <= 0) return []
-      const ids = (await redis.eval(CLAIM, 1, index, orderKey(''), leaseKey(''), token, String(leaseMs), String(max))) as string[]
-      for (const id of ids) held.add(id)
-      return ids
+      return (await redis.eval(CLAIM, 1, index, orderKey(''), leaseKey(''), token, String(leaseMs), String(max))) as string[]
     },
+    hold: (id) => void held.add(id),
     async read(id) {
       const fields = await redis.hgetallBuffer(orderKey(id))
       const { json, ...rest } = fields

@@ -36,10 +36,23 @@ export interface PendingPlaces {
  * another from what is kept here.
  */
 export interface JudgingOrders {
-  /** Keeps a job's order, leased to this process; written before the 202. */
-  keep(id: string, order: KeptOrder): Promise<void>
+  /**
+   * Keeps a job's order, leased to this process, and writes the job's record in the same step
+   * (never one without the other: a record whose order is missing would be replayed to a retry
+   * and judged by nobody); before the 202. False when `record.onlyIfAbsent` and a record is
+   * there already: then nothing is written.
+   */
+  keep(id: string, order: KeptOrder, record: JobRecordWrite): Promise<boolean>
   /** The job is judged (its delivery is queued) or failed: its order, content and all, goes. */
   drop(id: string): Promise<void>
+}
+
+/** A job record to write with its order: the JobStore key and value, and whether only where absent (SET NX). */
+export interface JobRecordWrite {
+  key: string
+  value: string
+  expirationTtl: number
+  onlyIfAbsent: boolean
 }
 
 export interface WorkerDeliveryQueueOptions extends DeliveryOptions {
@@ -244,10 +257,12 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       try {
         // With a key and a store that can claim it, one of concurrent submissions creates the job;
         // the others read it back (the same job, or a conflict), never a second judging.
-        if (idempotency && jobs.create && !stale) created = await jobs.create(key, record, { expirationTtl: JOB_TTL_SECONDS })
+        const onlyIfAbsent = Boolean(idempotency && jobs.create && !stale)
+        // What judging takes is in the store before the 202, written with the record: the job
+        // outlives this process, and a record is never left without its order.
+        if (orders && submission.order) created = await orders.keep(id, submission.order(), { key, value: record, expirationTtl: JOB_TTL_SECONDS, onlyIfAbsent })
+        else if (onlyIfAbsent) created = await jobs.create!(key, record, { expirationTtl: JOB_TTL_SECONDS })
         else created = (await jobs.put(key, record, { expirationTtl: JOB_TTL_SECONDS }), true)
-        // What judging takes is in the store before the 202: the job outlives this process.
-        if (created && orders && submission.order) await orders.keep(id, submission.order())
       } catch (error) {
         await undo(true)
         throw error
@@ -270,7 +285,18 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       const giveBackJudging = takeJudging()
       if (!giveBackJudging) return false
       try {
-        const stored = await load(id)
+        const stored = await load(id).catch((error: unknown) => {
+          if (error instanceof SyntaxError) return 'unreadable' as const
+          throw error
+        })
+        // Nobody can judge it (its callback URL is in the record): its order goes, or every sweep
+        // would claim it again, and before the others, being the oldest.
+        if (stored === 'unreadable' || (stored && !stored.job)) {
+          giveBackJudging()
+          logger.error('an accepted job cannot be judged: its record is unreadable; its content is removed', { job_id: id })
+          await forget(id)
+          return true
+        }
         // Judged already (its delivery was queued before its order was dropped), finished, or expired.
         if (!stored || stored.job.verdict || stored.job.status !== 'queued' || stored.job.attempts > 0) {
           giveBackJudging()

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
 import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
@@ -111,6 +112,69 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     const end = Date.now() + 10_000
     while (receiver.received.filter((r) => r.status === 200).length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(retried.ok && (await queue.get(retried.job.id, 'a'))?.status).toBe('delivered')
+  }, 30_000)
+
+  it('a submission that got a 503 because Redis went away between its job record and its order is judged and delivered when retried with its Idempotency-Key (never a 202 for a job nobody judges)', async () => {
+    const target = new URL(REDIS_TEST_URL)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    onTestFinished(() => proxy.close())
+    const receiver = await startWebhookReceiver(secret)
+    const queue = replica(testPrefix(), { url: proxy.url, leaseMs: 300, judgeOrder: () => async () => testVerdict('judged-from-its-order') })
+    let cut = false
+    const submission = {
+      callbackUrl: receiver.url,
+      owner: 'a',
+      idempotency: { key: 'a:order-7', fingerprint: 'content-7' },
+      judge: async () => testVerdict('judged-at-once'),
+      // Redis goes away as the order is about to be written: nothing reaches it after, the undo neither.
+      order: () => {
+        if (!cut) void proxy.down()
+        cut = true
+        return { json: { n: 7 }, parts: [] }
+      },
+    }
+    await expect(queue.submit(submission)).rejects.toThrow()
+    await proxy.up()
+    // Retried as a 503 asks, once Redis answers again.
+    let retried: Awaited<ReturnType<RedisDeliveryQueue['submit']>> | undefined
+    for (const end = Date.now() + 10_000; !retried && Date.now() < end; ) retried = await queue.submit(submission).catch(() => (new Promise((resolve) => setTimeout(resolve, 100)).then(() => undefined)))
+    expect(retried?.ok).toBe(true)
+    const webhookId = retried?.ok ? retried.job.webhook_id : ''
+    const end = Date.now() + 5_000
+    while (!receiver.received.some((r) => r.status === 200 && r.id === webhookId) && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(receiver.received.filter((r) => r.status === 200).map((r) => r.id)).toEqual([webhookId])
+  }, 30_000)
+
+  it('a submission whose record and order Redis wrote but answered too late, then went away (no undo), is delivered: its retry with the Idempotency-Key replays a job that is judged', async () => {
+    const target = new URL(REDIS_TEST_URL)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    onTestFinished(() => proxy.close())
+    const admin = new Redis(REDIS_TEST_URL)
+    onTestFinished(() => admin.disconnect())
+    const receiver = await startWebhookReceiver(secret)
+    const prefix = testPrefix()
+    const queue = replica(prefix, { url: proxy.url, leaseMs: 300, judgeOrder: () => async () => testVerdict('judged-from-its-order') })
+    const submission = {
+      callbackUrl: receiver.url,
+      owner: 'a',
+      idempotency: { key: 'a:order-8', fingerprint: 'content-8' },
+      judge: () => new Promise<never>(() => {}),
+      // The write reaches Redis; its answer is held past the store's 1 s timeout.
+      order: () => (proxy.holdReplies(2_000), { json: { n: 8 }, parts: [] }),
+    }
+    const first = queue.submit(submission)
+    // Once Redis has it, Redis goes away before the submission's undo can reach it.
+    while ((await admin.keys(`${prefix}:unjudged:*`)).length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await proxy.down()
+    await expect(first).rejects.toThrow()
+    await proxy.up()
+    let retried: Awaited<ReturnType<RedisDeliveryQueue['submit']>> | undefined
+    for (const end = Date.now() + 10_000; !retried && Date.now() < end; ) retried = await queue.submit({ ...submission, order: () => ({ json: { n: 8 }, parts: [] }) }).catch(() => new Promise((resolve) => setTimeout(resolve, 100)).then(() => undefined))
+    expect(retried?.ok).toBe(true)
+    const webhookId = retried?.ok ? retried.job.webhook_id : ''
+    const end = Date.now() + 5_000
+    while (!receiver.received.some((r) => r.status === 200 && r.id === webhookId) && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(receiver.received.filter((r) => r.status === 200).map((r) => [r.id, r.payload?.data.id])).toEqual([[webhookId, expect.stringMatching(/^judged-/)]])
   }, 30_000)
 
   it('a delivery whose process died mid-attempt is made by another replica within about two leases (BullMQ alone: up to a minute)', async () => {

@@ -64,6 +64,32 @@ describe.runIf(available)('judging that outlives its process (real Redis)', () =
     expect(await admin.keys(`${prefix}:unjudged*`)).toEqual([])
   }, 20_000)
 
+  it('a recovered job whose record is unreadable fails alone: the jobs claimed with it are judged and delivered at once, and its order is not leased for ever', async () => {
+    const receiver = await startWebhookReceiver(secret)
+    const prefix = testPrefix()
+    const dead = replica(prefix, { judgeOrder: () => never, leaseMs: 300 })
+    const submitted = await Promise.all([0, 1, 2].map((n) => dead.submit({ callbackUrl: receiver.url, owner: 'a', judge: never, order: () => ({ json: { n }, parts: [] }) })))
+    const ids = submitted.map((r) => (r.ok ? r.job.id : ''))
+    await dead.close()
+    // The first one claimed (oldest) has a record nobody can read.
+    await admin.set(`${prefix}:job:${ids[0]}`, '{"job":')
+    await admin.zadd(`${prefix}:unjudged`, 0, ids[0]!)
+
+    const errors: { message: string; fields?: Record<string, unknown> }[] = []
+    const logger = { debug() {}, info() {}, warn() {}, error: (message: string, fields?: Record<string, unknown>) => void errors.push({ message, fields }) }
+    const recovering = countingJudge(0)
+    replica(prefix, { judgeOrder: recovering.judgeOrder, leaseMs: 300, maxJudging: 3, logger })
+    const verified = () => receiver.received.filter((r) => r.status === 200 && r.verified)
+    await until(() => verified().length >= 2, 3_000)
+
+    expect(recovering.judged.sort()).toEqual([1, 2])
+    expect(verified().map((r) => r.id).sort()).toEqual([`msg_${ids[1]}`, `msg_${ids[2]}`].sort())
+    // The unreadable one is given up, said so by its id, and neither kept nor leased any more.
+    expect(errors.filter((e) => e.fields?.job_id === ids[0])).toHaveLength(1)
+    await until(() => false, 700) // more than two leases: a claim still renewed would show
+    expect(await admin.keys(`${prefix}:unjudged*`)).toEqual([])
+  }, 10_000)
+
   it('a live replica judging for four leases keeps its claim: another replica never judges its job', async () => {
     const receiver = await startWebhookReceiver(secret)
     const prefix = testPrefix()
