@@ -1,35 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import { describe, expect, it } from 'vitest'
+import { startEntry } from '../helpers/entry.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
-
-interface Started {
-  child: ChildProcess
-  url: string
-  lines: Record<string, unknown>[]
-  exited: Promise<number | null>
-}
-
-/** Starts the real Node entry (through tsx) and resolves once it logs "listening". */
-async function startEntry(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
-    env: { PATH: process.env.PATH, PORT: '0', MODERATION_DRAIN_DELAY_MS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const lines: Record<string, unknown>[] = []
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const parsed = JSON.parse(line) as Record<string, unknown>
-      lines.push(parsed)
-      if (parsed.msg === 'listening') resolve(parsed.url as string)
-    })
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${JSON.stringify(lines)}`)))
-  })
-  return { child, url, lines, exited }
-}
 
 async function runToExit(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], { env: { PATH: process.env.PATH, PORT: '0', ...env } })

@@ -1,16 +1,16 @@
 // Telemetry out of the real Node entry (issue 15): OTLP to a receiver on loopback, a Prometheus
 // scrape, trace context in and out, log lines joined to spans, a collector that is down, and no
 // SDK loaded at all when nothing is configured.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomUUID } from 'node:crypto'
+import { startEntry as startWithArgs, type StartedEntry } from '../helpers/entry.js'
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js'
 import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
@@ -18,11 +18,7 @@ import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 
-interface Started {
-  child: ChildProcess
-  url: string
-  lines: Record<string, unknown>[]
-  exited: Promise<number | null>
+interface Started extends StartedEntry {
   /** The OpenTelemetry modules the process loaded so far. */
   modules: () => string[]
 }
@@ -30,22 +26,7 @@ interface Started {
 /** Starts the real Node entry (through tsx), recording the OpenTelemetry modules it loads; resolves once it listens. */
 async function startEntry(env: Record<string, string>): Promise<Started> {
   const record = join(mkdtempSync(join(tmpdir(), 'otel-modules-')), 'loaded.txt')
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/helpers/record-modules.mjs', 'src/entry/node.ts'], {
-    env: { PATH: process.env.PATH, PORT: '0', MODERATION_DRAIN_DELAY_MS: '0', MODERATION_WARMUP_REQUESTS: '0', RECORD_MODULES_TO: record, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const lines: Record<string, unknown>[] = []
-  let stderr = ''
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const parsed = JSON.parse(line) as Record<string, unknown>
-      lines.push(parsed)
-      if (parsed.msg === 'listening') resolve(parsed.url as string)
-    })
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${JSON.stringify(lines)} ${stderr}`)))
-  })
+  const entry = await startWithArgs({ MODERATION_WARMUP_REQUESTS: '0', RECORD_MODULES_TO: record, ...env }, { nodeArgs: ['--import', './test/helpers/record-modules.mjs'] })
   const modules = () => {
     try {
       return readFileSync(record, 'utf8').split('\n').filter(Boolean)
@@ -53,7 +34,7 @@ async function startEntry(env: Record<string, string>): Promise<Started> {
       return []
     }
   }
-  return { child, url, lines, exited, modules }
+  return { ...entry, modules }
 }
 
 async function stop({ child, exited }: Started) {

@@ -12,19 +12,20 @@ export interface StartedEntry {
 }
 
 /**
- * Starts the real Node entry (through tsx) on a random loopback port, with only PATH and `env`
- * for environment, and resolves once it logs "listening".
+ * Starts the real Node entry (through tsx, and any `nodeArgs`) on a random loopback port, with
+ * only PATH and `env` for environment, and resolves once it logs "listening".
  *
  * @example
  * const { child, url, exited } = await startEntry({ MODERATION_WARMUP_REQUESTS: '0' })
  */
-export async function startEntry(env: Record<string, string>): Promise<StartedEntry> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
+export async function startEntry(env: Record<string, string>, { nodeArgs = [] }: { nodeArgs?: string[] } = {}): Promise<StartedEntry> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/entry/node.ts'], {
     env: { PATH: process.env.PATH, PORT: '0', MODERATION_DRAIN_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  // Read, or a chatty stderr would fill its pipe and stall the service.
-  child.stderr!.resume()
+  // Read, or a chatty stderr would fill its pipe and stall the service; its start kept for errors.
+  let stderr = ''
+  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(0, 10_000)))
   const lines: Record<string, unknown>[] = []
   const exited = once(child, 'exit').then(([code]) => code as number | null)
   const url = await new Promise<string>((resolve, reject) => {
@@ -33,7 +34,7 @@ export async function startEntry(env: Record<string, string>): Promise<StartedEn
       lines.push(parsed)
       if (parsed.msg === 'listening') resolve(parsed.url as string)
     })
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${JSON.stringify(lines)}`)))
+    void exited.then((code) => reject(new Error(`exited with ${code}: ${JSON.stringify(lines)} ${stderr}`)))
   })
   return { child, url, lines, exited }
 }
