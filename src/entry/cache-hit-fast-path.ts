@@ -13,6 +13,7 @@ import { checkJsonShape } from '../http/json-shape.js'
 import { bearerToken, isKeyDigest } from '../http/auth.js'
 import { verdictLogFields, type Limits } from '../http/judge-item.js'
 import type { InFlightPlaces } from '../http/load-shed.js'
+import { finishRequest } from '../http/trace-requests.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { traceLogFields } from '../telemetry/trace-context.js'
 
@@ -129,12 +130,7 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
     res.writeHead(200, headers)
     res.end(answer)
     const durationMs = clock.now() - startedAt
-    if (span) {
-      span.updateName(`POST ${ROUTE}`)
-      span.setAttributes({ 'http.route': ROUTE, 'http.response.status_code': 200 })
-      span.end()
-    }
-    telemetry?.recordHttpRequest({ method: 'POST', route: ROUTE, status: 200, durationMs })
+    if (telemetry) finishRequest(telemetry, span, { method: 'POST', route: ROUTE, status: 200, durationMs })
     if (logger.writes?.('info') !== false) writeAccessLog(logger, {
       request_id: requestId,
       method: 'POST',

@@ -1,7 +1,7 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api'
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from '@opentelemetry/api'
 import type { MiddlewareHandler } from 'hono'
 import type { Clock } from '../core/ports.js'
-import type { Telemetry } from '../telemetry/telemetry.js'
+import type { HttpRequestRecord, Telemetry } from '../telemetry/telemetry.js'
 import { traceLogFields } from '../telemetry/trace-context.js'
 import type { AppEnv } from './app-env.js'
 import { routeOf } from './route-of.js'
@@ -32,30 +32,32 @@ export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/read
   const probes = new Set(untraced)
   return async function traceRequestsMiddleware(c, next) {
     const method = c.req.method
-    if (probes.has(c.req.path)) {
-      await next()
-      return telemetry.recordHttpRequest({ method, route: routeOf(c), status: c.res.status, durationMs: clock.now() - c.get('startedAt') })
+    let span: Span | undefined
+    if (!probes.has(c.req.path)) {
+      const parent = propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter)
+      span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': c.req.path, request_id: c.get('requestId') } }, parent)
+      const traced = trace.setSpan(parent, span)
+      c.set('traceFields', traceLogFields(span))
+      c.set('traceContext', traced)
     }
-    const parent = propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter)
-    const span = tracer.startSpan(
-      method,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': c.req.path, request_id: c.get('requestId') } },
-      parent,
-    )
-    const traced = trace.setSpan(parent, span)
-    c.set('traceFields', traceLogFields(span))
-    c.set('traceContext', traced)
     try {
-      await context.with(traced, next)
+      await (span ? context.with(c.get('traceContext'), next) : next())
     } finally {
-      const route = routeOf(c)
-      const status = c.res.status
-      span.updateName(`${method} ${route}`)
-      span.setAttributes({ 'http.route': route, 'http.response.status_code': status })
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
-      span.end()
-      telemetry.recordHttpRequest({ method, route, status, durationMs: clock.now() - c.get('startedAt') })
+      finishRequest(telemetry, span, { method, route: routeOf(c), status: c.res.status, durationMs: clock.now() - c.get('startedAt') })
     }
   }
 }
 
+/**
+ * Names and ends a request's span (if it has one) by route and status, and counts the request in
+ * `http.server.request.duration`: for the app's requests and the cache hits answered before it.
+ */
+export function finishRequest(telemetry: Pick<Telemetry, 'recordHttpRequest'>, span: Span | undefined, record: HttpRequestRecord): void {
+  if (span) {
+    span.updateName(`${record.method} ${record.route}`)
+    span.setAttributes({ 'http.route': record.route, 'http.response.status_code': record.status })
+    if (record.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+    span.end()
+  }
+  telemetry.recordHttpRequest(record)
+}
