@@ -1,4 +1,4 @@
-import type { ImageType } from './images.js'
+import type { ImageType } from './image-types.js'
 
 /**
  * How many images a file holds, from its container alone (no decoding): GIF image descriptors,

@@ -1,5 +1,5 @@
 import type { CallOutcome } from './circuit-breaker.js'
-import type { ModelOutcome } from './judge-with-model.js'
+import type { ModelOutcome } from './model.js'
 import type { Clock } from './ports.js'
 import { BudgetExhausted } from './shared-calls.js'
 

@@ -1,7 +1,7 @@
 import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { traceHeaders } from '../telemetry/trace-context.js'
-import type { AttemptResult, Job, WebhookTransport } from './delivery-queue.js'
+import type { AttemptResult, Job, WebhookTransport } from './delivery-job.js'
 import type { Clock } from './ports.js'
 import type { Verdict } from './verdict.js'
 import { signWebhook, type WebhookKeys } from './webhook-signature.js'

@@ -1,4 +1,4 @@
-import type { ModelOutcome } from './judge-with-model.js'
+import type { ModelOutcome } from './model.js'
 import type { Clock } from './ports.js'
 
 export interface HedgeOptions {

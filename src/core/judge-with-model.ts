@@ -2,17 +2,12 @@ import { type Context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/ap
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { traceHeaders } from '../telemetry/trace-context.js'
 import { decide } from './decide.js'
-import type { ModelClient, ModelImage, ModelResult } from './model.js'
+import type { ModelClient, ModelImage, ModelOutcome, ModelResult } from './model.js'
 import { checkModelOutput, outputSchemaFor } from './model-output.js'
 import type { Policy } from './policy.js'
 import type { Clock } from './ports.js'
 import { buildSystemInstruction } from './prompt.js'
-import { strictestAction, type FallbackReason, type Judgement } from './verdict.js'
-
-export type ModelOutcome =
-  | { kind: 'judged'; judgement: Judgement }
-  /** `status`: the provider's HTTP status, when it answered with an error. */
-  | { kind: 'failed'; reason: FallbackReason; detail: string; status?: number }
+import { strictestAction } from './verdict.js'
 
 export interface JudgeInput {
   policy: Policy

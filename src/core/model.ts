@@ -1,4 +1,4 @@
-import type { FallbackReason } from './verdict.js'
+import type { FallbackReason, Judgement } from './verdict.js'
 
 export type ThinkingLevel = 'minimal' | 'low' | 'medium' | 'high'
 
@@ -48,3 +48,9 @@ export interface ModelClient {
   readonly defaultModel: string
   generate(request: ModelRequest): Promise<ModelResult>
 }
+
+/** What a model call came to once its answer was read against the policy. */
+export type ModelOutcome =
+  | { kind: 'judged'; judgement: Judgement }
+  /** `status`: the provider's HTTP status, when it answered with an error. */
+  | { kind: 'failed'; reason: FallbackReason; detail: string; status?: number }

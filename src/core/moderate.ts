@@ -10,12 +10,12 @@ import type { CallLimiter } from './call-limiter.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { beforeDeadline } from './deadline.js'
 import { sha256Hex, sha256HexSync } from './hash.js'
-import { judgeWithModel, type ModelOutcome } from './judge-with-model.js'
+import { judgeWithModel } from './judge-with-model.js'
 import { checkLocally, type LocalCheck } from './local-check.js'
 import { nfkcBounded } from './nfkc-bounded.js'
 import { localVerdict, PARTLY_SCANNED, withLocalBlock, withLocalEvidence } from './local-verdict.js'
-import type { FrameRange } from './images.js'
-import type { ModelClient, ModelImage } from './model.js'
+import type { ModerationImage } from './image-types.js'
+import type { ModelClient, ModelOutcome } from './model.js'
 import type { Policy } from './policy.js'
 import type { Clock, Logger, VerdictCache } from './ports.js'
 import { createSharedCalls, createUnsharedCalls } from './shared-calls.js'
@@ -23,15 +23,6 @@ import type { TextClassifier } from './text-classifier.js'
 import type { InjectionModel } from './injection-model.js'
 import type { Verdict } from './verdict.js'
 import { conservativeVerdict, LOCAL_MODEL, LOCAL_RULES_MODEL, toVerdict, withInjectionFloor, withUnjudgedFrames, type VerdictContext } from './verdicts.js'
-
-export interface ModerationImage extends ModelImage {
-  /** SHA-256 of the bytes as uploaded, before any downscaling. */
-  sha256: string
-  /** Only the first frame of an animation reaches the model: the verdict cannot be "safe". */
-  firstFrameOnly?: boolean
-  /** Frames of an animation the model is not shown: the verdict cannot be "safe" either. */
-  unjudgedFrames?: FrameRange[]
-}
 
 export interface ModerationItem {
   text?: string

@@ -1,4 +1,4 @@
-import type { ModerationImage } from './moderate.js'
+import type { ModerationImage } from './image-types.js'
 import type { Policy } from './policy.js'
 import { strictestAction, type FallbackReason, type Judgement, type Verdict, type VerdictSource } from './verdict.js'
 

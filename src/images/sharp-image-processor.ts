@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import sharp, { type Metadata } from 'sharp'
 import { countFrames } from '../core/animation.js'
-import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage, type ProcessLimits } from '../core/images.js'
+import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage, type ProcessLimits } from '../core/image-types.js'
 import { apngCells, splitApng, type DecodeRun } from './apng-frames.js'
 import type { Config } from '../config.js'
 import { createDecodePool, type DecodePool, type DecodePoolOptions } from './decode-pool.js'

@@ -1,4 +1,4 @@
-import type { AttemptResult, WebhookTransport } from '../core/delivery-queue.js'
+import type { AttemptResult, WebhookTransport } from '../core/delivery-job.js'
 import { parseRetryAfter } from './retry-after.js'
 
 /**

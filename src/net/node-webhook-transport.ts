@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { AttemptResult, WebhookTransport } from '../core/delivery-queue.js'
+import type { AttemptResult, WebhookTransport } from '../core/delivery-job.js'
 import { createGuardedLookup, ForbiddenAddressError, systemResolve, type Resolve } from './guarded-lookup.js'
 import { parseRetryAfter } from './retry-after.js'
 

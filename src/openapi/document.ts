@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { googleErrorSchema, PERSPECTIVE_ATTRIBUTES, perspectiveRequestSchema, perspectiveResponseSchema } from '../compat/perspective.js'
 import { openAiModerationRequestSchema, openAiModerationResponseSchema } from '../compat/openai-moderation.js'
-import { jobSchema } from '../core/delivery-queue.js'
+import { jobSchema } from '../core/delivery-job.js'
 import { verdictSchema } from '../core/verdict.js'
 import { errorEnvelopeSchema } from '../http/errors.js'
 import { moderateJsonSchema } from '../http/read-moderation-body.js'

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { decodeBase64, splitDataUrl } from '../core/base64.js'
-import type { UploadedImage } from '../core/images.js'
+import type { UploadedImage } from '../core/image-types.js'
 import { problem, type Checked } from '../core/problem.js'
 import { openAiErrorResult, openAiModerationRequestSchema, openAiResult, type InputType, type OpenAiModerationRequest } from '../compat/openai-moderation.js'
 import type { AppEnv } from '../http/app-env.js'

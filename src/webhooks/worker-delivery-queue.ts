@@ -1,5 +1,6 @@
 import { deliverOnce, judgeWithin, retryDelay } from '../core/delivery-attempt.js'
-import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type Job, type KeptOrder, type Submission, type SubmitResult } from '../core/delivery-queue.js'
+import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type KeptOrder, type Submission, type SubmitResult } from '../core/delivery-queue.js'
+import type { Job } from '../core/delivery-job.js'
 import { sha256Hex } from '../core/hash.js'
 import type { Verdict } from '../core/verdict.js'
 

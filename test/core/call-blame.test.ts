@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createCallBlame, type CallBlame } from '../../src/core/call-blame.js'
 import type { CallOutcome } from '../../src/core/circuit-breaker.js'
-import type { ModelOutcome } from '../../src/core/judge-with-model.js'
+import type { ModelOutcome } from '../../src/core/model.js'
 import { createUnsharedCalls, type SharedCalls } from '../../src/core/shared-calls.js'
 import { createManualClock } from '../helpers/manual-clock.js'
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { checkCallbackUrl } from '../../src/core/callback-url.js'
-import { createDeliveryQueue, type Job } from '../../src/core/delivery-queue.js'
+import { createDeliveryQueue } from '../../src/core/delivery-queue.js'
+import type { Job } from '../../src/core/delivery-job.js'
 import { silentLogger } from '../../src/core/ports.js'
 import type { Verdict } from '../../src/core/verdict.js'
 import { importWebhookSecrets } from '../../src/core/webhook-signature.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { hedged } from '../../src/core/hedge.js'
-import type { ModelOutcome } from '../../src/core/judge-with-model.js'
+import type { ModelOutcome } from '../../src/core/model.js'
 import { createManualClock } from '../helpers/manual-clock.js'
 
 const judged: ModelOutcome = { kind: 'judged', judgement: { safe: true, action: 'allow', categories: [], confidence: 0.9, model: 'm' } }

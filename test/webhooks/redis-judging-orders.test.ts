@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Job } from '../../src/core/delivery-queue.js'
+import type { Job } from '../../src/core/delivery-job.js'
 import { systemClock } from '../../src/core/ports.js'
 import { judgeOrder } from '../../src/http/judging-order.js'
 import { createJsonLogger } from '../../src/logging/json-logger.js'

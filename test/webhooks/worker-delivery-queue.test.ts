@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Job } from '../../src/core/delivery-queue.js'
+import type { Job } from '../../src/core/delivery-job.js'
 import { silentLogger, systemClock } from '../../src/core/ports.js'
 import type { Verdict } from '../../src/core/verdict.js'
 import { importWebhookSecrets } from '../../src/core/webhook-signature.js'
