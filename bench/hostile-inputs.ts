@@ -8,9 +8,9 @@
  * ticks of a 1 ms interval while the request runs.
  * Run: npx tsx bench/hostile-inputs.ts [--runs N]
  */
-import { composeApp } from '../src/compose.js'
-import { parseConfig } from '../src/config.js'
-import { loadPolicies } from '../src/core/policy.js'
+import { composeApp } from '../src/app/compose.js'
+import { parseConfig } from '../src/config/config.js'
+import { loadPolicies } from '../src/core/moderation/policy.js'
 import { readPolicyFiles } from '../src/entry/read-policy-files.js'
 import { readTextClassifier } from '../src/entry/read-text-classifier.js'
 import { createSharpImageProcessor } from '../src/images/sharp-image-processor.js'

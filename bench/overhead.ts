@@ -22,12 +22,12 @@ import { writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import { serve } from '@hono/node-server'
-import { composeApp } from '../src/compose.js'
-import { parseConfig } from '../src/config.js'
-import type { ModelRequest } from '../src/core/model.js'
-import { outputSchemaFor } from '../src/core/model-output.js'
-import { loadPolicies } from '../src/core/policy.js'
-import { buildSystemInstruction } from '../src/core/prompt.js'
+import { composeApp } from '../src/app/compose.js'
+import { parseConfig } from '../src/config/config.js'
+import type { ModelRequest } from '../src/core/shared/model.js'
+import { outputSchemaFor } from '../src/core/moderation/model-output.js'
+import { loadPolicies } from '../src/core/moderation/policy.js'
+import { buildSystemInstruction } from '../src/core/moderation/prompt.js'
 import { readPolicyFiles } from '../src/entry/read-policy-files.js'
 import { createSharpImageProcessor } from '../src/images/sharp-image-processor.js'
 import { createJsonLogger } from '../src/logging/json-logger.js'
@@ -89,7 +89,7 @@ const policy = policies.get('default')!
 const direct = createGeminiModel({ apiKey: 'bench', baseUrl: fake.url, model: MODEL })
 const systemInstruction = buildSystemInstruction(policy) // built once, as the service caches it per policy
 const responseSchema = outputSchemaFor(policy).json
-// maxOutputTokens: the service's MAX_OUTPUT_TOKENS (src/core/judge-with-model.ts).
+// maxOutputTokens: the service's MAX_OUTPUT_TOKENS (src/core/moderation/judge-with-model.ts).
 const modelRequest = (text: string): ModelRequest => ({
   ...{ model: MODEL, thinkingLevel: policy.thinkingLevel, systemInstruction, text, images: [], responseSchema },
   ...{ maxOutputTokens: 384, signal: new AbortController().signal },

@@ -10,10 +10,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadPolicies, PolicyError } from '../src/core/policy.js'
+import { loadPolicies, PolicyError } from '../src/core/moderation/policy.js'
 import { findSlowPatterns } from '../src/entry/check-pattern-speed.js'
-import { loadTextClassifier } from '../src/core/text-classifier.js'
-import { loadInjectionModel } from '../src/core/injection-model.js'
+import { loadTextClassifier } from '../src/core/local/text-classifier.js'
+import { loadInjectionModel } from '../src/core/local/injection-model.js'
 import { readPolicyFiles } from '../src/entry/read-policy-files.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')

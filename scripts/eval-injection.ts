@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { loadInjectionModel } from '../src/core/injection-model.js'
+import { loadInjectionModel } from '../src/core/local/injection-model.js'
 import { DATA_DIR, loadEvaluationOnlyRows, loadInjectionRows } from './injection-data.js'
 import { chooseThreshold, everydayFlagged, leaveOneSourceOut, scoreRow, tablePerSource } from './injection-training.js'
 

@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { encodeTextModel, loadTextClassifier, readTextModel, type TextClassifier } from '../src/core/text-classifier.js'
+import { encodeTextModel, loadTextClassifier, readTextModel, type TextClassifier } from '../src/core/local/text-classifier.js'
 import { everydayReport, everydayTexts } from './everyday-texts.js'
 import { identityReport, identityTexts } from './identity-texts.js'
 import { auc, leaveOneSourceOut, pointsOf, type FoldOptions, type ScoredRow } from './leave-one-source-out.js'

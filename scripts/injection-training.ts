@@ -3,9 +3,9 @@
  * `npm run train:injection` and `npm run eval:injection`. The model is the text classifier's
  * trainer and format with one category, `prompt_injection`, and fewer buckets.
  */
-import { detectPromptInjection } from '../src/core/injection-detector.js'
-import { INJECTION_CATEGORY, injectionScore, loadInjectionModel, type InjectionModel } from '../src/core/injection-model.js'
-import { encodeTextModel, type TextModelHeader } from '../src/core/text-classifier.js'
+import { detectPromptInjection } from '../src/core/local/injection-detector.js'
+import { INJECTION_CATEGORY, injectionScore, loadInjectionModel, type InjectionModel } from '../src/core/local/injection-model.js'
+import { encodeTextModel, type TextModelHeader } from '../src/core/local/text-classifier.js'
 import { everydayCalibration, everydayReport } from './everyday-texts.js'
 import type { InjectionRow } from './injection-data.js'
 import { everydayFloor } from './leave-one-source-out.js'

@@ -5,7 +5,7 @@
  * chooses the shipped thresholds on these scores; eval-local.ts reports their ROC-AUC per set.
  * Deterministic (the trainer is): the same rows give the same scores.
  */
-import { loadTextClassifier, type CategoryThresholds, type TextClassifier } from '../src/core/text-classifier.js'
+import { loadTextClassifier, type CategoryThresholds, type TextClassifier } from '../src/core/local/text-classifier.js'
 import { everydayCalibration } from './everyday-texts.js'
 import { identityCalibration } from './identity-texts.js'
 import type { Row } from './local-data.js'

@@ -61,7 +61,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { prepareText } from '../src/core/text-classifier.js'
+import { prepareText } from '../src/core/local/text-classifier.js'
 import { identityTrainingRows } from './identity-training.js'
 import { MAPPINGS, SOURCE_OF, type Label } from './label-mappings.js'
 

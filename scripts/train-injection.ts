@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { DATA_DIR, loadInjectionRows } from './injection-data.js'
-import { loadInjectionModel } from '../src/core/injection-model.js'
+import { loadInjectionModel } from '../src/core/local/injection-model.js'
 import { BENIGN_FLAGGED_BUDGET, chooseThreshold, everydayFlagged, everydayThreshold, leaveOneSourceOut, tablePerSource, trainInjectionModel, withThreshold } from './injection-training.js'
 
 const root = resolve(DATA_DIR, '../..')

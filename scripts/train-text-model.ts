@@ -4,7 +4,7 @@
  * the same bytes. Thresholds are given (train-local.ts chooses them on leave-one-source-out
  * scores) or chosen on the validation rows with the quantised model, the one that ships.
  */
-import { encodeTextModel, loadTextClassifier, prepareText, textVector, type CategoryThresholds, type FeatureWeighting, type TextModelHeader } from '../src/core/text-classifier.js'
+import { encodeTextModel, loadTextClassifier, prepareText, textVector, type CategoryThresholds, type FeatureWeighting, type TextModelHeader } from '../src/core/local/text-classifier.js'
 
 export interface TrainingRow {
   text: string

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import type { VerdictCache } from '../core/ports.js'
-import { judgementSchema, type Judgement } from '../core/verdict.js'
+import type { VerdictCache } from '../core/shared/ports.js'
+import { judgementSchema, type Judgement } from '../core/shared/verdict.js'
 
 // Structural types for the two Workers stores, so nothing here needs global Workers types.
 export interface KvStore {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
-import { systemClock, type Clock, type VerdictCache } from '../core/ports.js'
-import type { Judgement } from '../core/verdict.js'
+import { systemClock, type Clock, type VerdictCache } from '../core/shared/ports.js'
+import type { Judgement } from '../core/shared/verdict.js'
 
 export interface LruVerdictCacheOptions {
   maxEntries?: number

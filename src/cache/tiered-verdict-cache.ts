@@ -1,4 +1,10 @@
-import type { VerdictCache } from '../core/ports.js'
+/**
+ * cache/: Verdict caches behind the VerdictCache port: in-process LRU, Redis, Cache API and KV,
+ * and two levels of them (this file).
+ *
+ * May import: core/shared.
+ */
+import type { VerdictCache } from '../core/shared/ports.js'
 import type { SharedVerdictCache } from './edge-verdict-caches.js'
 
 /**

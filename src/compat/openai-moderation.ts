@@ -1,5 +1,11 @@
+/**
+ * compat/: Other APIs' shapes: OpenAI's /v1/moderations (this file) and Perspective's
+ * comments:analyze and its discovery document.
+ *
+ * May import: http, core/*.
+ */
 import { z } from 'zod'
-import { verdictSchema, type Verdict } from '../core/verdict.js'
+import { verdictSchema, type Verdict } from '../core/shared/verdict.js'
 import { budgetMsSchema } from '../http/read-moderation-body.js'
 
 /** The request body of OpenAI's POST /v1/moderations, plus our two optional extensions. */

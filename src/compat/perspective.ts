@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import type { Policy } from '../core/policy.js'
-import { verdictSchema, type Verdict } from '../core/verdict.js'
+import type { Policy } from '../core/moderation/policy.js'
+import { verdictSchema, type Verdict } from '../core/shared/verdict.js'
 
 /** The request body of Perspective's comments:analyze. */
 export const perspectiveRequestSchema = z.object({

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
-import { listPatterns } from '../core/local-rules.js'
-import type { PolicyRegistry } from '../core/policy.js'
+import { listPatterns } from '../core/local/local-rules.js'
+import type { PolicyRegistry } from '../core/moderation/policy.js'
 
 // A pattern whose probes take longer than this in all is refused, whatever the reason.
 const PATTERN_LIMIT_MS = 1_500

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
-import type { Config } from '../config.js'
-import type { Logger } from '../core/ports.js'
+import type { Config } from '../config/config.js'
+import type { Logger } from '../core/shared/ports.js'
 
 /**
  * The primary of `MODERATION_WORKERS` processes serving one port (node:cluster shares the

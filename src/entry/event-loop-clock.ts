@@ -1,4 +1,4 @@
-import type { Clock } from '../core/ports.js'
+import type { Clock } from '../core/shared/ports.js'
 
 export interface EventLoopClock {
   /**

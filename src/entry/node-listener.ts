@@ -1,9 +1,9 @@
 import { getRequestListener } from '@hono/node-server'
 import type { RequestListener } from 'node:http'
-import type { composeApp } from '../compose.js'
-import type { Config } from '../config.js'
-import type { PolicyRegistry } from '../core/policy.js'
-import { systemClock, type Logger } from '../core/ports.js'
+import type { composeApp } from '../app/compose.js'
+import type { Config } from '../config/config.js'
+import type { PolicyRegistry } from '../core/moderation/policy.js'
+import { systemClock, type Logger } from '../core/shared/ports.js'
 import { answerCacheHitsFirst, appJsonHeaders } from './cache-hit-fast-path.js'
 
 export interface NodeListenerOptions {

@@ -1,7 +1,13 @@
+/**
+ * entry/: Where a runtime starts: Node (this file, with its cluster, listener, warm-up and
+ * telemetry SDK) and Workers (worker.ts).
+ *
+ * May import: everything.
+ */
 import cluster from 'node:cluster'
 import { createServer } from 'node:http'
 import { availableParallelism } from 'node:os'
-import { parseConfig, workerCount } from '../config.js'
+import { parseConfig, workerCount } from '../config/config.js'
 import { createJsonLogger } from '../logging/json-logger.js'
 import { runPrimary } from './cluster-primary.js'
 import { compose } from './compose-node.js'

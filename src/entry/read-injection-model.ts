@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError } from '../config.js'
-import { loadInjectionModel, type InjectionModel } from '../core/injection-model.js'
+import { ConfigError } from '../config/config.js'
+import { loadInjectionModel, type InjectionModel } from '../core/local/injection-model.js'
 
 /** The artifact shipped with the code (from src/entry or dist/entry alike). */
 export const SHIPPED_INJECTION_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/injection-detector.bin')

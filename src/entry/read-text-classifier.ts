@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError } from '../config.js'
-import { loadTextClassifier, type TextClassifier } from '../core/text-classifier.js'
+import { ConfigError } from '../config/config.js'
+import { loadTextClassifier, type TextClassifier } from '../core/local/text-classifier.js'
 
 /** The artifact shipped with the code (from src/entry or dist/entry alike). */
 export const SHIPPED_TEXT_CLASSIFIER = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/text-classifier.bin')

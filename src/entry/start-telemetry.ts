@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
-import type { Logger } from '../core/ports.js'
-import { ConfigError } from '../config.js'
+import type { Logger } from '../core/shared/ports.js'
+import { ConfigError } from '../config/config.js'
 import { telemetrySettings, type OtlpProtocol, type TelemetrySettings } from './telemetry-settings.js'
 
 export interface StartedTelemetry {

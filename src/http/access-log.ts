@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
-import type { Clock, LogFields, Logger } from '../core/ports.js'
+import type { Clock, LogFields, Logger } from '../core/shared/ports.js'
 import type { AppEnv } from './app-env.js'
 import { routeOf } from './route-of.js'
 

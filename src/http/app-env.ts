@@ -1,6 +1,13 @@
+/**
+ * http/: What routes share: the per-request variables (this file), auth, body limits and reading,
+ * errors, load shedding, replay guard, tracing and the access log, and judging one item against
+ * its budget (judge-item.ts).
+ *
+ * May import: core/*.
+ */
 import type { Context as TraceContext } from '@opentelemetry/api'
-import type { LogFields } from '../core/ports.js'
-import type { TraceLogFields } from '../telemetry/trace-context.js'
+import type { LogFields } from '../core/shared/ports.js'
+import type { TraceLogFields } from '../core/telemetry/trace-context.js'
 
 /** Per-request variables every route and middleware may use. */
 export interface AppEnv {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
-import { sha256Hex } from '../core/hash.js'
-import { checkWebhookHeaders, verifySignatures, type WebhookKeys } from '../core/webhook-signature.js'
+import { sha256Hex } from '../core/shared/hash.js'
+import { checkWebhookHeaders, verifySignatures, type WebhookKeys } from '../core/webhooks/webhook-signature.js'
 import type { AppEnv } from './app-env.js'
 import { ApiError } from './errors.js'
 import { createInProcessReplayGuard, type ReplayGuard } from './replay-guard.js'

@@ -2,8 +2,8 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
-import type { Logger } from '../core/ports.js'
-import { excerpt, type Problem } from '../core/problem.js'
+import type { Logger } from '../core/shared/ports.js'
+import { excerpt, type Problem } from '../core/shared/problem.js'
 import type { AppEnv } from './app-env.js'
 
 /** The closed set of error codes and their statuses. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { excerpt, problem, type Checked } from '../core/problem.js'
+import { excerpt, problem, type Checked } from '../core/shared/problem.js'
 import { checkJsonShape } from './json-shape.js'
 
 export interface ParseJsonOptions<S extends z.ZodType> {

@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import type { KeptOrder } from '../core/delivery-queue.js'
-import type { RequestContext } from '../core/moderate.js'
-import { excerpt } from '../core/problem.js'
-import type { Verdict } from '../core/verdict.js'
+import type { KeptOrder } from '../core/webhooks/delivery-queue.js'
+import type { RequestContext } from '../core/moderation/moderate.js'
+import { excerpt } from '../core/shared/problem.js'
+import type { Verdict } from '../core/shared/verdict.js'
 import { judgePrepared, type JudgeDeps, type Limits, type PreparedItem } from './judge-item.js'
 
 const frameRangeSchema = z

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { excerpt } from '../core/problem.js'
+import { excerpt } from '../core/shared/problem.js'
 import { ApiError } from './errors.js'
 import { parseJsonBody, type ParseJsonOptions } from './json-body-text.js'
 

@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { decodeBase64, splitDataUrl } from '../core/base64.js'
-import type { UploadedImage } from '../core/image-types.js'
-import { excerpt, problem, type Checked } from '../core/problem.js'
+import { decodeBase64, splitDataUrl } from '../core/shared/base64.js'
+import type { UploadedImage } from '../core/images/image-types.js'
+import { excerpt, problem, type Checked } from '../core/shared/problem.js'
 import { field, parseJsonBody } from './json-body-text.js'
 import { checkMultipartShape, MAX_PART_HEADER_BYTES, multipartBoundary } from './multipart-shape.js'
 

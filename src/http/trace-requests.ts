@@ -1,8 +1,8 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from '@opentelemetry/api'
 import type { MiddlewareHandler } from 'hono'
-import type { Clock } from '../core/ports.js'
-import type { HttpRequestRecord, Telemetry } from '../telemetry/telemetry.js'
-import { traceLogFields } from '../telemetry/trace-context.js'
+import type { Clock } from '../core/shared/ports.js'
+import type { HttpRequestRecord, Telemetry } from '../core/telemetry/telemetry.js'
+import { traceLogFields } from '../core/telemetry/trace-context.js'
 import type { AppEnv } from './app-env.js'
 import { routeOf } from './route-of.js'
 

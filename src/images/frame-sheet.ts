@@ -1,5 +1,5 @@
 import sharp from 'sharp'
-import type { FrameRange } from '../core/image-types.js'
+import type { FrameRange } from '../core/images/image-types.js'
 
 /**
  * At most this many cells on an animation's sheet (5x5: 204 px cells at a 1024 px long side).

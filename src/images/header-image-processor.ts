@@ -1,6 +1,6 @@
 import { imageSize } from 'image-size'
-import { countFrames } from '../core/animation.js'
-import type { ImageProcessor } from '../core/image-types.js'
+import { countFrames } from '../core/images/animation.js'
+import type { ImageProcessor } from '../core/images/image-types.js'
 
 /**
  * Image work without a codec, for runtimes where sharp cannot run (workerd): the header is

@@ -1,9 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { LookupFunction } from 'node:net'
-import type { ImageFetcher } from '../core/image-types.js'
-import { problem } from '../core/problem.js'
-import { isForbiddenAddress, isForbiddenHostName } from '../core/ssrf.js'
+import type { ImageFetcher } from '../core/images/image-types.js'
+import { problem } from '../core/shared/problem.js'
+import { isForbiddenAddress, isForbiddenHostName } from '../core/shared/ssrf.js'
 import { createGuardedLookup, ForbiddenAddressError, systemResolve, type Resolve } from '../net/guarded-lookup.js'
 
 export interface NodeImageFetcherOptions {

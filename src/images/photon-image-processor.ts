@@ -1,6 +1,6 @@
 import { PhotonImage, resize, SamplingFilter } from '@cf-wasm/photon'
-import { isAnimated } from '../core/animation.js'
-import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage } from '../core/image-types.js'
+import { isAnimated } from '../core/images/animation.js'
+import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage } from '../core/images/image-types.js'
 import { createHeaderImageProcessor } from './header-image-processor.js'
 
 // What the photon (Rust `image` crate) build decodes; AVIF and HEIC/HEIF it does not.

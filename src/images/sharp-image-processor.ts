@@ -1,9 +1,16 @@
+/**
+ * images/: Image codecs behind core/images' ports: sharp on Node (this file, with its decode pool,
+ * frame sheets and APNG frames), photon and header-only at the edge, and the guarded image
+ * fetcher.
+ *
+ * May import: net, config, core/images, core/shared.
+ */
 import { availableParallelism } from 'node:os'
 import sharp, { type Metadata } from 'sharp'
-import { countFrames } from '../core/animation.js'
-import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage, type ProcessLimits } from '../core/image-types.js'
+import { countFrames } from '../core/images/animation.js'
+import { MODEL_IMAGE_TYPES, type ImageProcessor, type ImageType, type ProcessedImage, type ProcessLimits } from '../core/images/image-types.js'
 import { apngCells, splitApng, type DecodeRun } from './apng-frames.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
 import { createDecodePool, type DecodePool, type DecodePoolOptions } from './decode-pool.js'
 import { cellSide, centredInCell, frameSheet, MAX_DECODED_FRAMES } from './frame-sheet.js'
 

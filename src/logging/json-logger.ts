@@ -1,5 +1,10 @@
-import type { LogFields, Logger } from '../core/ports.js'
-import { activeTraceLogFields } from '../telemetry/trace-context.js'
+/**
+ * logging/: One JSON line per event, with trace ids; never content, only its hash and size.
+ *
+ * May import: core/telemetry, core/shared.
+ */
+import type { LogFields, Logger } from '../core/shared/ports.js'
+import { activeTraceLogFields } from '../core/telemetry/trace-context.js'
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const
 export type LogLevel = keyof typeof LEVELS

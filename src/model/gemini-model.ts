@@ -8,8 +8,8 @@ import {
   type Part,
   ThinkingLevel,
 } from '@google/genai'
-import { encodeBase64 } from '../core/base64.js'
-import type { ModelClient, ModelRequest, ModelResult, ThinkingLevel as Level } from '../core/model.js'
+import { encodeBase64 } from '../core/shared/base64.js'
+import type { ModelClient, ModelRequest, ModelResult, ThinkingLevel as Level } from '../core/shared/model.js'
 
 export interface GeminiModelOptions {
   /** The Gemini API key; for Vertex AI, an express-mode key (optional there). */

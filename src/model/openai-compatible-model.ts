@@ -1,5 +1,5 @@
-import { encodeBase64 } from '../core/base64.js'
-import type { ModelClient, ModelRequest, ModelResult, ThinkingLevel } from '../core/model.js'
+import { encodeBase64 } from '../core/shared/base64.js'
+import type { ModelClient, ModelRequest, ModelResult, ThinkingLevel } from '../core/shared/model.js'
 import { dataUrl, httpFailure, noAnswer, postJson, scrubber } from './post-json.js'
 
 export interface OpenAiCompatibleModelOptions {

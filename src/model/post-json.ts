@@ -1,4 +1,4 @@
-import type { ModelResult, ThinkingLevel } from '../core/model.js'
+import type { ModelResult, ThinkingLevel } from '../core/shared/model.js'
 
 export interface Posted {
   status: number

@@ -1,6 +1,12 @@
+/**
+ * model/: Model adapters behind the ModelClient port (Gemini and Vertex through @google/genai,
+ * OpenAI-compatible, Runware), and the choice among them (this file).
+ *
+ * May import: config, core/shared.
+ */
 import type { GoogleGenAIOptions } from '@google/genai'
-import { ConfigError, type Config } from '../config.js'
-import { PROVIDERS, type ModelClient, type Provider } from '../core/model.js'
+import { ConfigError, type Config } from '../config/config.js'
+import { PROVIDERS, type ModelClient, type Provider } from '../core/shared/model.js'
 import { createGeminiModel } from './gemini-model.js'
 import { createOpenAiCompatibleModel } from './openai-compatible-model.js'
 import { createRunwareModel } from './runware-model.js'

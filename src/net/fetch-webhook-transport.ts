@@ -1,4 +1,4 @@
-import type { AttemptResult, WebhookTransport } from '../core/delivery-job.js'
+import type { AttemptResult, WebhookTransport } from '../core/webhooks/delivery-job.js'
 import { parseRetryAfter } from './retry-after.js'
 
 /**

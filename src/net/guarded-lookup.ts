@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import type { LookupFunction } from 'node:net'
-import { isForbiddenAddress } from '../core/ssrf.js'
+import { isForbiddenAddress } from '../core/shared/ssrf.js'
 
 export type Resolve = (host: string) => Promise<LookupAddress[]>
 

@@ -1,6 +1,12 @@
+/**
+ * net/: Network adapters: webhook transports (Node, fetch), the DNS guard, keep-alive fetch, the
+ * Redis connection.
+ *
+ * May import: core/webhooks, core/shared.
+ */
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { AttemptResult, WebhookTransport } from '../core/delivery-job.js'
+import type { AttemptResult, WebhookTransport } from '../core/webhooks/delivery-job.js'
 import { createGuardedLookup, ForbiddenAddressError, systemResolve, type Resolve } from './guarded-lookup.js'
 import { parseRetryAfter } from './retry-after.js'
 

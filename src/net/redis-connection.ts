@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/shared/ports.js'
 
 export type RedisState = 'connecting' | 'connected' | 'down'
 

@@ -1,8 +1,14 @@
+/**
+ * openapi/: The OpenAPI document, built from the zod schemas that validate each shape (this file),
+ * its reference page and the routes that serve both.
+ *
+ * May import: routes, compat, http, core/*.
+ */
 import { z } from 'zod'
 import { googleErrorSchema, PERSPECTIVE_ATTRIBUTES, perspectiveRequestSchema, perspectiveResponseSchema } from '../compat/perspective.js'
 import { openAiModerationRequestSchema, openAiModerationResponseSchema } from '../compat/openai-moderation.js'
-import { jobSchema } from '../core/delivery-job.js'
-import { verdictSchema } from '../core/verdict.js'
+import { jobSchema } from '../core/webhooks/delivery-job.js'
+import { verdictSchema } from '../core/shared/verdict.js'
 import { errorEnvelopeSchema } from '../http/errors.js'
 import { moderateJsonSchema } from '../http/read-moderation-body.js'
 import { healthSchema, readySchema } from '../routes/health.js'

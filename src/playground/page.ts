@@ -1,3 +1,8 @@
+/**
+ * playground/: The self-contained /playground page and its script.
+ *
+ * May import: nothing of this service.
+ */
 import { PLAYGROUND_SCRIPT } from './script.js'
 
 const STYLE = `

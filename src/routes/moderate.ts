@@ -1,16 +1,22 @@
+/**
+ * routes/: One file per endpoint group: /v1/moderate and jobs (this file), OpenAI and Perspective
+ * compatibility, policies, health, playground.
+ *
+ * May import: compat, http, playground, core/*.
+ */
 import { type Context, Hono } from 'hono'
-import { checkCallbackUrl } from '../core/callback-url.js'
-import type { DeliveryQueue } from '../core/delivery-queue.js'
+import { checkCallbackUrl } from '../core/webhooks/callback-url.js'
+import type { DeliveryQueue } from '../core/webhooks/delivery-queue.js'
 import type { AppEnv } from '../http/app-env.js'
 import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
-import { excerpt } from '../core/problem.js'
-import { sha256Hex } from '../core/hash.js'
+import { excerpt } from '../core/shared/problem.js'
+import { sha256Hex } from '../core/shared/hash.js'
 import { itemLogFields, judgePrepared, prepareItem, requestContext, type JudgeDeps, type PreparedItem } from '../http/judge-item.js'
 import { judgingOrderOf } from '../http/judging-order.js'
 import { readModerationBody } from '../http/read-moderation-body.js'
-import type { Telemetry } from '../telemetry/telemetry.js'
-import { traceHeaders } from '../telemetry/trace-context.js'
+import type { Telemetry } from '../core/telemetry/telemetry.js'
+import { traceHeaders } from '../core/telemetry/trace-context.js'
 
 export interface ModerateRouteDeps extends JudgeDeps {
   /** Present when WEBHOOK_SECRET is set: asynchronous moderation with signed deliveries. */

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { classifierThresholds } from '../core/local-check.js'
-import type { Policy, PolicyRegistry } from '../core/policy.js'
-import type { TextClassifier } from '../core/text-classifier.js'
+import { classifierThresholds } from '../core/moderation/local-check.js'
+import type { Policy, PolicyRegistry } from '../core/moderation/policy.js'
+import type { TextClassifier } from '../core/local/text-classifier.js'
 import type { AppEnv } from '../http/app-env.js'
 
 /** The answer of GET /v1/policies. */

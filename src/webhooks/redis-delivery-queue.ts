@@ -1,9 +1,15 @@
+/**
+ * webhooks/: Durable webhook delivery on Redis (BullMQ, this file) and the judging orders that
+ * survive a crash (redis-judging-orders.ts).
+ *
+ * May import: core/webhooks, core/shared.
+ */
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue, type KeptOrder } from '../core/delivery-queue.js'
-import type { Verdict } from '../core/verdict.js'
+import { DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryQueue, type KeptOrder } from '../core/webhooks/delivery-queue.js'
+import type { Verdict } from '../core/shared/verdict.js'
 import { createRedisJudgingOrders } from './redis-judging-orders.js'
-import { createWorkerDeliveryQueue, JOB_TTL_SECONDS, messageJobId, type JobStore, type PendingPlaces, type QueueMessage } from './worker-delivery-queue.js'
+import { createWorkerDeliveryQueue, JOB_TTL_SECONDS, messageJobId, type JobStore, type PendingPlaces, type QueueMessage } from '../core/webhooks/worker-delivery-queue.js'
 
 export interface RedisDeliveryQueueOptions extends DeliveryOptions {
   /** REDIS_URL. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { KeptOrder } from '../core/delivery-queue.js'
-import type { JudgingOrders } from './worker-delivery-queue.js'
+import type { KeptOrder } from '../core/webhooks/delivery-queue.js'
+import type { JudgingOrders } from '../core/webhooks/worker-delivery-queue.js'
 
 export interface RedisJudgingOrdersOptions {
   /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createCacheApiVerdictCache, createKvVerdictCache, type HttpCache, type KvStore } from '../../src/cache/edge-verdict-caches.js'
 import { createLruVerdictCache } from '../../src/cache/lru-verdict-cache.js'
 import { createTieredVerdictCache } from '../../src/cache/tiered-verdict-cache.js'
-import type { Judgement } from '../../src/core/verdict.js'
+import type { Judgement } from '../../src/core/shared/verdict.js'
 import { createManualClock } from '../helpers/manual-clock.js'
 
 const judgement: Judgement = { safe: false, action: 'block', categories: ['hate'], confidence: 0.9, model: 'm' }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compilePolicy, loadPolicies } from '../../src/core/policy.js'
+import { compilePolicy, loadPolicies } from '../../src/core/moderation/policy.js'
 import { findSlowPatterns } from '../../src/entry/check-pattern-speed.js'
 import { shippedPolicies } from '../helpers/service.js'
 

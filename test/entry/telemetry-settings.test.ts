@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { unknownSettings } from '../../src/config.js'
+import { unknownSettings } from '../../src/config/config.js'
 import { telemetrySettings } from '../../src/entry/telemetry-settings.js'
 
 const at = { host: '127.0.0.1' }

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/core/ports.js'
+import type { Clock } from '../../src/core/shared/ports.js'
 
 /**
  * A clock the test moves by hand: timers fire only on advance(); spend() moves it without firing

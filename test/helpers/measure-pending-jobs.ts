@@ -8,9 +8,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import sharp from 'sharp'
-import { composeApp } from '../../src/compose.js'
-import { parseConfig } from '../../src/config.js'
-import type { LogFields, Logger } from '../../src/core/ports.js'
+import { composeApp } from '../../src/app/compose.js'
+import { parseConfig } from '../../src/config/config.js'
+import type { LogFields, Logger } from '../../src/core/shared/ports.js'
 import { readTextClassifier } from '../../src/entry/read-text-classifier.js'
 import { createSharpImageProcessor } from '../../src/images/sharp-image-processor.js'
 import { createNodeWebhookTransport } from '../../src/net/node-webhook-transport.js'

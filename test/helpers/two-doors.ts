@@ -1,6 +1,6 @@
 import { getRequestListener } from '@hono/node-server'
 import type { RequestListener } from 'node:http'
-import { systemClock } from '../../src/core/ports.js'
+import { systemClock } from '../../src/core/shared/ports.js'
 import { createNodeListener } from '../../src/entry/node-listener.js'
 import { shippedPolicies, type buildService } from './service.js'
 

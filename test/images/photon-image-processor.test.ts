@@ -1,6 +1,6 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { prepareImage } from '../../src/core/images.js'
+import { prepareImage } from '../../src/core/images/prepare-image.js'
 import { createHeaderImageProcessor } from '../../src/images/header-image-processor.js'
 import { createPhotonImageProcessor } from '../../src/images/photon-image-processor.js'
 import { heicImage, makeAnimation, makeImage, pngBomb } from '../helpers/images.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ModelRequest } from '../../src/core/model.js'
+import type { ModelRequest } from '../../src/core/shared/model.js'
 import { createGeminiModel } from '../../src/model/gemini-model.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 

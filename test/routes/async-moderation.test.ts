@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Job } from '../../src/core/delivery-job.js'
+import type { Job } from '../../src/core/webhooks/delivery-job.js'
 import { deadCallbackUrl } from '../helpers/dead-callback.js'
 import { createManualClock } from '../helpers/manual-clock.js'
 import { buildService } from '../helpers/service.js'

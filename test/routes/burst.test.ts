@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
-import { systemClock } from '../../src/core/ports.js'
+import { systemClock } from '../../src/core/shared/ports.js'
 import { watchEventLoop } from '../../src/entry/event-loop-clock.js'
 import { buildService } from '../helpers/service.js'
 import { serveForTests } from '../helpers/serve.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CLASSIFIER_SCAN_CHARS } from '../../src/core/text-parts.js'
+import { CLASSIFIER_SCAN_CHARS } from '../../src/core/local/text-parts.js'
 import { measureStall } from '../helpers/event-loop-stall.js'
 import { buildService } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'

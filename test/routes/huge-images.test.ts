@@ -1,6 +1,6 @@
 import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { ImageProcessor } from '../../src/core/image-types.js'
+import type { ImageProcessor } from '../../src/core/images/image-types.js'
 import { createDecodePool } from '../../src/images/decode-pool.js'
 import { createSharpImageProcessor } from '../../src/images/sharp-image-processor.js'
 import { makeImage, toBase64 } from '../helpers/images.js'

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig, unknownSettings } from '../../src/config.js'
+import { parseConfig, unknownSettings } from '../../src/config/config.js'
 import { serveForTests } from '../helpers/serve.js'
 import { buildService } from '../helpers/service.js'
 import { DEBIAN_PYTHON, needsGoogleApiClient } from '../helpers/system-tools.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { detectPromptInjection } from '../../src/core/injection-detector.js'
+import { detectPromptInjection } from '../../src/core/local/injection-detector.js'
 import { readInjectionModel } from '../../src/entry/read-injection-model.js'
 import { BENIGN_ABOUT_INSTRUCTIONS, INJECTIONS } from '../fixtures/injections.js'
 import { buildService } from '../helpers/service.js'

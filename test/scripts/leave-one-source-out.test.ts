@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadTextClassifier } from '../../src/core/text-classifier.js'
+import { loadTextClassifier } from '../../src/core/local/text-classifier.js'
 import { everydayCalibration, everydayReport, everydayTexts } from '../../scripts/everyday-texts.js'
 import { auc, everydayFloor, leaveOneSourceOut, sourceHeldOutThresholds } from '../../scripts/leave-one-source-out.js'
 import type { Row } from '../../scripts/local-data.js'

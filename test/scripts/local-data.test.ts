@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { prepareText } from '../../src/core/text-classifier.js'
+import { prepareText } from '../../src/core/local/text-classifier.js'
 import { defaultDataDir, defaultPublicDataDir, readDatasets, type Row } from '../../scripts/local-data.js'
 import { IDENTITY_TRAINING_SET } from '../../scripts/identity-training.js'
 import { MANIFEST } from '../../scripts/public-manifest.js'

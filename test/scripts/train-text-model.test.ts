@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadTextClassifier, prepareText, textVector } from '../../src/core/text-classifier.js'
+import { loadTextClassifier, prepareText, textVector } from '../../src/core/local/text-classifier.js'
 import { chooseThresholds, trainTextModel, type TrainingRow } from '../../scripts/train-text-model.js'
 
 // A small written set: insults against a made-up group are positives, everyday sentences negatives.

@@ -2,7 +2,7 @@ import { env, SELF } from 'cloudflare:test'
 import { beforeEach, describe, expect, inject, it, vi } from 'vitest'
 import { imageSize } from 'image-size'
 import { createWorkerHandler } from '../../src/entry/worker-handler.js'
-import { importWebhookSecrets, signWebhook } from '../../src/core/webhook-signature.js'
+import { importWebhookSecrets, signWebhook } from '../../src/core/webhooks/webhook-signature.js'
 
 // These run inside workerd: the Worker's real fetch handler (wrangler.toml's main), talking to
 // the fake Gemini in the Node process over loopback HTTP.
