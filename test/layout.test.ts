@@ -61,9 +61,9 @@ const imports = new Map(
 describe('how the code is laid out', () => {
   it('finds the imports it checks (the parser is not silently blind)', () => {
     expect(files.length).toBeGreaterThan(100)
-    const moderate = imports.get(join(src, 'core/moderation/moderate.ts'))!
-    expect(moderate.local).toContain(join(src, 'core/resilience/hedge.ts'))
-    expect(moderate.packages).toContain('@opentelemetry/api')
+    const judge = imports.get(join(src, 'core/moderation/judge-within-budget.ts'))!
+    expect(judge.local).toContain(join(src, 'core/resilience/hedge.ts'))
+    expect(judge.packages).toContain('@opentelemetry/api')
     for (const { local } of imports.values()) for (const target of local) expect(files, `${target} is imported but is not a file of src/`).toContain(target)
   })
 

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { KeptOrder } from '../core/webhooks/delivery-queue.js'
-import type { RequestContext } from '../core/moderation/moderate.js'
+import type { RequestContext } from '../core/moderation/moderation-request.js'
 import { excerpt } from '../core/shared/problem.js'
 import type { Verdict } from '../core/shared/verdict.js'
 import { judgePrepared, type JudgeDeps, type Limits, type PreparedItem } from './judge-item.js'

@@ -8,7 +8,7 @@ import { limitBody } from '../http/body-limit.js'
 import { ApiError } from '../http/errors.js'
 import { judgeItem, judgePrepared, requestContext, type Item, type JudgeDeps } from '../http/judge-item.js'
 import { beforeDeadline } from '../core/resilience/deadline.js'
-import type { RequestContext } from '../core/moderation/moderate.js'
+import type { RequestContext } from '../core/moderation/moderation-request.js'
 import { field } from '../http/json-body-text.js'
 import { readJsonBody } from '../http/read-json-body.js'
 
