@@ -71,7 +71,7 @@ export function readCachedJudgement(
 }
 
 /** Writes a model's judgement; not awaited by the verdict (kept alive by `waitUntil` where the runtime needs it). */
-export function writeJudgement({ cache, logger }: CacheStepDeps, key: string, judgement: Judgement, waitUntil?: (promise: Promise<unknown>) => void) {
+export function writeJudgement({ cache, logger }: CacheStepDeps, key: string, judgement: Judgement, request: Pick<ModerationRequest, 'waitUntil'>) {
   const write = cache.set(key, judgement).catch((error: unknown) => logger.warn('verdict cache write failed', { error: String(error) }))
-  waitUntil?.(write)
+  request.waitUntil?.(write)
 }

@@ -104,7 +104,7 @@ export function createBudgetedJudge(deps: BudgetedJudgeDeps): BudgetedJudge {
       if (outcome.kind === 'judged') callTimes.record(client, clock.now() - began)
       breaker?.record(timing.outcomeOf(outcome))
       // Only model judgements are cached; a fallback never is.
-      if (outcome.kind === 'judged') writeJudgement(deps, key, outcome.judgement, request.waitUntil)
+      if (outcome.kind === 'judged') writeJudgement(deps, key, outcome.judgement, request)
       return outcome
     }
   }

@@ -1,7 +1,8 @@
 /**
- * core/moderation/: The moderation pipeline: createModerator (this file) runs its steps (local
- * facts, cache, model route, judge, decide, fallback); the policy, the prompt, the model's output
- * schema, the judge and the verdicts it builds.
+ * core/moderation/: The moderation pipeline: createModerator (this file) runs its steps (admission,
+ * local facts, decide: the model route, then locally or by the judge, which reads the cache before
+ * it calls the model; the fallback for every failure); the policy, the prompt, the model's output
+ * schema and the verdicts it builds.
  *
  * May import: core/local, core/images, core/resilience, core/telemetry, core/shared. No Hono, no
  * runtime: the core is the same on Node and in workerd.
@@ -83,12 +84,16 @@ export interface Moderator {
  * and the conservative verdict for every failure on the way. Its steps, each a function of its
  * own, in the order a request meets them:
  *
- * 1. local facts (local-facts.ts): the lists, the classifier and the injection detector;
- * 2. the model route (model-route.ts): which model serves the policy, if any;
- * 3. the cache (cached-judgement.ts): a judgement of the same content, read and written;
- * 4. the judge (judge-within-budget.ts): one model call under the budget, shared, limited, hedged;
- * 5. decide (`decideVerdict` below): locally, or by the model, with what the local checks add;
- * 6. the fallback (fallback.ts): the conservative verdict for every failure, logged.
+ * 1. admission (core/resilience/admission.ts, Node): a request whose budget ends before its turn
+ *    gets the fallback at once (`busy`), shaped by what is already known of its text;
+ * 2. local facts (local-facts.ts): the lists, the classifier and the injection detector;
+ * 3. decide (`decideVerdict` below): the model route (model-route.ts) picks the policy's model, if
+ *    any; with none, or when the local checks settle it alone, the verdict is local; otherwise
+ * 4. the judge (judge-within-budget.ts) reads the cache (cached-judgement.ts) and, on a miss,
+ *    makes one model call under the budget (shared, limited, hedged) and caches its judgement;
+ * 5. the fallback (fallback.ts): the conservative verdict for every failure on the way, logged;
+ * 6. what the local checks add (local-facts.ts: `withLocalFindings`, `withFacts`) to whichever
+ *    verdict came back.
  *
  * @example
  * const moderate = createModerator({ model, cache, clock: systemClock, telemetry, logger })
