@@ -11,7 +11,7 @@ import { accessLog } from '../http/access-log.js'
 import { traceRequests } from '../http/trace-requests.js'
 import type { Telemetry } from '../core/telemetry/telemetry.js'
 import type { AppEnv } from '../http/app-env.js'
-import { bearerAuth } from '../http/auth.js'
+import { bearerAuth, trustsTraceparent, type TraceparentTrust } from '../http/auth.js'
 import type { ReplayGuard } from '../http/replay-guard.js'
 import { createErrorHandler, notFound } from '../http/errors.js'
 import { createInFlightPlaces, shedLoad, type InFlightPlaces } from '../http/load-shed.js'
@@ -46,6 +46,8 @@ export interface AppDeps {
   limits: Limits
   /** Bearer keys for /v1/*; empty means no authentication. */
   apiKeys: string[]
+  /** MODERATION_TRUST_TRACEPARENT: whose incoming trace context request spans continue; `authenticated` by default. */
+  trustTraceparent?: TraceparentTrust
   readiness: Readiness
   /** The model circuit's state, for /readyz. */
   circuit: () => string
@@ -81,7 +83,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
   app.use(requestId({ headerName: 'X-Request-Id' }))
   app.use(accessLog({ logger: deps.logger, clock: deps.clock, arrivedAt: deps.arrivedAt }))
-  if (deps.telemetry) app.use(traceRequests({ telemetry: deps.telemetry, clock: deps.clock }))
+  if (deps.telemetry) app.use(traceRequests({ telemetry: deps.telemetry, clock: deps.clock, trustParent: trustsTraceparent(deps.trustTraceparent ?? 'authenticated', deps.apiKeys) }))
   app.use(secureHeaders(SECURE_HEADERS))
   app.onError(createErrorHandler({ logger: deps.logger }))
   app.notFound(notFound)

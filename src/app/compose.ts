@@ -225,6 +225,7 @@ export function composeApp({
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     inFlight,
     apiKeys: config.MODERATION_API_KEYS,
+    trustTraceparent: config.MODERATION_TRUST_TRACEPARENT,
     publicUrl: config.MODERATION_PUBLIC_URL,
     mode: defaultProvider ?? 'local',
     judgeOf: (policy) => {

@@ -67,6 +67,10 @@ export const configSchema = z.object({
     .refine((url) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/i.test(url), { message: 'an http(s) URL without query or fragment, e.g. https://moderation.example.com/' })
     .transform((url) => (url.endsWith('/') ? url : `${url}/`))
     .optional(),
+  // Whose W3C traceparent a request's span continues: `authenticated` (callers presenting a valid
+  // key, or every caller when MODERATION_API_KEYS is unset), `always`, or `never`. An untrusted
+  // one is ignored: the request starts a trace of its own, sampled by this service's rules.
+  MODERATION_TRUST_TRACEPARENT: z.enum(['authenticated', 'always', 'never']).default('authenticated'),
   // Standard Webhooks secrets, comma-separated while rotating (deliveries carry one signature each).
   WEBHOOK_SECRET: webhookSecrets,
   // Verifies signed requests in, when set; otherwise WEBHOOK_SECRET does, and then anyone able to

@@ -10,7 +10,7 @@ import type { PolicyRegistry } from '../core/moderation/policy.js'
 import type { Clock, Logger } from '../core/shared/ports.js'
 import { writeAccessLog } from '../http/access-log.js'
 import { checkJsonShape } from '../http/json-shape.js'
-import { bearerToken, isKeyDigest } from '../http/auth.js'
+import { bearerToken, isKeyDigest, type TraceparentTrust } from '../http/auth.js'
 import { verdictLogFields, type Limits } from '../http/judge-item.js'
 import type { InFlightPlaces } from '../http/load-shed.js'
 import { finishRequest } from '../http/trace-requests.js'
@@ -23,6 +23,11 @@ export interface CacheHitFastPathOptions {
   limits: Pick<Limits, 'maxTextChars' | 'maxBudgetMs' | 'maxBodyBytes'>
   /** MODERATION_API_KEYS; empty means no authentication. */
   apiKeys: string[]
+  /**
+   * MODERATION_TRUST_TRACEPARENT. Every request answered here presented a valid key (or needed
+   * none), so only `never` ignores the caller's trace context here.
+   */
+  trustTraceparent?: TraceparentTrust
   /** The app's own count of requests in flight: a place taken here is one the app cannot give. */
   places: InFlightPlaces
   logger: Logger
@@ -118,7 +123,7 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
     // The app's request span, made only for a hit (a miss goes on to the app, which makes its own).
     let span: Span | undefined
     const parentOf = telemetry && ((): Context => {
-      const parent = telemetry.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter)
+      const parent = options.trustTraceparent === 'never' ? ROOT_CONTEXT : telemetry.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter)
       span = telemetry.tracer.startSpan('POST', { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'url.path': ROUTE, request_id: requestId } }, parent)
       return trace.setSpan(parent, span)
     })

@@ -32,6 +32,7 @@ export async function createNodeListener(options: NodeListenerOptions, app: Requ
       policies,
       limits: { maxTextChars: config.MODERATION_MAX_TEXT_CHARS, maxBudgetMs: config.MODERATION_MAX_BUDGET_MS, maxBodyBytes: config.MODERATION_MAX_BODY_BYTES },
       apiKeys: config.MODERATION_API_KEYS,
+      trustTraceparent: config.MODERATION_TRUST_TRACEPARENT,
       places: composed.inFlight,
       logger,
       clock: systemClock,

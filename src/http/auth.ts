@@ -73,6 +73,27 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
   }
 }
 
+/** Whose trace context (`traceparent`) a request span continues: MODERATION_TRUST_TRACEPARENT. */
+export type TraceparentTrust = 'authenticated' | 'always' | 'never'
+
+/**
+ * Whether to continue a request's incoming trace context, decided before authentication runs:
+ * `authenticated` trusts a request that presents one of `keys` (bearer header, or `?key=` as
+ * Perspective clients send it; every request when there are no keys). A signed request's is not
+ * trusted: its signature covers the body, read only later. Requests with no `traceparent` are
+ * not checked (nothing to trust), so they cost no hash.
+ */
+export function trustsTraceparent(trust: TraceparentTrust, keys: string[]): (request: Request) => boolean | Promise<boolean> {
+  if (trust === 'always' || (trust === 'authenticated' && keys.length === 0)) return () => true
+  if (trust === 'never') return () => false
+  const digests = Promise.all(keys.map((key) => sha256Hex(key)))
+  return async (request) => {
+    if (!request.headers.has('traceparent')) return false
+    const token = bearerToken(request.headers.get('authorization') ?? undefined) ?? new URL(request.url).searchParams.get('key') ?? undefined
+    return token !== undefined && isKeyDigest(await digests, await sha256Hex(token))
+  }
+}
+
 /** The token of an `Authorization: Bearer <token>` header (linear: the two classes are disjoint). */
 export const bearerToken = (header: string | undefined): string | undefined => (header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined)
 

@@ -11,6 +11,8 @@ export interface TraceRequestsOptions {
   clock: Clock
   /** Paths counted in the metric but not traced: a load balancer's probes would be most of the spans. */
   untraced?: string[]
+  /** Whether to continue the caller's trace context (MODERATION_TRUST_TRACEPARENT); always when absent. */
+  trustParent?: (request: Request) => boolean | Promise<boolean>
 }
 
 const headersGetter: TextMapGetter<Headers> = {
@@ -19,7 +21,8 @@ const headersGetter: TextMapGetter<Headers> = {
 }
 
 /**
- * One server span per request, a child of the caller's `traceparent` when it sends one, named by
+ * One server span per request, a child of the caller's `traceparent` when it sends one and is
+ * trusted to (`trustParent`; otherwise the start of a trace of its own), named by
  * route pattern and carrying the request id; and `http.server.request.duration` by method, route
  * and status, 4xx and 503 included. Runs after the access log has started the clock, and hands
  * it the span's ids so the request's line joins its trace.
@@ -27,14 +30,14 @@ const headersGetter: TextMapGetter<Headers> = {
  * @example
  * app.use(traceRequests({ telemetry, clock }))
  */
-export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/readyz'] }: TraceRequestsOptions): MiddlewareHandler<AppEnv> {
+export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/readyz'], trustParent = () => true }: TraceRequestsOptions): MiddlewareHandler<AppEnv> {
   const { tracer, propagator } = telemetry
   const probes = new Set(untraced)
   return async function traceRequestsMiddleware(c, next) {
     const method = c.req.method
     let span: Span | undefined
     if (!probes.has(c.req.path)) {
-      const parent = propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter)
+      const parent = (await trustParent(c.req.raw)) ? propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter) : ROOT_CONTEXT
       span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': c.req.path, request_id: c.get('requestId') } }, parent)
       const traced = trace.setSpan(parent, span)
       c.set('traceFields', traceLogFields(span))

@@ -335,6 +335,32 @@ describe('where the two doors could differ, the cache-hit path hands over or ans
     // The prime (app), then one request through each door: the same series.
     expect(counts).toEqual([[{ 'http.request.method': 'POST', 'http.route': '/v1/moderate', 'http.response.status_code': 200 }, 3]])
   })
+
+  it('ignores the caller\'s traceparent on a hit as the app does when told never to trust one (MODERATION_TRUST_TRACEPARENT=never), even from a valid key', async () => {
+    const spans = new InMemorySpanExporter()
+    const telemetry = {
+      tracer: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer('test'),
+      meter: new MeterProvider({ readers: [new PullReader()] }).getMeter('test'),
+      propagator: new W3CTraceContextPropagator(),
+    }
+    const svc = await serveBoth({ MODERATION_API_KEYS: 'key-one', MODERATION_TRUST_TRACEPARENT: 'never' }, telemetry)
+    await svc.prime(BODY, { authorization: 'Bearer key-one' })
+    const before = svc.counted.toApp
+    const seen: Record<string, unknown> = {}
+    for (const door of ['direct', 'fast'] as const) {
+      spans.reset()
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+      const answer = await raw(svc[door], request(BODY, [`traceparent: 00-${traceId}-00f067aa0ba902b7-01`, 'Authorization: Bearer key-one']))
+      expect(answer.status).toBe(200)
+      const finished = spans.getFinishedSpans()
+      const server = finished.find((span) => span.name === 'POST /v1/moderate')!
+      seen[door] = { inCallersTrace: finished.some((span) => span.spanContext().traceId === traceId), serverHasParent: server.parentSpanContext !== undefined, spans: finished.length }
+    }
+    // The fast door answered its request itself (the direct door's is the only one the app saw).
+    expect(svc.counted.toApp).toBe(before)
+    expect(seen.fast).toEqual(seen.direct)
+    expect(seen.direct).toMatchObject({ inCallersTrace: false, serverHasParent: false })
+  })
 })
 
 describe('the same answers as the app', () => {

@@ -1,5 +1,6 @@
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { describe, expect, it } from 'vitest'
 import { useFakeGemini } from '../../helpers/use-fake-gemini.js'
 import { buildService } from '../../helpers/service.js'
@@ -129,5 +130,59 @@ describe('telemetry (real OpenTelemetry SDK, in-memory exporters)', () => {
     expect(duration.descriptor.unit).toBe('s')
     const seen = duration.dataPoints.map((p) => `${p.attributes['http.request.method']} ${p.attributes['http.route']} ${p.attributes['http.response.status_code']}`).sort()
     expect(seen).toEqual(['GET /* 404', 'GET /v1/jobs/:id 404', 'POST /v1/moderate 200', 'POST /v1/moderate 401', 'POST /v1alpha1/comments:analyze 200', '_OTHER /* 404'])
+  })
+
+  describe('whose traceparent a request span continues (MODERATION_TRUST_TRACEPARENT)', () => {
+    const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const CALLER_SPAN = '00f067aa0ba902b7'
+    const traceparent = `00-${CALLER_TRACE}-${CALLER_SPAN}-01`
+
+    /** Each request's server span: whether it continued the caller's trace, and its status. */
+    async function serverSpans(env: Record<string, string>, requests: [string, RequestInit][]) {
+      const { spans, telemetry } = setup()
+      const { app } = await buildService({ gemini, telemetry: { ...telemetry, propagator: new W3CTraceContextPropagator() }, env })
+      const seen: string[] = []
+      for (const [path, init] of requests) {
+        spans.reset()
+        const res = await app.request(path, { ...init, headers: { traceparent, ...(init.headers as Record<string, string>) } })
+        const server = spans.getFinishedSpans().find((span) => span.name.includes(' /'))!
+        const continued = server.spanContext().traceId === CALLER_TRACE && server.parentSpanContext?.spanId === CALLER_SPAN
+        // An ignored context leaves no trace of the caller's ids on any span.
+        if (!continued) expect(spans.getFinishedSpans().filter((span) => span.spanContext().traceId === CALLER_TRACE || (span === server && span.parentSpanContext)).map((span) => span.name)).toEqual([])
+        seen.push(`${res.status} ${continued ? 'continued' : 'own trace'}`)
+      }
+      return seen
+    }
+    const json = (text: string, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text }) })
+    const analyze = (query: string): [string, RequestInit] => [`/v1alpha1/comments:analyze${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ comment: { text: 'hello there' }, requestedAttributes: { TOXICITY: {} } }) }]
+
+    it('by default, only a caller presenting a valid key (bearer or ?key=): a forged or missing key, or a public page, starts a trace of its own', async () => {
+      const seen = await serverSpans({ MODERATION_API_KEYS: 'key-one,key-two' }, [
+        ['/v1/moderate', json(`trusted ${Date.now()}`, { authorization: 'Bearer key-two' })],
+        ['/v1/moderate', json('forged', { authorization: 'Bearer key-three' })],
+        ['/v1/moderate', json('no key')],
+        analyze('?key=key-one'),
+        analyze('?key=wrong'),
+        ['/openapi.json', {}],
+      ])
+      expect(seen).toEqual(['200 continued', '401 own trace', '401 own trace', '200 continued', '401 own trace', '200 own trace'])
+    })
+
+    it('by default, every caller when the service has no keys (every request is authenticated)', async () => {
+      expect(await serverSpans({}, [['/v1/moderate', json(`open ${Date.now()}`)], ['/openapi.json', {}]])).toEqual(['200 continued', '200 continued'])
+    })
+
+    it('never: not even a valid key; always: even a forged one', async () => {
+      const requests: [string, RequestInit][] = [
+        ['/v1/moderate', json(`valid ${Date.now()}`, { authorization: 'Bearer key-one' })],
+        ['/v1/moderate', json('forged', { authorization: 'Bearer nope' })],
+      ]
+      expect(await serverSpans({ MODERATION_API_KEYS: 'key-one', MODERATION_TRUST_TRACEPARENT: 'never' }, requests)).toEqual(['200 own trace', '401 own trace'])
+      expect(await serverSpans({ MODERATION_API_KEYS: 'key-one', MODERATION_TRUST_TRACEPARENT: 'always' }, requests)).toEqual(['200 continued', '401 continued'])
+    })
+
+    it('refuses any other setting at start, naming the variable', async () => {
+      await expect(buildService({ env: { MODERATION_TRUST_TRACEPARENT: 'sometimes' } })).rejects.toThrow(/MODERATION_TRUST_TRACEPARENT/)
+    })
   })
 })
