@@ -69,8 +69,9 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
   const queueConnection = new Redis(url, { maxRetriesPerRequest: null })
   const workerConnection = new Redis(url, { maxRetriesPerRequest: null })
   // Job records: a Redis that cannot answer fails a submission within a second (503), never
-  // holds it longer (commands wait for the connection up to commandTimeout).
-  const storeConnection = new Redis(url, { maxRetriesPerRequest: 0, commandTimeout: 1_000, connectTimeout: 2_000 })
+  // holds it longer: each command waits for the connection up to commandTimeout, and a
+  // submission's commands all together up to the same (submitTimeoutMs).
+  const storeConnection = new Redis(url, { maxRetriesPerRequest: 0, commandTimeout: STORE_TIMEOUT_MS, connectTimeout: 2_000 })
   for (const connection of [queueConnection, workerConnection, storeConnection]) connection.on('error', () => {}) // logged by the shared connection's watcher
   const queue = new Queue<Carried>('deliveries', { connection: queueConnection, prefix })
 
@@ -93,7 +94,7 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
   const send = (carried: Carried, delayMs = 0) => queue.add('deliver', carried, { jobId: messageId(carried), delay: delayMs, removeOnComplete: keep, removeOnFail: 1_000 }).then(() => {})
   const places = redisPendingPlaces(storeConnection, prefix, options)
   const orders = judgeOrder ? createRedisJudgingOrders(storeConnection, { prefix, leaseMs, ttlSeconds: JOB_TTL_SECONDS }) : undefined
-  const deliveries = createWorkerDeliveryQueue({ ...options, jobs, places, orders, producer: { send: (body) => send({ body, attempts: 1 }) } })
+  const deliveries = createWorkerDeliveryQueue({ submitTimeoutMs: STORE_TIMEOUT_MS, ...options, jobs, places, orders, producer: { send: (body) => send({ body, attempts: 1 }) } })
 
   const worker = new Worker<Carried>(
     'deliveries',
@@ -252,3 +253,6 @@ function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDelivery
     count: () => redis.zcard(all),
   }
 }
+
+/** How long a job-store command, and a submission's commands all together, may wait for Redis. */
+const STORE_TIMEOUT_MS = 1_000

@@ -114,6 +114,30 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     expect(retried.ok && (await queue.get(retried.job.id, 'a'))?.status).toBe('delivered')
   }, 30_000)
 
+  it('refuses a submission within one deadline when Redis answers slowly: about a second in all, not a second per command, and nothing is left behind', async () => {
+    const target = new URL(REDIS_TEST_URL)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    onTestFinished(() => proxy.close())
+    const receiver = await startWebhookReceiver(secret)
+    const queue = replica(testPrefix(), { url: proxy.url, maxPendingPerOwner: 1 })
+    const submission = { callbackUrl: receiver.url, owner: 'a', judge: async () => verdict, order: () => ({ json: { n: 1 }, parts: [new Uint8Array(64)] }) }
+    expect((await queue.submit(submission)).ok).toBe(true) // the store is connected
+    while (!receiver.received.some((r) => r.status === 200)) await new Promise((resolve) => setTimeout(resolve, 20))
+    // Every command still reaches Redis, but no answer comes for 4 s.
+    proxy.holdReplies(4_000)
+    const started = Date.now()
+    await expect(queue.submit(submission)).rejects.toThrow()
+    const refusedAfter = Date.now() - started
+    expect(refusedAfter).toBeLessThan(1_000 + 500)
+    await new Promise((resolve) => setTimeout(resolve, 4_300 - refusedAfter))
+    // What the refused submission took went back: the client's one place is free again.
+    const retried = await queue.submit(submission)
+    expect(retried).toMatchObject({ ok: true, replayed: false })
+    const end = Date.now() + 10_000
+    while (receiver.received.filter((r) => r.status === 200).length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(retried.ok && (await queue.get(retried.job.id, 'a'))?.status).toBe('delivered')
+  }, 30_000)
+
   it('a submission that got a 503 because Redis went away between its job record and its order is judged and delivered when retried with its Idempotency-Key (never a 202 for a job nobody judges)', async () => {
     const target = new URL(REDIS_TEST_URL)
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })

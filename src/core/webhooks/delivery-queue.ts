@@ -4,7 +4,7 @@
  * the job's shape (delivery-job.ts), signatures and the callback URL check. The Redis queue is an
  * adapter in src/webhooks/.
  *
- * May import: core/telemetry, core/shared.
+ * May import: core/resilience, core/telemetry, core/shared.
  */
 import { LRUCache } from 'lru-cache'
 import type { Clock, Logger } from '../shared/ports.js'

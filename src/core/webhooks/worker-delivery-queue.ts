@@ -1,6 +1,7 @@
 import { deliverOnce, judgeWithin, retryDelay } from './delivery-attempt.js'
 import { DELIVERY_DEFAULTS, definedOnly, type DeliveryOptions, type DeliveryQueue, type KeptOrder, type Submission, type SubmitResult } from './delivery-queue.js'
 import type { Job } from './delivery-job.js'
+import { beforeDeadline } from '../resilience/deadline.js'
 import { sha256Hex } from '../shared/hash.js'
 import type { Verdict } from '../shared/verdict.js'
 
@@ -67,6 +68,12 @@ export interface WorkerDeliveryQueueOptions extends DeliveryOptions {
   maxQueueRetries?: number
   /** Keeps submissions' orders until judged (Redis); absent, judging lives in memory alone. */
   orders?: JudgingOrders
+  /**
+   * One deadline for all of a submission's store commands together: past it the submission is
+   * refused (503) and what it took is given back in the background. Absent: each command's own
+   * timeout alone (Workers: KV).
+   */
+  submitTimeoutMs?: number
 }
 
 interface StoredJob {
@@ -106,7 +113,7 @@ const KV_WRITE_SPACING_MS = 1100
  * const deliveries = createWorkerDeliveryQueue({ jobs: env.JOBS, producer: env.DELIVERIES, keys, transport, clock, logger })
  */
 export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): WorkerDeliveryQueue {
-  const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished, places, orders, maxJudging = Number.POSITIVE_INFINITY } = options
+  const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished, places, orders, maxJudging = Number.POSITIVE_INFINITY, submitTimeoutMs } = options
   let judging = 0
   // Judging under way (the content is in memory): a drain waits for it, so a deploy loses none.
   const judgements = new Set<Promise<void>>()
@@ -225,7 +232,15 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       // An id derived from the (client-scoped) key: concurrent resubmissions land on one job and
       // one webhook-id (atomically where the store can claim a key: Redis, not KV).
       const id = idempotency ? await keyedId(idempotency.key) : newId()
-      const existing = idempotency ? await load(id) : null
+      // A store that answers late fails the submission once, at this deadline, not once per command.
+      const deadline = submitTimeoutMs === undefined ? undefined : clock.now() + submitTimeoutMs
+      const inTime = async <T>(step: Promise<T>): Promise<T> => {
+        if (deadline === undefined) return step
+        const result = await beforeDeadline(step, deadline, clock, LATE)
+        if (result === LATE) throw new Error(`the job store did not answer within ${submitTimeoutMs} ms`)
+        return result as T
+      }
+      const existing = idempotency ? await inTime(load(id)) : null
       // A job with no verdict recorded long after it should have been judged was cut short: redo it.
       const stale = existing && !existing.job.verdict && wallClock() - existing.firstAt > judgeTimeoutMs + 5 * 60 * 1000
       if (existing && existing.job.status !== 'failed' && !stale) return replayOf(existing, idempotency)
@@ -234,19 +249,25 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       if (!giveBackJudging) return { ok: false, reason: 'busy' }
       // Nothing accepted: what was taken goes back, including what a store whose answer came too
       // late took all the same (a record left behind would be handed to a retry, never judged).
+      // Sent at once, after the commands it undoes on the same connection; on a failure, not
+      // waited for: the refusal does not wait on the store that failed it.
       const undo = async (record: boolean) => {
         giveBackJudging()
         await places?.release(submission.owner, id).catch(() => {})
         if (record) await Promise.all([jobs.delete?.(`job:${id}`), orders?.drop(id)]).catch(() => {})
       }
+      const undoAfterFailure = (record: boolean) => {
+        const undone = undo(record)
+        submission.waitUntil?.(undone)
+      }
       try {
-        const place = places ? await places.take(submission.owner, id) : 'ok'
+        const place = places ? await inTime(places.take(submission.owner, id)) : 'ok'
         if (place !== 'ok') {
           giveBackJudging()
           return { ok: false, reason: place }
         }
       } catch (error) {
-        await undo(false)
+        undoAfterFailure(false)
         throw error
       }
       const now = new Date(wallClock()).toISOString()
@@ -261,16 +282,16 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         const onlyIfAbsent = Boolean(idempotency && jobs.create && !stale)
         // What judging takes is in the store before the 202, written with the record: the job
         // outlives this process, and a record is never left without its order.
-        if (orders && submission.order) created = await orders.keep(id, submission.order(), { key, value: record, expirationTtl: JOB_TTL_SECONDS, onlyIfAbsent })
-        else if (onlyIfAbsent) created = await jobs.create!(key, record, { expirationTtl: JOB_TTL_SECONDS })
-        else created = (await jobs.put(key, record, { expirationTtl: JOB_TTL_SECONDS }), true)
+        if (orders && submission.order) created = await inTime(orders.keep(id, submission.order(), { key, value: record, expirationTtl: JOB_TTL_SECONDS, onlyIfAbsent }))
+        else if (onlyIfAbsent) created = await inTime(jobs.create!(key, record, { expirationTtl: JOB_TTL_SECONDS }))
+        else created = (await inTime(jobs.put(key, record, { expirationTtl: JOB_TTL_SECONDS })), true)
       } catch (error) {
-        await undo(true)
+        undoAfterFailure(true)
         throw error
       }
       if (!created) {
-        await undo(false)
-        const winner = await load(id)
+        await inTime(undo(false))
+        const winner = await inTime(load(id))
         return winner ? replayOf(winner, idempotency) : { ok: false, reason: 'busy' }
       }
       const snapshot = { ...job }
@@ -360,3 +381,5 @@ async function keyedId(key: string): Promise<string> {
   const hex = await sha256Hex(`idempotency:${key}`)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
+
+const LATE = Symbol('late')
