@@ -1,13 +1,11 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { loadPolicies, type PolicyRegistry } from '../../src/core/moderation/policy.js'
 import type { Verdict } from '../../src/core/shared/verdict.js'
-import { readPolicyFiles } from '../../src/entry/read-policy-files.js'
 import { createPhotonImageProcessor } from '../../src/images/photon-image-processor.js'
 import { MAX_DECODED_FRAMES, MAX_SHEET_CELLS } from '../../src/images/frame-sheet.js'
 import { makeAnimation, makeApng, toBase64 } from '../helpers/images.js'
 import { redMeansUnsafe } from '../helpers/pixel-judge.js'
-import { buildService } from '../helpers/service.js'
+import { buildService, roomyPolicies } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 // The fake model decodes what it is sent and calls anything with a red pixel unsafe.
@@ -16,13 +14,8 @@ const gemini = useFakeGemini({ defaultReply: redMeansUnsafe })
 const red = { r: 255, g: 0, b: 0 }
 const white = { r: 255, g: 255, b: 255 }
 
-// A roomy budget: these tests are about what the model is shown, not about time on a busy CPU.
-// The request's budget_ms is capped by its policy's (800 ms for default), so the policy's is
-// raised too: decoding 110 frames on a loaded machine took longer and gave the timeout verdict.
-let roomy: Promise<PolicyRegistry> | undefined
-const roomyPolicies = () =>
-  (roomy ??= readPolicyFiles('policies').then((files) => loadPolicies({ ...files, 'default.yaml': files['default.yaml']!.replace(/^budget_ms: \d+$/m, 'budget_ms: 10000') }, 'default')))
-
+// A roomy budget (roomyPolicies): these tests are about what the model is shown, not about time
+// on a busy CPU; decoding 110 frames on a loaded machine took longer than 800 ms.
 async function judge(bytes: Uint8Array, options: Parameters<typeof buildService>[0] = {}): Promise<Verdict> {
   const { moderate } = await buildService({ gemini, policies: await roomyPolicies(), ...options })
   const res = await moderate({ images: [{ data: toBase64(bytes) }], budget_ms: 10_000 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/core/shared/ports.js'
-import { buildService } from '../helpers/service.js'
+import { buildService, roomyPolicies } from '../helpers/service.js'
 import { useFakeGemini } from '../helpers/use-fake-gemini.js'
 
 const gemini = useFakeGemini()
@@ -77,7 +77,9 @@ describe('overload and failing models', () => {
   })
 
   it('keeps a shared call waiting for a slot until the longest budget among its callers runs out', async () => {
-    const { moderate } = await buildService({ gemini, env: { MODERATION_MAX_MODEL_CALLS: '1' } })
+    // The default policy's 800 ms would cap the long budget to just what the slot and the call
+    // take (400 + 400 ms): too close on a loaded machine. Its budget is raised (roomyPolicies).
+    const { moderate } = await buildService({ gemini, policies: await roomyPolicies(), env: { MODERATION_MAX_MODEL_CALLS: '1' } })
     gemini.setDefault({ delayMs: 400, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } })
     const holder = moderate({ text: fresh(), budget_ms: 2_000 }) // holds the only slot for 400 ms
     while (gemini.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
