@@ -133,6 +133,47 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
     expect(await refusedWhileRedisHolds(4_000, () => ({ json: { n: 1 }, parts: [new Uint8Array(64)] }))).toBeLessThan(1_000 + 500)
   }, 30_000)
 
+  it('a client retrying at once with its Idempotency-Key after a slow-Redis 503 gets a job that is judged and delivered, never a replay of one the refusal deletes (from a hostile review)', async () => {
+    const target = new URL(REDIS_TEST_URL)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
+    onTestFinished(() => proxy.close())
+    const receiver = await startWebhookReceiver(secret)
+    // Orders kept: judging outlives this process (what a crash test checks); here, the record and its order in one script.
+    const queue = replica(testPrefix(), { url: proxy.url, judgeOrder: () => async () => verdict })
+    let slow = false
+    // Redis takes the record and its order, but answers after the submission's deadline.
+    const order = () => (slow && proxy.holdReplies(1_100), { json: { n: 1 }, parts: [] })
+    const submission = { callbackUrl: receiver.url, owner: 'a', idempotency: { key: 'a:retried-at-once', fingerprint: 'content' }, judge: async () => verdict, order }
+    expect((await queue.submit({ ...submission, idempotency: undefined })).ok).toBe(true) // the store is connected
+    slow = true
+    await expect(queue.submit(submission)).rejects.toThrow()
+    slow = false
+    const retried = await queue.submit(submission)
+    expect(retried.ok).toBe(true)
+    const id = retried.ok ? retried.job.id : ''
+    const end = Date.now() + 10_000
+    while ((await queue.get(id, 'a'))?.status !== 'delivered' && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(await queue.get(id, 'a')).toMatchObject({ status: 'delivered' })
+    expect(receiver.received.filter((r) => r.status === 200 && r.id === `msg_${id}`)).toHaveLength(1)
+  }, 30_000)
+
+  it('concurrent submissions with one Idempotency-Key take one pending place for their one job, and keep it (from a hostile review: the loser gave back the winner\'s)', async () => {
+    const prefix = testPrefix()
+    const queue = replica(prefix, { maxPendingPerOwner: 2 })
+    const judge = () => new Promise<never>(() => {}) // pending for the whole test
+    const accepted = new Set<string>()
+    const refused: string[] = []
+    for (let pair = 0; pair < 6; pair++) {
+      const submission = { callbackUrl: 'http://127.0.0.1:9/hooks', owner: 'a', idempotency: { key: `a:pair-${pair}`, fingerprint: 'content' }, judge }
+      for (const result of await Promise.all([queue.submit(submission), queue.submit(submission)])) result.ok ? accepted.add(result.job.id) : refused.push(result.reason)
+    }
+    expect(accepted.size).toBe(2)
+    expect(refused).toContain('owner_full')
+    const admin = new Redis(REDIS_TEST_URL)
+    onTestFinished(() => void admin.disconnect())
+    expect(await admin.zcard(`${prefix}:pending:a`)).toBe(2)
+  }, 30_000)
+
   it('a submission that got a 503 because Redis went away between its job record and its order is judged and delivered when retried with its Idempotency-Key (never a 202 for a job nobody judges)', async () => {
     const target = new URL(REDIS_TEST_URL)
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })

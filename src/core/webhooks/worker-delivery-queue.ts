@@ -115,7 +115,8 @@ const KV_WRITE_SPACING_MS = 1100
 export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): WorkerDeliveryQueue {
   const { jobs, producer, keys, transport, clock, logger, maxQueueRetries = 100, onFinished, places, orders, maxJudging = Number.POSITIVE_INFINITY, submitTimeoutMs } = options
   let judging = 0
-  // Judging under way (the content is in memory): a drain waits for it, so a deploy loses none.
+  // Judging under way (the content is in memory), and the undoing of refused submissions: a
+  // drain waits for both, so a deploy loses no job and leaves no refused one's place taken.
   const judgements = new Set<Promise<void>>()
   const { retryWindowMs, initialDelayMs, maxDelayMs, attemptTimeoutMs, judgeTimeoutMs, wallClock, random, newId } = { ...DELIVERY_DEFAULTS, ...definedOnly(options) }
   const load = async (id: string) => (await jobs.get(`job:${id}`, 'json')) as StoredJob | null
@@ -249,15 +250,19 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
       if (!giveBackJudging) return { ok: false, reason: 'busy' }
       // Nothing accepted: what was taken goes back, including what a store whose answer came too
       // late took all the same (a record left behind would be handed to a retry, never judged).
-      // Sent at once, after the commands it undoes on the same connection; on a failure, not
-      // waited for: the refusal does not wait on the store that failed it.
+      // Every command of it is sent at once, before the refusal, after the commands it undoes on
+      // the same connection: a retry sent after the 503 finds none of it (one sent after the
+      // place came back found the record and was answered with a job then deleted, never
+      // judged). On a failure it is not waited for: the refusal does not wait on the store that
+      // failed it; a drain does.
       const undo = async (record: boolean) => {
         giveBackJudging()
-        await places?.release(submission.owner, id).catch(() => {})
-        if (record) await Promise.all([jobs.delete?.(`job:${id}`), orders?.drop(id)]).catch(() => {})
+        await Promise.allSettled([places?.release(submission.owner, id), ...(record ? [jobs.delete?.(`job:${id}`), orders?.drop(id)] : [])])
       }
       const undoAfterFailure = (record: boolean) => {
         const undone = undo(record)
+        judgements.add(undone)
+        void undone.finally(() => judgements.delete(undone))
         submission.waitUntil?.(undone)
       }
       try {
@@ -290,8 +295,12 @@ export function createWorkerDeliveryQueue(options: WorkerDeliveryQueueOptions): 
         throw error
       }
       if (!created) {
-        await inTime(undo(false))
+        // Another submission with this key made the job: the pending place is the job's (its id),
+        // not this submission's. A job still pending holds it; one finished gave it back already,
+        // so the one taken here goes (giving it back always let concurrent pairs hold none).
+        giveBackJudging()
         const winner = await inTime(load(id))
+        if (!winner || winner.job.status === 'delivered' || winner.job.status === 'failed') await inTime(places?.release(submission.owner, id) ?? Promise.resolve())
         return winner ? replayOf(winner, idempotency) : { ok: false, reason: 'busy' }
       }
       const snapshot = { ...job }
