@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Logger } from '../core/shared/ports.js'
 import { ConfigError } from '../config/config.js'
+import { observeEventLoopDelay } from './event-loop-metrics.js'
 import { telemetrySettings, type OtlpProtocol, type TelemetrySettings } from './telemetry-settings.js'
 
 export interface StartedTelemetry {
@@ -60,7 +61,9 @@ export async function startTelemetry(env: Record<string, string | undefined>, { 
     const { MeterProvider } = await import('@opentelemetry/sdk-metrics')
     const provider = new MeterProvider({ resource, readers: readers.map(({ reader }) => reader) })
     api.metrics.setGlobalMeterProvider(provider)
-    shutdowns.push(() => provider.shutdown())
+    // Read at each collection: costs nothing between scrapes but perf_hooks' sampling timer.
+    const stopWatching = observeEventLoopDelay(provider.getMeter('moderation-service/runtime'))
+    shutdowns.push(async () => (stopWatching(), await provider.shutdown()))
     description.metrics = readers.map(({ describe }) => describe).join(', ')
   }
   return {

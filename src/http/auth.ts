@@ -78,10 +78,13 @@ export type TraceparentTrust = 'authenticated' | 'always' | 'never'
 
 /**
  * Whether to continue a request's incoming trace context, decided before authentication runs:
- * `authenticated` trusts a request that presents one of `keys` (bearer header, or `?key=` as
- * Perspective clients send it; every request when there are no keys). A signed request's is not
- * trusted: its signature covers the body, read only later. Requests with no `traceparent` are
- * not checked (nothing to trust), so they cost no hash.
+ * `authenticated` trusts a request to the API (`/v1/`, `/v1alpha1/`) that presents one of `keys`
+ * (bearer header, or on `/v1alpha1/` `?key=` as Perspective clients send it; every request when
+ * there are no keys). Not checked, so never hashed (a flood of them costs what it did): requests
+ * with no `traceparent`, to pages that take no key, or with a token over MAX_TRUSTED_TOKEN
+ * characters (no key is that long in practice; such a caller is still authenticated, just not
+ * traced under its own context). A signed request's is not trusted: its signature covers the
+ * body, read only later.
  */
 export function trustsTraceparent(trust: TraceparentTrust, keys: string[]): (request: Request) => boolean | Promise<boolean> {
   if (trust === 'always' || (trust === 'authenticated' && keys.length === 0)) return () => true
@@ -89,10 +92,17 @@ export function trustsTraceparent(trust: TraceparentTrust, keys: string[]): (req
   const digests = Promise.all(keys.map((key) => sha256Hex(key)))
   return async (request) => {
     if (!request.headers.has('traceparent')) return false
-    const token = bearerToken(request.headers.get('authorization') ?? undefined) ?? new URL(request.url).searchParams.get('key') ?? undefined
-    return token !== undefined && isKeyDigest(await digests, await sha256Hex(token))
+    const url = new URL(request.url)
+    const perspective = url.pathname.startsWith('/v1alpha1/')
+    if (!perspective && !url.pathname.startsWith('/v1/')) return false
+    const token = bearerToken(request.headers.get('authorization') ?? undefined) ?? (perspective ? url.searchParams.get('key') ?? undefined : undefined)
+    if (token === undefined || token.length > MAX_TRUSTED_TOKEN) return false
+    return isKeyDigest(await digests, await sha256Hex(token))
   }
 }
+
+/** The longest token whose trace context is trusted (and so hashed before authentication). */
+export const MAX_TRUSTED_TOKEN = 512
 
 /** The token of an `Authorization: Bearer <token>` header (linear: the two classes are disjoint). */
 export const bearerToken = (header: string | undefined): string | undefined => (header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined)

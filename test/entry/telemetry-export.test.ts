@@ -207,6 +207,10 @@ describe('telemetry export from the Node entry', () => {
       const requests = (status: string) => samples.find((s) => s.name === 'http_server_request_duration_count' && s.labels.http_response_status_code === status && s.labels.http_route === '/v1/moderate')?.value
       expect([requests('200'), requests('401'), requests('503')]).toEqual([1, 1, 1])
       expect(samples.find((s) => s.name === 'moderation_verdicts_total' && s.labels.moderation_source === 'local')?.value).toBe(1)
+      // The event loop's delay since the last collection (seconds), ordered as statistics are.
+      const delay = (statistic: string) => samples.find((s) => s.name === `nodejs_eventloop_delay_${statistic}`)?.value ?? Number.NaN
+      const [min, p50, p99, max] = ['min', 'p50', 'p99', 'max'].map(delay)
+      expect(0 <= min! && min! <= p50! && p50! <= p99! && p99! <= max! && max! < 5).toBe(true)
       // Not on the service's own port.
       expect((await fetch(`${entry.url}/metrics`)).status).toBe(404)
       expect(entry.lines.find((line) => line.msg === 'telemetry exported')).toMatchObject({ traces: 'none', metrics: `prometheus http://127.0.0.1:${port}/metrics` })

@@ -164,8 +164,12 @@ describe('telemetry (real OpenTelemetry SDK, in-memory exporters)', () => {
         analyze('?key=key-one'),
         analyze('?key=wrong'),
         ['/openapi.json', {}],
+        // ?key= counts on Perspective's route alone, as it does for authentication.
+        ['/v1/moderate?key=key-one', json('query key on /v1')],
+        // A token longer than any key is not even hashed: the caller is served, under a trace of its own.
+        ['/v1/moderate', json('long token', { authorization: `Bearer ${'k'.repeat(600)}` })],
       ])
-      expect(seen).toEqual(['200 continued', '401 own trace', '401 own trace', '200 continued', '401 own trace', '200 own trace'])
+      expect(seen).toEqual(['200 continued', '401 own trace', '401 own trace', '200 continued', '401 own trace', '200 own trace', '401 own trace', '401 own trace'])
     })
 
     it('by default, every caller when the service has no keys (every request is authenticated)', async () => {
