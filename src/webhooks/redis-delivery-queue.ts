@@ -100,9 +100,18 @@ export function createRedisDeliveryQueue(options: RedisDeliveryQueueOptions): Re
     'deliveries',
     async (job) => {
       // Handed out before (its process died, or its lock lapsed) after it had queued its retry:
-      // the attempt was made, and the retry carries the delivery on. Not made a second time.
+      // the attempt was made, and the retry carries the delivery on. Not made a second time. A
+      // process whose lock lapsed while it was cut off from Redis queues that retry as soon as it
+      // reaches Redis again, which can be just after the attempt is handed out here: the retry is
+      // looked for during one lease (at most RETRY_GRACE_MS) before the attempt is made again (a
+      // dead process never queues it; its job waits that much longer).
       const next = messageId({ body: job.data.body, attempts: job.data.attempts + 1 })
-      if (next && job.attemptsStarted > 1 && (await queue.getJob(next))) return
+      if (next && job.attemptsStarted > 1) {
+        for (const until = Date.now() + Math.min(leaseMs, RETRY_GRACE_MS); ; await new Promise((resolve) => setTimeout(resolve, 50))) {
+          if (await queue.getJob(next)) return
+          if (Date.now() >= until) break
+        }
+      }
       let retry: number | undefined
       const message: QueueMessage = {
         body: job.data.body,
@@ -256,3 +265,6 @@ function redisPendingPlaces(redis: Redis, prefix: string, options: RedisDelivery
 
 /** How long a job-store command, and a submission's commands all together, may wait for Redis. */
 const STORE_TIMEOUT_MS = 1_000
+
+/** At most this long, an attempt handed out again looks for the retry its first run may still be queueing. */
+const RETRY_GRACE_MS = 2_000
