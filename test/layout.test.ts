@@ -78,6 +78,15 @@ describe('how the code is laid out', () => {
     }
   })
 
+  it('keeps test/ mirroring src/: every folder of tests is a folder of src/, or one of its own (helpers, fixtures, the workerd project, the scripts\' tests)', () => {
+    const tests = resolve(src, '../test')
+    const folders = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? [relative(tests, join(dir, entry.name)), ...folders(join(dir, entry.name))] : []))
+    const own = ['helpers', 'fixtures', 'worker', 'scripts']
+    const srcFolders = new Set(Object.keys(FOLDERS).flatMap((folder) => [folder, folder.split('/')[0]!]))
+    expect(folders(tests).map((folder) => folder.split('\\').join('/')).filter((folder) => !srcFolders.has(folder) && !own.includes(folder.split('/')[0]!))).toEqual([])
+  })
+
   it('imports only down the ranks, never up or sideways into another folder of the same rank', () => {
     const wrong: string[] = []
     for (const [file, { local }] of imports) {
