@@ -14,7 +14,7 @@ import type { AppEnv } from '../http/app-env.js'
 import { bearerAuth, trustsTraceparent, type TraceparentTrust } from '../http/auth.js'
 import type { ReplayGuard } from '../http/replay-guard.js'
 import { createErrorHandler, notFound } from '../http/errors.js'
-import { createInFlightPlaces, shedLoad, type InFlightPlaces } from '../http/load-shed.js'
+import { createInFlightPlaces, shareByClient, shedLoad, type ClientPlaces, type InFlightPlaces } from '../http/load-shed.js'
 import { docsRoutes } from '../openapi/docs-routes.js'
 import { healthRoutes, type Readiness, type StoreStatus } from '../routes/health.js'
 import type { Limits } from '../http/judge-item.js'
@@ -57,6 +57,8 @@ export interface AppDeps {
   maxInFlight: number
   /** The count of requests in flight, when another door (Node's cache-hit path) shares it. */
   inFlight?: InFlightPlaces
+  /** Each client's share of them (MODERATION_MAX_IN_FLIGHT_PER_CLIENT), shared with Node's cache-hit path; none when absent. */
+  clientPlaces?: ClientPlaces
   /** "gemini" or "local": what answers when the model is asked. */
   mode: string
   /** Which provider and model judge a policy's content ('local' and the local model when none). */
@@ -97,6 +99,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v1alpha1/*', shed)
   const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes, replays: deps.replays } : undefined
   app.use('/v1/*', bearerAuth({ keys: deps.apiKeys, signed }))
+  if (deps.clientPlaces) app.use('/v1/*', shareByClient({ places: deps.clientPlaces }))
   app.route('/v1', moderateRoutes(deps))
   app.route('/v1', openAiModerationRoutes(deps))
   app.route('/v1alpha1', perspectiveRoutes(deps))

@@ -5,7 +5,7 @@
  * May import: every folder below it; nothing of a runtime (entry/ passes adapters in).
  */
 import { createApp } from './app.js'
-import { createInFlightPlaces } from '../http/load-shed.js'
+import { createClientPlaces, createInFlightPlaces } from '../http/load-shed.js'
 import type { ReplayGuard } from '../http/replay-guard.js'
 import { configuredLruVerdictCache } from '../cache/lru-verdict-cache.js'
 import { ConfigError, webhookMaxPendingPerClient, type Config } from '../config/config.js'
@@ -203,6 +203,7 @@ export function composeApp({
   if (deliveries) telemetry.observePendingDeliveries(() => deliveries!.pending())
   // One count of requests in flight for every door in (Node answers cache hits before the app).
   const inFlight = createInFlightPlaces(config.MODERATION_MAX_IN_FLIGHT)
+  const clientPlaces = config.MODERATION_MAX_IN_FLIGHT_PER_CLIENT === undefined ? undefined : createClientPlaces(config.MODERATION_MAX_IN_FLIGHT_PER_CLIENT)
   const app = createApp({
     policies,
     imageFetcher,
@@ -224,6 +225,7 @@ export function composeApp({
     replays,
     maxInFlight: config.MODERATION_MAX_IN_FLIGHT,
     inFlight,
+    clientPlaces,
     apiKeys: config.MODERATION_API_KEYS,
     trustTraceparent: config.MODERATION_TRUST_TRACEPARENT,
     publicUrl: config.MODERATION_PUBLIC_URL,
@@ -247,5 +249,5 @@ export function composeApp({
       maxBatchItems: config.MODERATION_MAX_BATCH_ITEMS,
     },
   })
-  return { app, deliveries, moderator, inFlight, telemetry }
+  return { app, deliveries, moderator, inFlight, clientPlaces, telemetry }
 }

@@ -127,6 +127,9 @@ export const configSchema = z.object({
   MODERATION_MAX_MODEL_CALLS: positiveInt(64),
   // Requests in flight beyond which the HTTP layer answers 503 with Retry-After.
   MODERATION_MAX_IN_FLIGHT: positiveInt(512),
+  // At most this many of them per client (API key; every caller is one client without keys):
+  // past it, that client gets 429 while the others are still served. Unset: no share.
+  MODERATION_MAX_IN_FLIGHT_PER_CLIENT: z.coerce.number().int().positive().optional(),
   // The circuit opens when, over the last MODERATION_BREAKER_WINDOW_MS, at least
   // MODERATION_BREAKER_MIN_CALLS calls were judged and MODERATION_BREAKER_FAILURE_RATE of them
   // were the model's failures...

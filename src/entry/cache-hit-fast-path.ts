@@ -10,9 +10,9 @@ import type { PolicyRegistry } from '../core/moderation/policy.js'
 import type { Clock, Logger } from '../core/shared/ports.js'
 import { writeAccessLog } from '../http/access-log.js'
 import { checkJsonShape } from '../http/json-shape.js'
-import { bearerToken, isKeyDigest, type TraceparentTrust } from '../http/auth.js'
+import { bearerToken, clientIdOf, isKeyDigest, type TraceparentTrust } from '../http/auth.js'
 import { verdictLogFields, type Limits } from '../http/judge-item.js'
-import type { InFlightPlaces } from '../http/load-shed.js'
+import type { ClientPlaces, InFlightPlaces } from '../http/load-shed.js'
 import { finishRequest } from '../http/trace-requests.js'
 import type { Telemetry } from '../core/telemetry/telemetry.js'
 import { traceLogFields } from '../core/telemetry/trace-context.js'
@@ -30,6 +30,8 @@ export interface CacheHitFastPathOptions {
   trustTraceparent?: TraceparentTrust
   /** The app's own count of requests in flight: a place taken here is one the app cannot give. */
   places: InFlightPlaces
+  /** The app's per-client share of them (MODERATION_MAX_IN_FLIGHT_PER_CLIENT), when set: past it, the app answers (429). */
+  clientPlaces?: ClientPlaces
   logger: Logger
   clock: Clock
   /** When the request reached the process (the app's estimate, so both doors count alike). */
@@ -58,7 +60,7 @@ const FIELDS = new Set(['text', 'policy', 'budget_ms'])
  * createServer(options, answerCacheHitsFirst({ moderator, policies, ... }, getRequestListener(app.fetch)))
  */
 export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: RequestListener): RequestListener {
-  const { moderator, policies, limits, places, logger, clock, arrivedAt, telemetry } = options
+  const { moderator, policies, limits, places, clientPlaces, logger, clock, arrivedAt, telemetry } = options
   const maxBodyBytes = Math.min(FAST_PATH_MAX_BODY_BYTES, limits.maxBodyBytes)
   const keyDigests = options.apiKeys.map((key) => sha256HexSync(key))
   // Without a synchronous hash (never on Node) nothing can be answered here.
@@ -70,11 +72,19 @@ export function answerCacheHitsFirst(options: CacheHitFastPathOptions, app: Requ
   const REQUEST_ID = headers.length - 1
 
   return function cacheHitFastPath(req: IncomingMessage, res: ServerResponse) {
-    if (!mayBeCacheHit(req, maxBodyBytes) || !authorized(req, keyDigests as string[]) || !places.take()) return app(req, res)
+    const client = mayBeCacheHit(req, maxBodyBytes) ? clientOf(req, keyDigests as string[]) : undefined
+    if (client === undefined || !places.take()) return app(req, res)
+    if (clientPlaces && !clientPlaces.take(client)) {
+      places.release()
+      return app(req, res)
+    }
     const startedAt = arrivedAt()
     let held = true
     const release = () => {
-      if (held) places.release()
+      if (held) {
+        places.release()
+        clientPlaces?.release(client)
+      }
       held = false
     }
     // Held while the body is read and the answer made, as the app holds it while its handler
@@ -201,10 +211,13 @@ function mayBeCacheHit(req: IncomingMessage, maxBodyBytes: number): boolean {
 }
 
 /** Whether the bearer key is one of the keys; a missing, wrong or repeated one is the app's to refuse. */
-function authorized(req: IncomingMessage, keyDigests: string[]): boolean {
-  if (keyDigests.length === 0) return true
+/** Who the request's bearer key says the client is (as bearerAuth names it), or undefined when the key is not one of `keyDigests`. */
+function clientOf(req: IncomingMessage, keyDigests: string[]): string | undefined {
+  if (keyDigests.length === 0) return 'anonymous'
   const token = bearerToken(req.headers.authorization)
-  return token !== undefined && !repeated(req.rawHeaders, 'authorization') && isKeyDigest(keyDigests, sha256HexSync(token)!)
+  if (token === undefined || repeated(req.rawHeaders, 'authorization')) return undefined
+  const digest = sha256HexSync(token)!
+  return isKeyDigest(keyDigests, digest) ? clientIdOf(digest) : undefined
 }
 
 /** Whether a header (lower-case name) comes more than once among the raw name/value pairs. */

@@ -8,7 +8,7 @@ import { answerCacheHitsFirst, appJsonHeaders } from './cache-hit-fast-path.js'
 
 export interface NodeListenerOptions {
   /** What composeApp built: the app, its moderator and its count of requests in flight. */
-  composed: Pick<ReturnType<typeof composeApp>, 'app' | 'moderator' | 'inFlight' | 'telemetry'>
+  composed: Pick<ReturnType<typeof composeApp>, 'app' | 'moderator' | 'inFlight' | 'clientPlaces' | 'telemetry'>
   policies: PolicyRegistry
   config: Config
   logger: Logger
@@ -34,6 +34,7 @@ export async function createNodeListener(options: NodeListenerOptions, app: Requ
       apiKeys: config.MODERATION_API_KEYS,
       trustTraceparent: config.MODERATION_TRUST_TRACEPARENT,
       places: composed.inFlight,
+      clientPlaces: composed.clientPlaces,
       logger,
       clock: systemClock,
       arrivedAt,

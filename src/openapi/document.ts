@@ -41,7 +41,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'payload_too_large: body, text, image count or image size over the limit',
   415: 'unsupported_media_type',
   422: 'unprocessable_content: disguised, corrupt or oversized-in-pixels image',
-  429: 'rate_limited: with callback_url, this client already has WEBHOOK_MAX_PENDING_PER_CLIENT undelivered jobs (Retry-After)',
+  429: 'rate_limited: this client has MODERATION_MAX_IN_FLIGHT_PER_CLIENT requests in progress, or (with callback_url) WEBHOOK_MAX_PENDING_PER_CLIENT undelivered jobs (Retry-After)',
   503: 'service_unavailable: too many requests in progress, shutting down, the delivery queue full, or too many jobs being judged (Retry-After)',
 }
 const bearer = [{ bearer: [] }]
@@ -161,7 +161,7 @@ export function buildOpenApiDocument() {
           summary: 'An asynchronous job: queued, running, delivered or failed, with its verdict once there is one',
           security: bearer,
           parameters: [{ name: 'id', in: 'path', required: true, description: 'The job id the 202 gave.', schema: { type: 'string' } }],
-          responses: { '200': { description: 'The job', content: json('Job') }, ...errors(401, 404) },
+          responses: { '200': { description: 'The job', content: json('Job') }, ...errors(401, 404, 429, 503) },
         },
       },
       '/v1/moderations': {
@@ -171,7 +171,7 @@ export function buildOpenApiDocument() {
           security: bearer,
           parameters: [POLICY_HEADER, BUDGET_HEADER],
           requestBody: { required: true, content: json('OpenAiModerationRequest') },
-          responses: { '200': { description: 'One result per input', content: json('OpenAiModerationResponse') }, ...errors(400, 401, 413, 415, 422) },
+          responses: { '200': { description: 'One result per input', content: json('OpenAiModerationResponse') }, ...errors(400, 401, 413, 415, 422, 429, 503) },
         },
       },
       '/v1alpha1/comments:analyze': {
@@ -187,7 +187,9 @@ export function buildOpenApiDocument() {
             '401': { description: 'Missing or wrong key', content: json('GoogleError') },
             '413': { description: 'Body or comment over the limit', content: json('GoogleError') },
             '415': { description: 'Not application/json', content: json('GoogleError') },
+            '429': { description: 'This client has MODERATION_MAX_IN_FLIGHT_PER_CLIENT requests in progress (RESOURCE_EXHAUSTED, Retry-After)', content: json('GoogleError') },
             '500': { description: 'Internal error', content: json('GoogleError') },
+            '503': { description: 'Too many requests in progress (UNAVAILABLE, Retry-After)', content: json('GoogleError') },
           },
         },
       },
@@ -195,7 +197,7 @@ export function buildOpenApiDocument() {
         get: {
           summary: 'The policies, their versions, thresholds and failure actions',
           security: bearer,
-          responses: { '200': { description: 'Policies', content: json('PolicyList') }, ...errors(401) },
+          responses: { '200': { description: 'Policies', content: json('PolicyList') }, ...errors(401, 429, 503) },
         },
       },
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'The process answers', content: json('Health') } } } },

@@ -6,6 +6,7 @@ import { excerpt, problem } from '../core/shared/problem.js'
 import type { AppEnv } from '../http/app-env.js'
 import { bearerAuth } from '../http/auth.js'
 import { limitBody } from '../http/body-limit.js'
+import { shareByClient, type ClientPlaces } from '../http/load-shed.js'
 import { ApiError } from '../http/errors.js'
 import { judgeItem, requestContext, type JudgeDeps } from '../http/judge-item.js'
 import { field } from '../http/json-body-text.js'
@@ -19,6 +20,7 @@ const GOOGLE_STATUS: Record<number, string> = {
   413: 'INVALID_ARGUMENT',
   415: 'INVALID_ARGUMENT',
   422: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
   500: 'INTERNAL',
   503: 'UNAVAILABLE',
 }
@@ -41,7 +43,7 @@ function tooManyAttributes(raw: unknown) {
  * (`{ error: { code, message, status } }`), as Perspective clients parse them, with our error
  * code and request id in `details`. The API key may come as `?key=`, as Perspective clients send it.
  */
-export function perspectiveRoutes(deps: JudgeDeps & { apiKeys: string[]; logger: Logger }) {
+export function perspectiveRoutes(deps: JudgeDeps & { apiKeys: string[]; logger: Logger; clientPlaces?: ClientPlaces }) {
   const app = new Hono<AppEnv>()
 
   app.onError((error, c) => {
@@ -55,6 +57,7 @@ export function perspectiveRoutes(deps: JudgeDeps & { apiKeys: string[]; logger:
   })
 
   app.use('*', bearerAuth({ keys: deps.apiKeys, queryParam: 'key' }))
+  if (deps.clientPlaces) app.use('*', shareByClient({ places: deps.clientPlaces }))
 
   app.post('/comments:analyze', limitBody(deps.limits.maxBodyBytes), async (c) => {
     const body = await readJsonBody(c.req.raw, { schema: perspectiveRequestSchema, precheck: tooManyAttributes })

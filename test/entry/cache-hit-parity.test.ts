@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { createServer, type RequestListener, type ServerOptions } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { useSyncSha256 } from '../../src/core/shared/hash.js'
 import { systemClock } from '../../src/core/shared/ports.js'
 import { arrivalOf } from '../../src/entry/cache-hit-fast-path.js'
@@ -455,5 +455,27 @@ describe('the same answers as the app', () => {
     const piped = await raw(svc.fast, [Buffer.from(`POST /v1/moderate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`.repeat(5) + `GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)])
     expect(piped.status).toBe(200)
     expect(await ok()).toBe(200)
+  })
+
+  it('keeps each client\'s share (MODERATION_MAX_IN_FLIGHT_PER_CLIENT=1) as the app does: a hit from a client at its share gets the app\'s 429, another client\'s hit is answered here, and the share comes back', async () => {
+    const svc = await serveBoth({ MODERATION_API_KEYS: 'key-a,key-b', MODERATION_MAX_IN_FLIGHT_PER_CLIENT: '1' })
+    const [a, b] = ['Authorization: Bearer key-a', 'Authorization: Bearer key-b']
+    await svc.prime(BODY, { authorization: 'Bearer key-a' })
+    // Client a's one place is held by a body that never finishes.
+    const socket = connect(svc.direct, '127.0.0.1')
+    onTestFinished(() => void socket.destroy())
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(`POST /v1/moderate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer key-a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"te`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const before = svc.counted.toApp
+    const refused = await raw(svc.fast, request(BODY, [a]))
+    expect([refused.status, refused.headers['retry-after'], refused.json?.error]).toEqual([429, '1', expect.objectContaining({ code: 'rate_limited' })])
+    expect(comparable(refused)).toEqual(comparable(await raw(svc.direct, request(BODY, [a]))))
+    expect(svc.counted.toApp).toBe(before + 1) // handed to the app, which refused it
+    const other = await raw(svc.fast, request(BODY, [b]))
+    expect([other.status, svc.counted.toApp]).toEqual([200, before + 1]) // answered here
+    socket.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect((await raw(svc.fast, request(BODY, [a]))).status).toBe(200)
   })
 })

@@ -84,14 +84,14 @@ export async function buildService({ gemini, provider = 'gemini', env = {}, tele
     store,
     replays,
   })
-  const { app, deliveries, moderator, inFlight } = composed
+  const { app, deliveries, moderator, inFlight, clientPlaces } = composed
   const moderate = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request('/v1/moderate', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     })
-  return { app, deliveries, config, logs, moderate, moderator, inFlight, logger, telemetry: composed.telemetry }
+  return { app, deliveries, config, logs, moderate, moderator, inFlight, clientPlaces, logger, telemetry: composed.telemetry }
 }
 
 /** The settings that point `provider` at the fake model server at `url`. */

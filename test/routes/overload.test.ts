@@ -103,4 +103,26 @@ describe('overload and failing models', () => {
     expect(await shed.json()).toMatchObject({ error: { code: 'service_unavailable' } })
     expect((await moderate({ text: fresh() })).status).toBe(200)
   })
+
+  it('gives each client its share of the places (MODERATION_MAX_IN_FLIGHT_PER_CLIENT): past it that client gets 429 with Retry-After, another is still served, and the share comes back', async () => {
+    const { app, moderate } = await buildService({ gemini, policies: await roomyPolicies(), env: { MODERATION_API_KEYS: 'key-a,key-b', MODERATION_MAX_IN_FLIGHT_PER_CLIENT: '2' } })
+    gemini.setDefault({ delayMs: 300, then: { verdict: { safe: true, categories: [], confidence: 0.9 } } })
+    const as = (key: string) => ({ authorization: `Bearer ${key}` })
+    // Client a fills its share with two slow requests.
+    const held = [moderate({ text: fresh() }, as('key-a')), moderate({ text: fresh() }, as('key-a'))]
+    while (gemini.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+    const refused = await moderate({ text: fresh() }, as('key-a'))
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    expect(await refused.json()).toMatchObject({ error: { code: 'rate_limited', message: expect.stringContaining('MODERATION_MAX_IN_FLIGHT_PER_CLIENT') } })
+    // The same share on Perspective's route (its key in the query), in Google's error shape.
+    const analyze = await app.request('/v1alpha1/comments:analyze?key=key-a', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ comment: { text: fresh() }, requestedAttributes: { TOXICITY: {} } }) })
+    expect(analyze.status).toBe(429)
+    expect(await analyze.json()).toMatchObject({ error: { code: 429, status: 'RESOURCE_EXHAUSTED' } })
+    // Another client is served meanwhile.
+    expect((await moderate({ text: fresh() }, as('key-b'))).status).toBe(200)
+    expect((await Promise.all(held)).map((res) => res.status)).toEqual([200, 200])
+    // Its requests done, client a is served again.
+    expect((await moderate({ text: fresh() }, as('key-a'))).status).toBe(200)
+  })
 })
