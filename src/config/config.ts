@@ -182,9 +182,19 @@ export class ConfigError extends Error {
 export function parseConfig(raw: Record<string, unknown>): Config {
   const present = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== '' && value !== undefined))
   const result = configSchema.safeParse(present)
-  if (result.success) return result.data
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+  const problems = result.success ? settingsAgainstEachOther(result.data) : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+  if (result.success && problems.length === 0) return result.data
   throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
+}
+
+/** Settings each valid alone that make no sense together. */
+function settingsAgainstEachOther(config: Config): string[] {
+  const problems: string[] = []
+  const share = config.MODERATION_MAX_IN_FLIGHT_PER_CLIENT
+  // Without keys every caller is one client: the share would be a smaller cap on everyone.
+  if (share !== undefined && config.MODERATION_API_KEYS.length === 0) problems.push('MODERATION_MAX_IN_FLIGHT_PER_CLIENT: needs MODERATION_API_KEYS (without keys every caller is one client, and the share would cap everyone together)')
+  if (share !== undefined && share > config.MODERATION_MAX_IN_FLIGHT) problems.push(`MODERATION_MAX_IN_FLIGHT_PER_CLIENT: ${share} is over MODERATION_MAX_IN_FLIGHT (${config.MODERATION_MAX_IN_FLIGHT}) and would never apply`)
+  return problems
 }
 
 /** How many processes the Node entry runs (MODERATION_WORKERS, or its default). */
