@@ -97,7 +97,8 @@ export function createApp(deps: AppDeps) {
   const shed = shedLoad({ places: deps.inFlight ?? createInFlightPlaces(deps.maxInFlight) })
   app.use('/v1/*', shed)
   app.use('/v1alpha1/*', shed)
-  const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes, replays: deps.replays } : undefined
+  // A quarter of the places at most for signed bodies not yet verified: forged signatures cannot fill the house.
+  const signed = deps.webhookKeys ? { keys: deps.webhookKeys, maxBodyBytes: deps.limits.maxBodyBytes, replays: deps.replays, maxUnverified: Math.max(1, Math.floor(deps.maxInFlight / 4)) } : undefined
   app.use('/v1/*', bearerAuth({ keys: deps.apiKeys, signed }))
   if (deps.clientPlaces) app.use('/v1/*', shareByClient({ places: deps.clientPlaces }))
   app.route('/v1', moderateRoutes(deps))

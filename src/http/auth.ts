@@ -14,7 +14,18 @@ export interface BearerAuthOptions {
    * Also accept a request signed the Standard Webhooks way (webhook-id, -timestamp, -signature
    * over the raw body) with one of these keys (WEBHOOK_SECRET).
    */
-  signed?: { keys: Promise<WebhookKeys>; maxBodyBytes: number; now?: () => number; replays?: ReplayGuard }
+  signed?: {
+    keys: Promise<WebhookKeys>
+    maxBodyBytes: number
+    now?: () => number
+    replays?: ReplayGuard
+    /**
+     * Signed requests whose body is still being read, unverified, at once; beyond, 503. Their
+     * signature covers the body, so anyone can send a well-formed header and trickle a body: this
+     * keeps such uploads from holding every in-flight place. Unbounded when absent.
+     */
+    maxUnverified?: number
+  }
 }
 
 // Standard Webhooks' tolerance: a signed request more than 5 minutes off either way is refused,
@@ -35,6 +46,7 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
   const digests = Promise.all(keys.map((key) => sha256Hex(key)))
   const replays = signed?.replays ?? createInProcessReplayGuard({ ttlMs: REPLAY_WINDOW_MS })
   const now = signed?.now ?? Date.now
+  let unverified = 0
   return async function bearerAuthMiddleware(c, next) {
     if (signed && c.req.header('webhook-signature') !== undefined) {
       const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') }
@@ -46,7 +58,16 @@ export function bearerAuth({ keys = [], queryParam, signed }: BearerAuthOptions 
       // The signature covers the raw body: read it once, capped, and hand the route the same bytes
       // (never a clone: a tee'd copy buffers what the other branch has not read, and cancelling
       // one branch waits for the other, which held in-flight places for ever; issue 12).
-      const body = await readCapped(c.req.raw, signed.maxBodyBytes)
+      if (unverified >= (signed.maxUnverified ?? Number.POSITIVE_INFINITY)) {
+        throw new ApiError('service_unavailable', `${unverified} signed requests are being read and checked already; retry shortly`, { 'Retry-After': '1' })
+      }
+      unverified++
+      let body: Uint8Array | undefined
+      try {
+        body = await readCapped(c.req.raw, signed.maxBodyBytes)
+      } finally {
+        unverified--
+      }
       if (!body) throw new ApiError('payload_too_large', `body exceeds ${signed.maxBodyBytes} bytes`)
       const verified = await verifySignatures(await signed.keys, checked.value, body)
       if (!verified.ok) throw unauthorized(`signed request refused: ${verified.problem.message}`)

@@ -45,13 +45,39 @@ describe('refused and aborted requests give their in-flight place back', () => {
     const { app } = await buildService({ gemini, env: { WEBHOOK_SECRET: secret, MODERATION_API_KEYS: 'bearer-key', MODERATION_MAX_IN_FLIGHT: '8' } })
     const base = await serveForTests(app)
     const statuses = await Promise.all(Array.from({ length: 8 }, () => streamUpload(base, bogusSignature(), 11 * MIB)))
-    for (const status of statuses) expect([0, 401, 413]).toContain(status)
+    // Read at most two at once (a quarter of the places); the others are refused at once.
+    for (const status of statuses) expect([0, 401, 413, 503]).toContain(status)
     const ok = await fetch(`${base}/v1/moderate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer bearer-key' },
       body: JSON.stringify({ text: 'still answering' }),
     })
     expect(ok.status).toBe(200)
+  })
+
+  it('reads at most a quarter of the places\' worth of signed bodies at once: forged signatures trickling bodies get the rest 503 at once, and bearer clients are still served', async () => {
+    const { app } = await buildService({ gemini, env: { WEBHOOK_SECRET: secret, MODERATION_API_KEYS: 'bearer-key', MODERATION_MAX_IN_FLIGHT: '8' } })
+    const base = await serveForTests(app)
+    // Two signed uploads that never finish: the two places signed bodies may hold.
+    const trickles = Array.from({ length: 2 }, () => {
+      const req = httpRequest(new URL('/v1/moderate', base), { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...bogusSignature() } })
+      req.on('error', () => {})
+      req.write('{"text": "never ends')
+      return req
+    })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const third = await fetch(`${base}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json', ...bogusSignature() }, body: JSON.stringify({ text: 'a third signed one' }) })
+    expect([third.status, third.headers.get('retry-after')]).toEqual([503, '1'])
+    const bearer = await fetch(`${base}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bearer-key' }, body: JSON.stringify({ text: 'served meanwhile' }) })
+    expect(bearer.status).toBe(200)
+    for (const req of trickles) req.destroy()
+    // Their places come back: a signed request is read and checked again (its forged signature: 401).
+    let status = 0
+    for (let attempt = 0; attempt < 50 && status !== 401; attempt++) {
+      status = (await fetch(`${base}/v1/moderate`, { method: 'POST', headers: { 'content-type': 'application/json', ...bogusSignature() }, body: JSON.stringify({ text: 'after' }) })).status
+      if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(status).toBe(401)
   })
 
   it('refuses a signature header that cannot be valid (missing id, stale timestamp, not v1) before reading the body', async () => {
