@@ -37,7 +37,8 @@ export function traceRequests({ telemetry, clock, untraced = ['/healthz', '/read
     const method = c.req.method
     let span: Span | undefined
     if (!probes.has(c.req.path)) {
-      const parent = (await trustParent(c.req.raw)) ? propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter) : ROOT_CONTEXT
+      const trusted = trustParent(c.req.raw)
+      const parent = (typeof trusted === 'boolean' ? trusted : await trusted) ? propagator.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter) : ROOT_CONTEXT
       span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': c.req.path, request_id: c.get('requestId') } }, parent)
       const traced = trace.setSpan(parent, span)
       c.set('traceFields', traceLogFields(span))

@@ -60,6 +60,21 @@ const until = async (done: () => boolean | Promise<boolean>, timeoutMs: number) 
   while (!(await done()) && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
 }
 
+/**
+ * The Node entry on the tests' Redis under a prefix of this run's (nothing of another run's queue
+ * is seen), as one process: the SIGKILL hits the one judging and delivering (a cluster's workers
+ * exit on their own when their primary dies), and a start costs one process, not three.
+ */
+const entryOnRedis = (prefix: string) => ({
+  GEMINI_API_KEY: 'k',
+  GEMINI_BASE_URL: gemini.url,
+  WEBHOOK_SECRET: secret,
+  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+  REDIS_URL: REDIS_TEST_URL,
+  MODERATION_REDIS_PREFIX: prefix,
+  MODERATION_WORKERS: '1',
+})
+
 describe.runIf(available)('async jobs on Redis survive the process (real Redis, real entry)', () => {
   it('SIGKILL with 200 jobs whose receiver is down: after a restart all 200 are delivered, each webhook-id exactly once', async () => {
     const receiver = await startWebhookReceiver(secret)
@@ -68,21 +83,12 @@ describe.runIf(available)('async jobs on Redis survive the process (real Redis, 
     receiver.answer(...Array.from({ length: 2_000 }, () => ({ status: 503 })))
     const prefix = `test-${randomUUID().slice(0, 8)}`
     const env = {
-      GEMINI_API_KEY: 'k',
-      GEMINI_BASE_URL: gemini.url,
-      WEBHOOK_SECRET: secret,
-      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-      REDIS_URL: REDIS_TEST_URL,
+      ...entryOnRedis(prefix),
       // All 200 are judged at once (the default lets 64 be judged at a time, then 503).
       WEBHOOK_MAX_JUDGING: '256',
-      // One process, so the SIGKILL hits the one delivering (a cluster's workers exit on their
-      // own when their primary dies), and a start costs one process, not three.
-      MODERATION_WORKERS: '1',
       // A delivery the SIGKILL cut off mid-attempt is taken up after about two of these (BullMQ's
       // own lock: 30 s, then up to two 30 s stalled checks, longer than this test waits).
       WEBHOOK_LEASE_MS: '2000',
-      // A prefix of this run's: nothing of another run's queue is seen.
-      MODERATION_REDIS_PREFIX: prefix,
     }
     const first = await startEntry(env)
     // Whatever fails, no process outlives the test.
@@ -128,14 +134,7 @@ describe.runIf(available)('async jobs on Redis survive the process (real Redis, 
     gemini.setDefault({ hang: true })
     const prefix = `test-${randomUUID().slice(0, 8)}`
     const env = {
-      GEMINI_API_KEY: 'k',
-      GEMINI_BASE_URL: gemini.url,
-      WEBHOOK_SECRET: secret,
-      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-      REDIS_URL: REDIS_TEST_URL,
-      MODERATION_REDIS_PREFIX: prefix,
-      // One process, so the SIGKILL hits the one judging (a cluster's workers would exit on their own).
-      MODERATION_WORKERS: '1',
+      ...entryOnRedis(prefix),
       // A budget long enough to kill the process inside it: judging would otherwise end in a timeout verdict.
       MODERATION_POLICIES_DIR: await policiesWithBudget(10_000),
       // A dead process's claim on its jobs lapses after this long.

@@ -4,9 +4,8 @@ import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { KeptOrder } from '../../src/core/webhooks/delivery-queue.js'
 import type { RedisDeliveryQueue } from '../../src/webhooks/redis-delivery-queue.js'
-import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
+import { needsRedis, redisBehindProxy, REDIS_TEST_URL } from '../helpers/redis.js'
 import { testPrefix, testVerdict, useRedisQueues } from '../helpers/redis-queues.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
 const available = await needsRedis()
@@ -54,9 +53,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
   })
 
   it('resumes pending deliveries when Redis comes back after going down mid-run', async () => {
-    const target = new URL(REDIS_TEST_URL)
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    onTestFinished(() => proxy.close())
+    const proxy = await redisBehindProxy()
     const receiver = await startWebhookReceiver(secret)
     receiver.answer(...Array.from({ length: 5 }, () => ({ status: 503 })))
     const queue = replica(testPrefix(), { url: proxy.url, initialDelayMs: 300 })
@@ -101,9 +98,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
    * retry a 503 asks for is taken and delivered.
    */
   async function refusedWhileRedisHolds(holdMs: number, order?: () => KeptOrder): Promise<number> {
-    const target = new URL(REDIS_TEST_URL)
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    onTestFinished(() => proxy.close())
+    const proxy = await redisBehindProxy()
     const receiver = await startWebhookReceiver(secret)
     const queue = replica(testPrefix(), { url: proxy.url, maxPendingPerOwner: 1 })
     const submission = { callbackUrl: receiver.url, owner: 'a', judge: async () => verdict, order }
@@ -134,9 +129,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
   }, 30_000)
 
   it('a client retrying at once with its Idempotency-Key after a slow-Redis 503 gets a job that is judged and delivered, never a replay of one the refusal deletes (from a hostile review)', async () => {
-    const target = new URL(REDIS_TEST_URL)
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    onTestFinished(() => proxy.close())
+    const proxy = await redisBehindProxy()
     const receiver = await startWebhookReceiver(secret)
     // Orders kept: judging outlives this process (what a crash test checks); here, the record and its order in one script.
     const queue = replica(testPrefix(), { url: proxy.url, judgeOrder: () => async () => verdict })
@@ -175,9 +168,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
   }, 30_000)
 
   it('a submission that got a 503 because Redis went away between its job record and its order is judged and delivered when retried with its Idempotency-Key (never a 202 for a job nobody judges)', async () => {
-    const target = new URL(REDIS_TEST_URL)
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    onTestFinished(() => proxy.close())
+    const proxy = await redisBehindProxy()
     const receiver = await startWebhookReceiver(secret)
     const queue = replica(testPrefix(), { url: proxy.url, leaseMs: 300, judgeOrder: () => async () => testVerdict('judged-from-its-order') })
     let cut = false
@@ -206,9 +197,7 @@ describe.runIf(available)('the delivery queue on Redis (real Redis, BullMQ)', ()
   }, 30_000)
 
   it('a submission whose record and order Redis wrote but answered too late, then went away (no undo), is delivered: its retry with the Idempotency-Key replays a job that is judged', async () => {
-    const target = new URL(REDIS_TEST_URL)
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    onTestFinished(() => proxy.close())
+    const proxy = await redisBehindProxy()
     const admin = new Redis(REDIS_TEST_URL)
     onTestFinished(() => admin.disconnect())
     const receiver = await startWebhookReceiver(secret)

@@ -1,9 +1,8 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { needsRedis, REDIS_TEST_URL } from '../helpers/redis.js'
+import { needsRedis, redisBehindProxy, REDIS_TEST_URL } from '../helpers/redis.js'
 import { testPrefix, testVerdict, useRedisQueues } from '../helpers/redis-queues.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js'
 
 const available = await needsRedis()
@@ -35,26 +34,43 @@ function deliveryMessages(prefix: string) {
   }
 }
 
+/** Brings every queued retry due with the receiver up, waits for the queue to empty, and returns the webhook-ids delivered and verified. */
+async function deliverRetries(queue: Queue, receiver: Awaited<ReturnType<typeof startWebhookReceiver>>): Promise<string[]> {
+  receiver.clearAnswers()
+  for (const retry of await queue.getDelayed()) await retry.promote()
+  await until(async () => {
+    const { active = 0, wait = 0, delayed = 0 } = await queue.getJobCounts('active', 'wait', 'delayed')
+    return active + wait + delayed === 0
+  })
+  return receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)
+}
+
+/**
+ * One job's first attempt under way (its answer, a 503, held by the test) in a replica whose
+ * Redis then goes down until the attempt's lock has lapsed, as a SIGKILL or a partition would.
+ * Retries wait a minute: what is queued is counted before any of it runs.
+ */
+async function attemptCutOffFromRedis() {
+  const proxy = await redisBehindProxy()
+  const receiver = await startWebhookReceiver(secret)
+  let answerFirst = () => {}
+  // Down until the retries come due: the first attempt's answer waits for the test.
+  receiver.answer({ status: 503, until: new Promise<void>((resolve) => (answerFirst = resolve)) }, ...Array.from({ length: 5 }, () => ({ status: 503 })))
+  const prefix = testPrefix()
+  const { queue, lockOf, duplicates } = deliveryMessages(prefix)
+  const cutOff = replica(prefix, { url: proxy.url, leaseMs: 300, initialDelayMs: 60_000 })
+  const submitted = await cutOff.submit({ callbackUrl: receiver.url, owner: 'a', judge: async () => verdict })
+  expect(submitted.ok).toBe(true)
+  await until(() => receiver.arrived() === 1)
+  const [attempt] = await queue.getActive()
+  await proxy.down()
+  await until(async () => (await lockOf(attempt!.id!)) === 0)
+  return { proxy, receiver, answerFirst: () => answerFirst(), queue, duplicates, prefix, submitted }
+}
+
 describe.runIf(available)('delivery retries on Redis (real Redis, BullMQ)', () => {
   it('an attempt taken up again after its lock lapsed (its process cut off from Redis once the attempt had queued its retry) is not made again: one POST, one retry queued, one delivery', async () => {
-    const target = new URL(REDIS_TEST_URL)
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    onTestFinished(() => proxy.close())
-    const receiver = await startWebhookReceiver(secret)
-    let answerFirst = () => {}
-    // Down until the retries come due: the first attempt's answer waits for the test.
-    receiver.answer({ status: 503, until: new Promise<void>((resolve) => (answerFirst = resolve)) }, ...Array.from({ length: 5 }, () => ({ status: 503 })))
-    const prefix = testPrefix()
-    const { queue, lockOf } = deliveryMessages(prefix)
-    // Retries wait a minute: what is queued is counted before any of it runs.
-    const cutOff = replica(prefix, { url: proxy.url, leaseMs: 300, initialDelayMs: 60_000 })
-    const submitted = await cutOff.submit({ callbackUrl: receiver.url, owner: 'a', judge: async () => verdict })
-    expect(submitted.ok).toBe(true)
-    await until(() => receiver.arrived() === 1)
-    const [attempt] = await queue.getActive()
-    // Its process loses Redis mid-attempt (as a SIGKILL would): the lock on the attempt lapses.
-    await proxy.down()
-    await until(async () => (await lockOf(attempt!.id!)) === 0)
+    const { proxy, receiver, answerFirst, queue, submitted } = await attemptCutOffFromRedis()
     // The attempt ends (503) and queues its retry once Redis is back; its own completion is
     // refused (its lock is gone), so BullMQ hands the attempt out again.
     answerFirst()
@@ -67,32 +83,11 @@ describe.runIf(available)('delivery retries on Redis (real Redis, BullMQ)', () =
     expect(await queue.getDelayedCount()).toBe(1)
 
     // The retry comes due with the receiver up: one delivery.
-    receiver.clearAnswers()
-    for (const retry of await queue.getDelayed()) await retry.promote()
-    await until(async () => {
-      const { active = 0, wait = 0, delayed = 0 } = await queue.getJobCounts('active', 'wait', 'delayed')
-      return active + wait + delayed === 0
-    })
-    const delivered = receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)
-    expect(delivered).toEqual([submitted.ok ? submitted.job.webhook_id : ''])
+    expect(await deliverRetries(queue, receiver)).toEqual([submitted.ok ? submitted.job.webhook_id : ''])
   }, 30_000)
 
   it('an attempt made twice (its lock lapsed mid-POST, and another replica took it up) queues one retry: the second is the same message', async () => {
-    const target = new URL(REDIS_TEST_URL)
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-    onTestFinished(() => proxy.close())
-    const receiver = await startWebhookReceiver(secret)
-    let answerFirst = () => {}
-    receiver.answer({ status: 503, until: new Promise<void>((resolve) => (answerFirst = resolve)) }, ...Array.from({ length: 5 }, () => ({ status: 503 })))
-    const prefix = testPrefix()
-    const { queue, lockOf, duplicates } = deliveryMessages(prefix)
-    const cutOff = replica(prefix, { url: proxy.url, leaseMs: 300, initialDelayMs: 60_000 })
-    const submitted = await cutOff.submit({ callbackUrl: receiver.url, owner: 'a', judge: async () => verdict })
-    expect(submitted.ok).toBe(true)
-    await until(() => receiver.arrived() === 1)
-    const [attempt] = await queue.getActive()
-    await proxy.down()
-    await until(async () => (await lockOf(attempt!.id!)) === 0)
+    const { proxy, receiver, answerFirst, queue, duplicates, prefix, submitted } = await attemptCutOffFromRedis()
     // Another replica takes the attempt up and makes it (its retry is not queued yet): 503, retry queued.
     replica(prefix, { leaseMs: 300, initialDelayMs: 60_000 })
     await until(async () => receiver.received.length === 1 && (await queue.getDelayedCount()) === 1)
@@ -103,13 +98,6 @@ describe.runIf(available)('delivery retries on Redis (real Redis, BullMQ)', () =
     expect(receiver.received.map((r) => r.status)).toEqual([503, 503])
     expect(await queue.getDelayedCount()).toBe(1)
 
-    receiver.clearAnswers()
-    for (const retry of await queue.getDelayed()) await retry.promote()
-    await until(async () => {
-      const { active = 0, wait = 0, delayed = 0 } = await queue.getJobCounts('active', 'wait', 'delayed')
-      return active + wait + delayed === 0
-    })
-    const delivered = receiver.received.filter((r) => r.status === 200 && r.verified).map((r) => r.id)
-    expect(delivered).toEqual([submitted.ok ? submitted.job.webhook_id : ''])
+    expect(await deliverRetries(queue, receiver)).toEqual([submitted.ok ? submitted.job.webhook_id : ''])
   }, 30_000)
 })

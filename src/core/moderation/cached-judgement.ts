@@ -7,6 +7,7 @@ import type { Clock, Logger, VerdictCache } from '../shared/ports.js'
 import type { Judgement } from '../shared/verdict.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
 import { verdictCacheKey, verdictCacheKeySync } from './cache-key.js'
+import { modelIdOf } from './model-route.js'
 import type { ModerationRequest } from './moderation-request.js'
 import { inChildSpanAsync } from './moderation-spans.js'
 import type { Policy } from './policy.js'
@@ -33,7 +34,7 @@ export async function cacheKeyOf({ item, policy }: Pick<ModerationRequest, 'item
 export function createTextCacheKeys(): (client: ModelClient, policy: Policy, textSha256: string) => string | undefined {
   const keys = new LRUCache<string, string>({ max: 10_000 })
   return (client, policy, textSha256) => {
-    const model = policy.model ?? client.defaultModel
+    const model = modelIdOf(policy, { client })
     const memo = `${client.system}:${model}:${policy.version}:${textSha256}`
     let key = keys.get(memo)
     if (key === undefined) {
